@@ -1,0 +1,46 @@
+// Command xdplab builds network-namespace topologies and runs self-checking
+// XDP/eBPF labs.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/xdplab/xdplab/labs"
+)
+
+// Exit codes, as `check` and `run` document them.
+const (
+	exitPass  = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// errChecksFailed is returned by check and run when an expectation failed; it
+// maps to exit code 1, every other error to 2.
+var errChecksFailed = errors.New("some expectations failed")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newApp().RunContext(ctx, interspersed(os.Args))
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return exitPass
+	case errors.Is(err, errChecksFailed):
+		return exitFail
+	}
+	fmt.Fprintf(os.Stderr, "xdplab: %v\n", err)
+	if errors.Is(err, labs.ErrUnknownLab) || errors.Is(err, labs.ErrUsage) {
+		fmt.Fprintln(os.Stderr, "(`xdplab help` lists the commands, `xdplab list` the labs)")
+	}
+	return exitUsage
+}

@@ -1,0 +1,189 @@
+// Package loader turns a lab's embedded program or a learner's object file into
+// loaded, attached and pinned BPF objects, checking names and types first so a
+// wrong object fails with a sentence instead of a kernel errno.
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/xdplab/xdplab/internal/namespace"
+)
+
+// Want is what a lab needs from an object: programs and maps by name.
+type Want struct {
+	Programs map[string]ebpf.ProgramType
+	Maps     map[string]MapShape
+}
+
+// MapShape is the type and, where the lab reads the map itself, the key and
+// value sizes it relies on (0 = any).
+type MapShape struct {
+	Type      ebpf.MapType
+	KeySize   uint32
+	ValueSize uint32
+}
+
+// ErrBadObject marks an object that is not what the lab expects.
+var ErrBadObject = errors.New("unusable BPF object")
+
+// Spec returns the collection to load: the learner's object file when obj is
+// set, the lab's embedded program otherwise. Either way it is checked against
+// want before anything reaches the kernel.
+func Spec(embedded func() (*ebpf.CollectionSpec, error), obj string, want Want) (*ebpf.CollectionSpec, error) {
+	if obj == "" {
+		spec, err := embedded()
+		if err != nil {
+			return nil, fmt.Errorf("embedded program: %w", err)
+		}
+		return spec, Check(spec, want)
+	}
+	return SpecFromFile(obj, want)
+}
+
+// SpecFromFile reads and checks a learner-built object.
+func SpecFromFile(obj string, want Want) (*ebpf.CollectionSpec, error) {
+	f, err := os.Open(obj)
+	if err != nil {
+		return nil, fmt.Errorf("--obj %s: %w", obj, err)
+	}
+	magic := make([]byte, 4)
+	_, rerr := f.Read(magic)
+	f.Close()
+	if rerr != nil || string(magic) != "\x7fELF" {
+		return nil, fmt.Errorf("%w: --obj %s is not an ELF file: build it with `clang -O2 -g -target bpf -c prog.c -o prog.o`", ErrBadObject, obj)
+	}
+	spec, err := ebpf.LoadCollectionSpec(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --obj %s is not a BPF object clang built for -target bpf: %w", ErrBadObject, obj, err)
+	}
+	if err := Check(spec, want); err != nil {
+		return nil, fmt.Errorf("--obj %s: %w", obj, err)
+	}
+	return spec, nil
+}
+
+// Check compares a spec against what the lab needs and says, in words, what
+// is missing or of the wrong kind.
+func Check(spec *ebpf.CollectionSpec, want Want) error {
+	var problems []string
+	for _, name := range sortedKeys(want.Programs) {
+		typ := want.Programs[name]
+		p, ok := spec.Programs[name]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("no program named %q (have: %s); the lab expects a %s program with that function name", name, names(spec.Programs), typ))
+		case p.Type != typ:
+			problems = append(problems, fmt.Sprintf("program %q is of type %s, the lab expects %s (check its SEC() name)", name, p.Type, typ))
+		}
+	}
+	for _, name := range sortedKeys(want.Maps) {
+		shape := want.Maps[name]
+		m, ok := spec.Maps[name]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("no map named %q (have: %s); the lab expects a %s map with that name", name, names(spec.Maps), shape.Type))
+		case m.Type != shape.Type:
+			problems = append(problems, fmt.Sprintf("map %q is a %s, the lab expects a %s", name, m.Type, shape.Type))
+		case shape.KeySize != 0 && m.KeySize != shape.KeySize:
+			problems = append(problems, fmt.Sprintf("map %q has %d-byte keys, the lab expects %d", name, m.KeySize, shape.KeySize))
+		case shape.ValueSize != 0 && m.ValueSize != shape.ValueSize:
+			problems = append(problems, fmt.Sprintf("map %q has %d-byte values, the lab expects %d", name, m.ValueSize, shape.ValueSize))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrBadObject, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Load loads a collection. A verifier rejection comes back with the whole
+// verifier log, since that log is what tells the learner which line is wrong.
+func Load(spec *ebpf.CollectionSpec) (*ebpf.Collection, error) {
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("the verifier rejected the program: %+v", ve)
+		}
+		return nil, fmt.Errorf("load BPF objects: %w", err)
+	}
+	return coll, nil
+}
+
+// AttachXDP attaches prog to iface inside ns (the ifindex is resolved there)
+// and pins the link at pin, so the program stays attached after we exit.
+func AttachXDP(ns *namespace.NS, iface string, prog *ebpf.Program, native bool, pin string) error {
+	flags := link.XDPGenericMode
+	mode := "generic"
+	if native {
+		flags, mode = link.XDPDriverMode, "native"
+	}
+	// Resolve the ifindex through the namespace's own netlink handle: /sys is
+	// the root namespace's view and would name the wrong interface.
+	l, err := ns.Netlink().LinkByName(iface)
+	if err != nil {
+		return fmt.Errorf("find %s in %s: %w", iface, ns.Name, err)
+	}
+	idx := l.Attrs().Index
+	return ns.Do(func() error {
+		l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: idx, Flags: flags})
+		if err != nil {
+			return fmt.Errorf("attach xdp (%s) to %s: %w", mode, iface, err)
+		}
+		defer l.Close()
+		if err := l.Pin(pin); err != nil {
+			return fmt.Errorf("pin xdp link of %s: %w", iface, err)
+		}
+		return nil
+	})
+}
+
+// PinMaps pins the named maps of a collection under dir/<name>.
+func PinMaps(coll *ebpf.Collection, dir string, names ...string) error {
+	for _, n := range names {
+		m, ok := coll.Maps[n]
+		if !ok {
+			return fmt.Errorf("pin map %s: not in collection", n)
+		}
+		if err := m.Pin(dir + "/" + n); err != nil {
+			return fmt.Errorf("pin map %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// SumPerCPU adds up the per-CPU values of one key of a PERCPU_ARRAY of u64.
+func SumPerCPU(m *ebpf.Map, key uint32) (uint64, error) {
+	var vals []uint64
+	if err := m.Lookup(key, &vals); err != nil {
+		return 0, err
+	}
+	var sum uint64
+	for _, v := range vals {
+		sum += v
+	}
+	return sum, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func names[V any](m map[string]V) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	return strings.Join(sortedKeys(m), ", ")
+}

@@ -1,0 +1,209 @@
+// Package namespace creates, enters and deletes named network namespaces the way
+// iproute2 does (/run/netns/<name>), without ever changing the caller's own thread.
+package namespace
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Dir is where named namespaces live, shared with `ip netns`.
+const Dir = "/run/netns"
+
+// NS is an open named network namespace.
+type NS struct {
+	Name   string
+	handle netns.NsHandle
+	nl     *netlink.Handle
+}
+
+// Path is the bind-mount file that keeps the namespace alive.
+func Path(name string) string { return filepath.Join(Dir, name) }
+
+// Exists reports whether a namespace of that name is mounted.
+func Exists(name string) bool {
+	_, err := os.Stat(Path(name))
+	return err == nil
+}
+
+// Create makes a new named namespace. It runs on a throw-away OS thread: unshare
+// moves the calling thread into the new namespace, and we never want a Go
+// scheduler thread left there.
+func Create(name string) (*NS, error) {
+	if err := os.MkdirAll(Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", Dir, err)
+	}
+	p := Path(name)
+	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("create namespace %s: already exists", name)
+		}
+		return nil, fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	f.Close()
+
+	errc := make(chan error, 1)
+	go func() {
+		// No UnlockOSThread: the goroutine exits with the thread locked, so the
+		// runtime destroys the thread instead of reusing it in the wrong namespace.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("unshare: %w", err)
+			return
+		}
+		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+		if err := unix.Mount(src, p, "none", unix.MS_BIND, ""); err != nil {
+			errc <- fmt.Errorf("bind mount: %w", err)
+			return
+		}
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		os.Remove(p)
+		return nil, fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	ns, err := Open(name)
+	if err != nil {
+		Delete(name)
+		return nil, err
+	}
+	return ns, nil
+}
+
+// Open opens an existing named namespace.
+func Open(name string) (*NS, error) {
+	h, err := netns.GetFromPath(Path(name))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open namespace %s: %w", name, ErrNotFound)
+		}
+		return nil, fmt.Errorf("open namespace %s: %w", name, err)
+	}
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("netlink handle for namespace %s: %w", name, err)
+	}
+	return &NS{Name: name, handle: h, nl: nl}, nil
+}
+
+// ErrNotFound is returned when a named namespace does not exist.
+var ErrNotFound = errors.New("namespace does not exist")
+
+// Netlink is the netlink handle bound to this namespace: link, address, route
+// and neighbour calls through it act inside the namespace from any thread.
+func (ns *NS) Netlink() *netlink.Handle { return ns.nl }
+
+// Fd is the namespace file descriptor, e.g. for a veth peer's namespace.
+func (ns *NS) Fd() int { return int(ns.handle) }
+
+// Close releases the handles; the namespace itself stays.
+func (ns *NS) Close() error {
+	if ns == nil {
+		return nil
+	}
+	ns.nl.Close()
+	return ns.handle.Close()
+}
+
+// Do runs fn on an OS thread that is inside the namespace. Sockets, sysctls,
+// XDP attachment and DEVMAP updates act in the calling thread's namespace, so
+// they go through here. If the thread cannot be switched back, it is thrown away.
+func (ns *NS) Do(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			errc <- fmt.Errorf("get current namespace: %w", err)
+			return // thread stays locked and is discarded
+		}
+		defer orig.Close()
+		if err := netns.Set(ns.handle); err != nil {
+			errc <- fmt.Errorf("enter namespace %s: %w", ns.Name, err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			// Leave the thread locked: the runtime will kill it on exit.
+			errc <- errors.Join(ferr, fmt.Errorf("leave namespace %s: %w", ns.Name, err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// Sysctl writes a value under /proc/sys from inside the namespace. key uses
+// dots or slashes: "net.ipv4.ip_forward".
+func (ns *NS) Sysctl(key, value string) error {
+	return ns.Do(func() error { return WriteSysctl(key, value) })
+}
+
+// ReadSysctl reads a value under /proc/sys from inside the namespace.
+func (ns *NS) ReadSysctl(key string) (string, error) {
+	var v string
+	err := ns.Do(func() error {
+		b, err := os.ReadFile(sysctlPath(key))
+		if err != nil {
+			return fmt.Errorf("read sysctl %s in %s: %w", key, ns.Name, err)
+		}
+		v = strings.TrimSpace(string(b))
+		return nil
+	})
+	return v, err
+}
+
+func sysctlPath(key string) string {
+	return "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+}
+
+// WriteSysctl writes a /proc/sys value in the calling thread's namespace; call
+// it inside Do.
+func WriteSysctl(key, value string) error {
+	if err := os.WriteFile(sysctlPath(key), []byte(value), 0o644); err != nil {
+		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// Delete unmounts and removes a named namespace. Deleting one that does not
+// exist is not an error, so teardown is idempotent.
+func Delete(name string) error {
+	p := Path(name)
+	if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unmount namespace %s: %w", name, err)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// List returns the names of the named namespaces that start with prefix.
+func List(prefix string) ([]string, error) {
+	entries, err := os.ReadDir(Dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}

@@ -1,0 +1,20 @@
+// Package course lists xdplab's labs in the order the course teaches them.
+package course
+
+import (
+	"github.com/xdplab/xdplab/labs"
+	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
+)
+
+// Registry returns every lab, in course order.
+func Registry() *labs.Registry {
+	r := labs.NewRegistry()
+	for _, l := range []labs.Lab{
+		packetcounter.New(),
+	} {
+		if err := r.Register(l); err != nil {
+			panic(err) // a programming error: two labs with one name
+		}
+	}
+	return r
+}

@@ -1,0 +1,164 @@
+// Package labs defines what a lab is, the registry that lists them in course
+// order, the check model, and the runner behind up, check, down and run.
+package labs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/xdplab/xdplab/topology"
+)
+
+// Lab is one guided exercise: a topology, programs loaded into it, traffic that
+// exercises them and expectations that say whether they behaved.
+type Lab interface {
+	// Name is the lab's identifier on the command line (packet_counter).
+	Name() string
+	// Summary is one line for `xdplab list`.
+	Summary() string
+	// Topology is the network the lab runs in.
+	Topology() topology.Spec
+	// Flags are the lab's own flags for `up` and `run` (e.g. --drop CIDR).
+	Flags() []Flag
+	// Validate rejects bad options before anything is created.
+	Validate(opts Options) error
+	// Up loads and attaches the lab's programs into a deployed topology and pins
+	// whatever must outlive the process under env.PinDir.
+	Up(ctx context.Context, env *Env) error
+	// Check drives traffic and returns one result per expectation. An error means
+	// the check could not run (environment), not that an expectation failed.
+	Check(ctx context.Context, env *Env) ([]Result, error)
+	// Watch prints the lab's live view in the tutorial's format until ctx ends.
+	Watch(ctx context.Context, env *Env, w io.Writer) error
+	// Guide is the lab's markdown guide (docs/labs/<lab>.md).
+	Guide() string
+}
+
+// Flag is a lab-specific command-line option.
+type Flag struct {
+	Name       string
+	Usage      string
+	Repeatable bool
+}
+
+// Mode is how XDP programs are attached.
+type Mode string
+
+const (
+	ModeGeneric Mode = "generic"
+	ModeNative  Mode = "native"
+)
+
+// ParseMode accepts "generic", "native" or "" (generic).
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "", "generic", "skb":
+		return ModeGeneric, nil
+	case "native", "driver", "drv":
+		return ModeNative, nil
+	}
+	return "", fmt.Errorf("%w: unknown mode %q (want generic or native)", ErrUsage, s)
+}
+
+// Options are what the user chose for a lab on `up` or `run`.
+type Options struct {
+	Mode Mode `json:"mode"`
+	// Obj is a learner-built BPF ELF to load instead of the embedded program.
+	Obj string `json:"obj,omitempty"`
+	// Values holds the lab's own flags by name.
+	Values map[string][]string `json:"values,omitempty"`
+}
+
+// Env is what a lab gets to work with: the deployed topology and where to pin.
+type Env struct {
+	Instance string
+	Lab      string
+	Topo     *topology.Deployed
+	// PinDir is the lab's own directory on bpffs; everything pinned there is
+	// removed by `down`.
+	PinDir  string
+	Options Options
+	// Log receives progress lines meant for the user.
+	Log io.Writer
+}
+
+// Pin is the path of a named pin in the lab's pin directory.
+func (e *Env) Pin(name string) string { return filepath.Join(e.PinDir, name) }
+
+// Result is one checked expectation.
+type Result struct {
+	Name     string `json:"name"`
+	Expected string `json:"expected"`
+	Observed string `json:"observed"`
+	Pass     bool   `json:"pass"`
+	Hint     string `json:"hint,omitempty"`
+}
+
+// Expect builds a Result that passes when observed equals expected.
+func Expect(name string, expected, observed any, hint string) Result {
+	e, o := fmt.Sprint(expected), fmt.Sprint(observed)
+	r := Result{Name: name, Expected: e, Observed: o, Pass: e == o}
+	if !r.Pass {
+		r.Hint = hint
+	}
+	return r
+}
+
+// Assert builds a Result from a condition the lab evaluated itself.
+func Assert(name string, pass bool, expected, observed, hint string) Result {
+	r := Result{Name: name, Expected: expected, Observed: observed, Pass: pass}
+	if !pass {
+		r.Hint = hint
+	}
+	return r
+}
+
+// Errors that the CLI maps to exit code 2 (usage or environment).
+var (
+	ErrUsage       = errors.New("usage")
+	ErrUnknownLab  = errors.New("unknown lab")
+	ErrNotUp       = errors.New("lab is not up")
+	ErrAlreadyUp   = errors.New("lab is already up")
+	ErrEnvironment = errors.New("environment")
+)
+
+// Annotated is implemented by labs that label interfaces in topology pictures
+// ("node1/veth1": "xdp packet_count").
+type Annotated interface {
+	Annotations() topology.Annotation
+}
+
+// Annotations returns a lab's interface labels, if it has any.
+func Annotations(l Lab) topology.Annotation {
+	if a, ok := l.(Annotated); ok {
+		return a.Annotations()
+	}
+	return nil
+}
+
+// Stepper is implemented by labs that suggest their own next steps after up.
+type Stepper interface {
+	NextSteps(instance string) []string
+}
+
+// NextSteps is what `up` suggests trying once the lab is up.
+func NextSteps(l Lab, instance string) []string {
+	flag := ""
+	if instance != "xdplab" {
+		flag = " --instance " + instance
+	}
+	var steps []string
+	if s, ok := l.(Stepper); ok {
+		steps = s.NextSteps(instance)
+	}
+	return append(steps,
+		fmt.Sprintf("sudo xdplab check %s%s      # verify every expectation", l.Name(), flag),
+		fmt.Sprintf("sudo xdplab watch %s%s      # live view of its maps", l.Name(), flag),
+		fmt.Sprintf("sudo xdplab status%s", flag),
+		fmt.Sprintf("xdplab guide %s", l.Name()),
+		fmt.Sprintf("sudo xdplab down %s%s", l.Name(), flag),
+	)
+}

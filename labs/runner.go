@@ -1,0 +1,341 @@
+package labs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/state"
+	"github.com/xdplab/xdplab/topology"
+)
+
+// DefaultPinRoot is the bpffs directory that holds every instance's pins.
+const DefaultPinRoot = "/sys/fs/bpf/xdplab"
+
+// Runner performs up, check, down and run for one instance.
+type Runner struct {
+	Registry *Registry
+	Instance string
+	// StateDir and PinRoot default to state.DefaultDir and DefaultPinRoot.
+	StateDir string
+	PinRoot  string
+	// LockWait bounds how long a command waits for another one on the same
+	// instance; default one minute.
+	LockWait time.Duration
+	// Log receives progress meant for people; nil discards it.
+	Log io.Writer
+}
+
+func (r *Runner) store() state.Store {
+	dir := r.StateDir
+	if dir == "" {
+		dir = state.DefaultDir
+	}
+	return state.Store{Dir: dir, Instance: r.Instance}
+}
+
+func (r *Runner) pinRoot() string {
+	if r.PinRoot != "" {
+		return r.PinRoot
+	}
+	return DefaultPinRoot
+}
+
+// PinDir is where a lab of this instance pins its objects.
+func (r *Runner) PinDir(lab string) string {
+	return filepath.Join(r.pinRoot(), r.Instance, lab)
+}
+
+func (r *Runner) log() io.Writer {
+	if r.Log == nil {
+		return io.Discard
+	}
+	return r.Log
+}
+
+func (r *Runner) lock(ctx context.Context) (*state.Lock, error) {
+	wait := r.LockWait
+	if wait == 0 {
+		wait = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return r.store().Lock(ctx)
+}
+
+// Preflight checks what every privileged command needs: root and bpffs.
+func Preflight() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("%w: xdplab needs root to create namespaces and load BPF programs: run it with sudo", ErrNotRoot)
+	}
+	return BPFFSMounted(filepath.Dir(DefaultPinRoot))
+}
+
+// ErrNotRoot is returned to unprivileged users of privileged commands.
+var ErrNotRoot = errors.New("not root")
+
+// ErrNoBPFFS is returned when /sys/fs/bpf is not a bpffs mount.
+var ErrNoBPFFS = errors.New("bpffs not mounted")
+
+// BPFFSMounted reports whether dir is a bpf filesystem; pins (and so programs
+// that outlive `up`) need one.
+func BPFFSMounted(dir string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
+		return fmt.Errorf("%w at %s: programs could not stay attached after `up` exits; run `sudo xdplab doctor` (it mounts it) or `sudo mount -t bpf bpf %s`", ErrNoBPFFS, dir, dir)
+	}
+	return nil
+}
+
+// Up builds the lab's topology and loads its programs. Everything it created
+// is removed again if any step fails.
+func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
+	lab, err := r.Registry.Get(name)
+	if err != nil {
+		return err
+	}
+	if err := topology.ValidateInstance(r.Instance); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if opts.Mode == "" {
+		opts.Mode = ModeGeneric
+	}
+	if err := lab.Validate(opts); err != nil {
+		return err
+	}
+	if err := Preflight(); err != nil {
+		return err
+	}
+	lk, err := r.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
+	return r.up(ctx, lab, opts)
+}
+
+func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
+	name := lab.Name()
+	st := r.store()
+	res, err := topology.Resolve(lab.Topology(), r.Instance, name)
+	if err != nil {
+		return err
+	}
+	if prev, rerr := st.Read(name); rerr == nil && prev.Phase == state.PhaseUp && allExist(res.Namespaces()) {
+		return fmt.Errorf("%w: %s is already up in instance %s (since %s, mode %s); check it with `xdplab check %s` or start over with `xdplab down %s`",
+			ErrAlreadyUp, name, r.Instance, prev.Created.Format(time.TimeOnly), prev.Mode, name, name)
+	}
+	// Anything else of this lab is a leftover of an interrupted up: reconcile
+	// by removing it, then build from scratch.
+	if left, _ := namespace.List(topology.LabPrefix(r.Instance, name)); len(left) > 0 || fileExists(st.Path(name)) {
+		fmt.Fprintf(r.log(), "found a half-built %s (interrupted earlier?): removing it first\n", name)
+		if err := r.teardown(ctx, name); err != nil {
+			return err
+		}
+	}
+
+	rec := state.Lab{
+		Instance: r.Instance, Lab: name, Phase: state.PhaseDeploying,
+		Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values,
+		Namespaces: res.Namespaces(), PinDir: r.PinDir(name),
+		PID: os.Getpid(), Created: time.Now(),
+	}
+	// Record first: a crash after this line leaves a trail for `down`.
+	if err := st.Write(rec); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			if terr := r.teardown(context.Background(), name); terr != nil {
+				err = errors.Join(err, fmt.Errorf("clean up after failed up: %w", terr))
+			}
+		}
+	}()
+	dep, err := res.Deploy(ctx)
+	if err != nil {
+		return fmt.Errorf("build topology of %s: %w", name, err)
+	}
+	defer dep.Close()
+	if err := os.MkdirAll(rec.PinDir, 0o755); err != nil {
+		return fmt.Errorf("create pin directory: %w", err)
+	}
+	env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log()}
+	if err := lab.Up(ctx, env); err != nil {
+		return fmt.Errorf("up %s: %w", name, err)
+	}
+	rec.Phase = state.PhaseUp
+	return st.Write(rec)
+}
+
+// teardown removes a lab's pins, namespaces and state, whatever state it is
+// in. Unpinning the links detaches the programs; deleting the namespaces
+// removes the veths with their addresses and routes.
+func (r *Runner) teardown(ctx context.Context, name string) error {
+	var errs []error
+	dir := r.PinDir(name)
+	if err := os.RemoveAll(dir); err != nil {
+		errs = append(errs, fmt.Errorf("remove pins %s: %w", dir, err))
+	}
+	os.Remove(filepath.Dir(dir)) // the instance's pin dir, once empty
+	os.Remove(r.pinRoot())       // and ours, once no instance uses it
+	if _, err := topology.Sweep(topology.LabPrefix(r.Instance, name)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := r.store().Remove(name); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Down removes one lab, or every lab of the instance when name is "". It
+// works from state files and, for what they do not record, from a sweep of
+// the instance's namespace prefix and pin directory.
+func (r *Runner) Down(ctx context.Context, name string) ([]string, error) {
+	if err := topology.ValidateInstance(r.Instance); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if name != "" {
+		if _, err := r.Registry.Get(name); err != nil && !r.hasState(name) {
+			return nil, err
+		}
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: xdplab needs root to remove namespaces and pins: run it with sudo", ErrNotRoot)
+	}
+	lk, err := r.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Unlock()
+	st := r.store()
+	var targets []string
+	if name != "" {
+		targets = []string{name}
+	} else {
+		seen := map[string]bool{}
+		recorded, _ := st.Labs()
+		for _, l := range recorded {
+			seen[l] = true
+			targets = append(targets, l)
+		}
+		for _, l := range r.Registry.Names() {
+			if !seen[l] {
+				seen[l] = true
+				targets = append(targets, l)
+			}
+		}
+	}
+	var removed []string
+	var errs []error
+	for _, l := range targets {
+		present := r.hasState(l) || dirExists(r.PinDir(l))
+		if left, _ := namespace.List(topology.LabPrefix(r.Instance, l)); len(left) > 0 {
+			present = true
+		}
+		if !present {
+			continue
+		}
+		if err := r.teardown(ctx, l); err != nil {
+			errs = append(errs, err)
+		}
+		removed = append(removed, l)
+	}
+	if name == "" {
+		// Whatever else carries the instance's prefix is ours too.
+		if swept, err := topology.Sweep(topology.Prefix(r.Instance)); err != nil {
+			errs = append(errs, err)
+		} else if len(swept) > 0 {
+			removed = append(removed, swept...)
+		}
+		os.RemoveAll(filepath.Join(r.pinRoot(), r.Instance))
+		os.Remove(r.pinRoot())
+		// Corrupt records would otherwise keep the state directory alive.
+		recorded, _ := st.Labs()
+		for _, l := range recorded {
+			st.Remove(l)
+		}
+	}
+	if err := st.RemoveIfEmpty(); err != nil {
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}
+
+func (r *Runner) hasState(lab string) bool { return fileExists(r.store().Path(lab)) }
+
+// UpLabs lists the labs of the instance that are fully up.
+func (r *Runner) UpLabs() ([]state.Lab, error) {
+	st := r.store()
+	names, err := st.Labs()
+	if err != nil {
+		return nil, err
+	}
+	var up []state.Lab
+	for _, n := range names {
+		rec, err := st.Read(n)
+		if err != nil {
+			continue
+		}
+		if rec.Phase == state.PhaseUp {
+			up = append(up, rec)
+		}
+	}
+	return up, nil
+}
+
+// Open gives access to a lab that is up: its record and an Env with the
+// deployed topology. The caller closes env.Topo.
+func (r *Runner) Open(name string) (Lab, *Env, error) {
+	lab, err := r.Registry.Get(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := r.store().Read(name)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && rec.Phase != state.PhaseUp) {
+		return nil, nil, fmt.Errorf("%w: %s is not up in instance %s: start it with `xdplab up %s`", ErrNotUp, name, r.Instance, name)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w (`xdplab down %s` cleans up)", ErrEnvironment, err, name)
+	}
+	res, err := topology.Resolve(lab.Topology(), r.Instance, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	dep, err := res.Open()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s is recorded as up but its namespaces are gone (%w); `xdplab down %s` cleans up", ErrNotUp, name, err, name)
+	}
+	mode, _ := ParseMode(rec.Mode)
+	env := &Env{
+		Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir,
+		Options: Options{Mode: mode, Obj: rec.Obj, Values: rec.Values},
+		Log:     r.log(),
+	}
+	return lab, env, nil
+}
+
+func allExist(names []string) bool {
+	for _, n := range names {
+		if !namespace.Exists(n) {
+			return false
+		}
+	}
+	return true
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}

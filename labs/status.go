@@ -1,0 +1,248 @@
+package labs
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/vishvananda/netlink"
+)
+
+// Status is what `xdplab status` shows of an instance.
+type Status struct {
+	Instance string      `json:"instance"`
+	Labs     []LabStatus `json:"labs"`
+}
+
+// LabStatus describes one lab that is up.
+type LabStatus struct {
+	Lab   string       `json:"lab"`
+	Mode  string       `json:"mode"`
+	Nodes []NodeStatus `json:"nodes"`
+	Maps  []MapStatus  `json:"maps"`
+	Error string       `json:"error,omitempty"`
+}
+
+// NodeStatus is one namespace and its interfaces.
+type NodeStatus struct {
+	Node       string        `json:"node"`
+	Namespace  string        `json:"namespace"`
+	Interfaces []IfaceStatus `json:"interfaces"`
+}
+
+// IfaceStatus is one interface with the XDP program attached to it, if any.
+type IfaceStatus struct {
+	Name    string   `json:"name"`
+	MAC     string   `json:"mac"`
+	State   string   `json:"state"`
+	Addrs   []string `json:"addrs"`
+	XDPProg string   `json:"xdp_prog,omitempty"`
+	XDPID   uint32   `json:"xdp_id,omitempty"`
+	XDPMode string   `json:"xdp_mode,omitempty"`
+}
+
+// MapStatus is a pinned map with its non-zero entries.
+type MapStatus struct {
+	Name    string      `json:"name"`
+	Type    string      `json:"type"`
+	Entries [][2]string `json:"entries"`
+	More    int         `json:"more,omitempty"`
+}
+
+const maxEntries = 16
+
+// Status collects the live state of every lab of the instance that is up.
+func (r *Runner) Status() (*Status, error) {
+	if err := Preflight(); err != nil {
+		return nil, err
+	}
+	up, err := r.UpLabs()
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Instance: r.Instance}
+	for _, rec := range up {
+		ls := LabStatus{Lab: rec.Lab, Mode: rec.Mode}
+		_, env, err := r.Open(rec.Lab)
+		if err != nil {
+			ls.Error = err.Error()
+			st.Labs = append(st.Labs, ls)
+			continue
+		}
+		for _, n := range env.Topo.Nodes {
+			ns := env.Topo.MustNS(n.Name)
+			node := NodeStatus{Node: n.Name, Namespace: n.Namespace}
+			links, err := ns.Netlink().LinkList()
+			if err != nil {
+				ls.Error = err.Error()
+				continue
+			}
+			for _, l := range links {
+				a := l.Attrs()
+				if a.Name == "lo" {
+					continue
+				}
+				is := IfaceStatus{Name: a.Name, MAC: a.HardwareAddr.String(), State: a.OperState.String()}
+				addrs, _ := ns.Netlink().AddrList(l, netlink.FAMILY_ALL)
+				for _, ad := range addrs {
+					is.Addrs = append(is.Addrs, ad.IPNet.String())
+				}
+				if x := a.Xdp; x != nil && x.ProgId != 0 {
+					is.XDPID = x.ProgId
+					is.XDPMode = xdpMode(x.AttachMode)
+					if p, err := ebpf.NewProgramFromID(ebpf.ProgramID(x.ProgId)); err == nil {
+						if info, err := p.Info(); err == nil {
+							is.XDPProg = info.Name
+						}
+						p.Close()
+					}
+				}
+				node.Interfaces = append(node.Interfaces, is)
+			}
+			ls.Nodes = append(ls.Nodes, node)
+		}
+		env.Topo.Close()
+		ls.Maps = pinnedMaps(rec.PinDir)
+		st.Labs = append(st.Labs, ls)
+	}
+	return st, nil
+}
+
+func xdpMode(m uint32) string {
+	switch m {
+	case 1:
+		return "native"
+	case 2:
+		return "generic"
+	case 3:
+		return "offload"
+	case 4:
+		return "multi"
+	}
+	return fmt.Sprint(m)
+}
+
+func pinnedMaps(dir string) []MapStatus {
+	entries, _ := os.ReadDir(dir)
+	var out []MapStatus
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "link_") || e.IsDir() {
+			continue
+		}
+		m, err := ebpf.LoadPinnedMap(filepath.Join(dir, e.Name()), &ebpf.LoadPinOptions{ReadOnly: true})
+		if err != nil {
+			continue // not a map (a pinned program, say)
+		}
+		out = append(out, dumpMap(e.Name(), m))
+		m.Close()
+	}
+	return out
+}
+
+// dumpMap renders non-zero entries: u32 keys and u64 values as numbers (per-CPU
+// values summed), anything else as hex.
+func dumpMap(name string, m *ebpf.Map) MapStatus {
+	ms := MapStatus{Name: name, Type: m.Type().String()}
+	switch m.Type() {
+	case ebpf.PerfEventArray, ebpf.ProgramArray, ebpf.DevMap, ebpf.DevMapHash, ebpf.RingBuf:
+		return ms // their values are fds or events, not data
+	}
+	it := m.Iterate()
+	key := make([]byte, m.KeySize())
+	var val any
+	perCPU := m.Type() == ebpf.PerCPUArray || m.Type() == ebpf.PerCPUHash || m.Type() == ebpf.LRUCPUHash
+	var single []byte
+	var multi [][]byte
+	if perCPU {
+		val = &multi
+	} else {
+		val = &single
+	}
+	for it.Next(&key, val) {
+		var v string
+		zero := true
+		if perCPU {
+			var sum uint64
+			for _, b := range multi {
+				if len(b) == 8 {
+					sum += binary.NativeEndian.Uint64(b)
+				} else if !allZero(b) {
+					zero = false
+				}
+			}
+			if sum != 0 {
+				zero = false
+			}
+			v = fmt.Sprint(sum)
+		} else {
+			zero = allZero(single)
+			v = numOrHex(single)
+		}
+		if zero {
+			continue
+		}
+		if len(ms.Entries) >= maxEntries {
+			ms.More++
+			continue
+		}
+		ms.Entries = append(ms.Entries, [2]string{numOrHex(key), v})
+	}
+	return ms
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func numOrHex(b []byte) string {
+	switch len(b) {
+	case 4:
+		return fmt.Sprint(binary.NativeEndian.Uint32(b))
+	case 8:
+		return fmt.Sprint(binary.NativeEndian.Uint64(b))
+	}
+	return hex.EncodeToString(b)
+}
+
+// WriteStatus prints a status for people.
+func WriteStatus(w io.Writer, st *Status) {
+	if len(st.Labs) == 0 {
+		fmt.Fprintf(w, "instance %s: nothing is up (start a lab with `xdplab up <lab>`)\n", st.Instance)
+		return
+	}
+	for _, l := range st.Labs {
+		fmt.Fprintf(w, "%s (instance %s, %s mode)\n", l.Lab, st.Instance, l.Mode)
+		if l.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", l.Error)
+		}
+		for _, n := range l.Nodes {
+			fmt.Fprintf(w, "  %s (netns %s)\n", n.Node, n.Namespace)
+			for _, i := range n.Interfaces {
+				xdp := ""
+				if i.XDPID != 0 {
+					xdp = fmt.Sprintf("  xdp %s id %d (%s)", i.XDPProg, i.XDPID, i.XDPMode)
+				}
+				fmt.Fprintf(w, "    %-6s %-5s %s %s%s\n", i.Name, i.State, i.MAC, strings.Join(i.Addrs, ","), xdp)
+			}
+		}
+		for _, m := range l.Maps {
+			fmt.Fprintf(w, "  map %s (%s)\n", m.Name, m.Type)
+			for _, e := range m.Entries {
+				fmt.Fprintf(w, "    %s: %s\n", e[0], e[1])
+			}
+			if m.More > 0 {
+				fmt.Fprintf(w, "    ... %d more\n", m.More)
+			}
+		}
+	}
+}

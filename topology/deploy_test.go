@@ -1,0 +1,112 @@
+package topology_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/topology"
+)
+
+func TestDeployDestroyRedirect(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	r, err := topology.Resolve(topology.Redirect(), inst, "redirect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Deploy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Destroy(context.Background())
+	defer d.Close()
+
+	// Every namespace reads back the settings the spec asked for, not the host's.
+	want := map[string]string{"host": "0", "node1": "1", "node2": "0"}
+	for node, fwd := range want {
+		ns := d.MustNS(node)
+		for key, exp := range map[string]string{
+			"net.ipv4.ip_forward":                fwd,
+			"net.ipv4.conf.all.rp_filter":        "0",
+			"net.ipv6.conf.all.disable_ipv6":     "1",
+			"net.ipv6.conf.default.disable_ipv6": "1",
+		} {
+			got, err := ns.ReadSysctl(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != exp {
+				t.Errorf("%s: %s = %s, want %s", node, key, got, exp)
+			}
+		}
+	}
+	host := d.MustNS("host")
+	l, err := host.Netlink().LinkByName("veth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.Attrs().HardwareAddr.String(), topology.MAC(inst, "host", "veth0").String(); got != want {
+		t.Errorf("veth0 MAC %s, want %s", got, want)
+	}
+	neighs, err := host.Netlink().NeighList(l.Attrs().Index, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(neighs) != 1 || neighs[0].IP.String() != "192.168.0.2" {
+		t.Errorf("host neighbours %v, want one permanent entry for 192.168.0.2", neighs)
+	}
+	if err := r.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range r.Namespaces() {
+		if namespace.Exists(n) {
+			t.Errorf("namespace %s still exists", n)
+		}
+	}
+}
+
+func TestDeployRollsBackOnFailure(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	r, err := topology.Resolve(topology.Pair(), inst, "pair")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A namespace of the same name as node1's makes the deploy fail up front.
+	ns, err := namespace.Create(topology.NamespaceName(inst, "pair", "node1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Close()
+	if _, err := r.Deploy(context.Background()); err == nil {
+		t.Fatal("deploy over an existing namespace succeeded")
+	}
+	namespace.Delete(topology.NamespaceName(inst, "pair", "node1"))
+	// Cancelled context mid-way: nothing created stays.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r.Deploy(ctx); err == nil {
+		t.Fatal("deploy with a cancelled context succeeded")
+	}
+}
+
+func BenchmarkDeployPair(b *testing.B) {
+	testutils.RequirePrivileged(b)
+	inst := testutils.Instance(b)
+	r, err := topology.Resolve(topology.Pair(), inst, "pair")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		d, err := r.Deploy(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.Close()
+		if err := r.Destroy(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
