@@ -48,11 +48,16 @@ func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 	if err := Preflight(); err != nil {
 		return nil, err
 	}
-	lk, err := r.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer lk.Unlock()
+	var reports []*Report
+	err := r.locked(ctx, func() error {
+		var err error
+		reports, err = r.checkAll(ctx, name)
+		return err
+	})
+	return reports, err
+}
+
+func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 	names := []string{name}
 	if name == "" {
 		up, err := r.UpLabs()
@@ -60,7 +65,7 @@ func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 			return nil, err
 		}
 		if len(up) == 0 {
-			return nil, fmt.Errorf("%w: nothing is up in instance %s: start a lab with `xdplab up <lab>` (`xdplab list` shows them)", ErrNotUp, r.Instance)
+			return nil, Errorf(ErrNotUp, "nothing is up in instance %s: start a lab with %s (`xdplab list` shows them)", r.Instance, r.Cmd("up <lab>"))
 		}
 		names = names[:0]
 		for _, rec := range up {
@@ -112,14 +117,19 @@ func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Repo
 	if err := Preflight(); err != nil {
 		return nil, err
 	}
-	lk, err := r.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer lk.Unlock()
 	if opts.Mode == "" {
 		opts.Mode = ModeGeneric
 	}
+	var reports []*Report
+	err := r.locked(ctx, func() error {
+		var err error
+		reports, err = r.run(ctx, labs, opts)
+		return err
+	})
+	return reports, err
+}
+
+func (r *Runner) run(ctx context.Context, labs []Lab, opts Options) ([]*Report, error) {
 	var reports []*Report
 	for _, l := range labs {
 		if err := ctx.Err(); err != nil {
@@ -147,7 +157,6 @@ func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Repo
 		}
 		reports = append(reports, rep.finish(start))
 	}
-	r.store().RemoveIfEmpty()
 	return reports, nil
 }
 

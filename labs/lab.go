@@ -60,7 +60,7 @@ func ParseMode(s string) (Mode, error) {
 	case "native", "driver", "drv":
 		return ModeNative, nil
 	}
-	return "", fmt.Errorf("%w: unknown mode %q (want generic or native)", ErrUsage, s)
+	return "", Errorf(ErrUsage, "unknown mode %q (want generic or native)", s)
 }
 
 // Options are what the user chose for a lab on `up` or `run`.
@@ -161,4 +161,20 @@ func NextSteps(l Lab, instance string) []string {
 		fmt.Sprintf("xdplab guide %s", l.Name()),
 		fmt.Sprintf("sudo xdplab down %s%s", l.Name(), flag),
 	)
+}
+
+// kindError carries a sentinel for errors.Is without repeating its text: the
+// message alone is what the learner reads.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// Errorf formats a message that errors.Is matches against kind. %w in format
+// wraps further errors as with fmt.Errorf.
+func Errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
 }

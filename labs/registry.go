@@ -39,7 +39,7 @@ func (r *Registry) Get(name string) (Lab, error) {
 	if l, ok := r.index[name]; ok {
 		return l, nil
 	}
-	return nil, fmt.Errorf("%w %q: valid labs are %s", ErrUnknownLab, name, strings.Join(r.Names(), ", "))
+	return nil, Errorf(ErrUnknownLab, "unknown lab %q: valid labs are %s", name, strings.Join(r.Names(), ", "))
 }
 
 // All returns the labs in course order.

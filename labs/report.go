@@ -120,3 +120,10 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 	_, err := io.WriteString(w, "\n")
 	return err
 }
+
+// Describe summarizes a report for tests (testutils.RequirePass).
+func (r *Report) Describe() (string, bool, string) {
+	var b strings.Builder
+	WriteText(&b, []*Report{r})
+	return r.Lab, r.Pass, b.String()
+}

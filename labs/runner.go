@@ -60,20 +60,42 @@ func (r *Runner) log() io.Writer {
 	return r.Log
 }
 
-func (r *Runner) lock(ctx context.Context) (*state.Lock, error) {
+// locked runs fn while holding the instance lock, then removes the
+// instance's state directory if fn left it empty, so a command that changed
+// nothing leaves no trace either.
+func (r *Runner) locked(ctx context.Context, fn func() error) error {
 	wait := r.LockWait
 	if wait == 0 {
 		wait = time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	lctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	return r.store().Lock(ctx)
+	lk, err := r.store().Lock(lctx)
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
+	r.store().RemoveStale()
+	err = fn()
+	if rerr := r.store().RemoveIfEmpty(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// Cmd spells an xdplab command line for hints, with --instance when it is
+// not the default, so the learner can paste it.
+func (r *Runner) Cmd(args string) string {
+	if r.Instance != "" && r.Instance != "xdplab" {
+		args += " --instance " + r.Instance
+	}
+	return "`xdplab " + args + "`"
 }
 
 // Preflight checks what every privileged command needs: root and bpffs.
 func Preflight() error {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("%w: xdplab needs root to create namespaces and load BPF programs: run it with sudo", ErrNotRoot)
+		return Errorf(ErrNotRoot, "xdplab needs root to create namespaces and load BPF programs: run it with sudo")
 	}
 	return BPFFSMounted(filepath.Dir(DefaultPinRoot))
 }
@@ -89,7 +111,7 @@ var ErrNoBPFFS = errors.New("bpffs not mounted")
 func BPFFSMounted(dir string) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
-		return fmt.Errorf("%w at %s: programs could not stay attached after `up` exits; run `sudo xdplab doctor` (it mounts it) or `sudo mount -t bpf bpf %s`", ErrNoBPFFS, dir, dir)
+		return Errorf(ErrNoBPFFS, "bpffs is not mounted at %s: programs could not stay attached after `up` exits; run `sudo xdplab doctor` (it mounts it) or `sudo mount -t bpf bpf %s`", dir, dir)
 	}
 	return nil
 }
@@ -102,7 +124,7 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 		return err
 	}
 	if err := topology.ValidateInstance(r.Instance); err != nil {
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return Errorf(ErrUsage, "%w", err)
 	}
 	if opts.Mode == "" {
 		opts.Mode = ModeGeneric
@@ -113,12 +135,7 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 	if err := Preflight(); err != nil {
 		return err
 	}
-	lk, err := r.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer lk.Unlock()
-	return r.up(ctx, lab, opts)
+	return r.locked(ctx, func() error { return r.up(ctx, lab, opts) })
 }
 
 func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
@@ -129,8 +146,8 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 		return err
 	}
 	if prev, rerr := st.Read(name); rerr == nil && prev.Phase == state.PhaseUp && allExist(res.Namespaces()) {
-		return fmt.Errorf("%w: %s is already up in instance %s (since %s, mode %s); check it with `xdplab check %s` or start over with `xdplab down %s`",
-			ErrAlreadyUp, name, r.Instance, prev.Created.Format(time.TimeOnly), prev.Mode, name, name)
+		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s, %s mode): check it with %s, or start over with %s",
+			name, r.Instance, prev.Created.Format(time.TimeOnly), prev.Mode, r.Cmd("check "+name), r.Cmd("down "+name))
 	}
 	// Anything else of this lab is a leftover of an interrupted up: reconcile
 	// by removing it, then build from scratch.
@@ -199,7 +216,7 @@ func (r *Runner) teardown(ctx context.Context, name string) error {
 // the instance's namespace prefix and pin directory.
 func (r *Runner) Down(ctx context.Context, name string) ([]string, error) {
 	if err := topology.ValidateInstance(r.Instance); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+		return nil, Errorf(ErrUsage, "%w", err)
 	}
 	if name != "" {
 		if _, err := r.Registry.Get(name); err != nil && !r.hasState(name) {
@@ -207,13 +224,18 @@ func (r *Runner) Down(ctx context.Context, name string) ([]string, error) {
 		}
 	}
 	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("%w: xdplab needs root to remove namespaces and pins: run it with sudo", ErrNotRoot)
+		return nil, Errorf(ErrNotRoot, "xdplab needs root to remove namespaces and pins: run it with sudo")
 	}
-	lk, err := r.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer lk.Unlock()
+	var removed []string
+	err := r.locked(ctx, func() error {
+		var err error
+		removed, err = r.down(ctx, name)
+		return err
+	})
+	return removed, err
+}
+
+func (r *Runner) down(ctx context.Context, name string) ([]string, error) {
 	st := r.store()
 	var targets []string
 	if name != "" {
@@ -262,9 +284,6 @@ func (r *Runner) Down(ctx context.Context, name string) ([]string, error) {
 			st.Remove(l)
 		}
 	}
-	if err := st.RemoveIfEmpty(); err != nil {
-		errs = append(errs, err)
-	}
 	return removed, errors.Join(errs...)
 }
 
@@ -299,10 +318,10 @@ func (r *Runner) Open(name string) (Lab, *Env, error) {
 	}
 	rec, err := r.store().Read(name)
 	if errors.Is(err, os.ErrNotExist) || (err == nil && rec.Phase != state.PhaseUp) {
-		return nil, nil, fmt.Errorf("%w: %s is not up in instance %s: start it with `xdplab up %s`", ErrNotUp, name, r.Instance, name)
+		return nil, nil, Errorf(ErrNotUp, "%s is not up in instance %s: start it with %s", name, r.Instance, r.Cmd("up "+name))
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w (`xdplab down %s` cleans up)", ErrEnvironment, err, name)
+		return nil, nil, Errorf(ErrEnvironment, "%w (%s cleans up)", err, r.Cmd("down "+name))
 	}
 	res, err := topology.Resolve(lab.Topology(), r.Instance, name)
 	if err != nil {
@@ -310,7 +329,7 @@ func (r *Runner) Open(name string) (Lab, *Env, error) {
 	}
 	dep, err := res.Open()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s is recorded as up but its namespaces are gone (%w); `xdplab down %s` cleans up", ErrNotUp, name, err, name)
+		return nil, nil, Errorf(ErrNotUp, "%s is recorded as up but its namespaces are gone (%w): %s cleans up", name, err, r.Cmd("down "+name))
 	}
 	mode, _ := ParseMode(rec.Mode)
 	env := &Env{
@@ -319,6 +338,30 @@ func (r *Runner) Open(name string) (Lab, *Env, error) {
 		Log:     r.log(),
 	}
 	return lab, env, nil
+}
+
+// WithLab runs fn on a lab that is up while holding the instance lock, so a
+// command that changes a lab's maps while it runs (xdplab fw) never
+// interleaves with up, check or down. The caller must not call other Runner
+// methods from fn: they take the same lock.
+func (r *Runner) WithLab(ctx context.Context, name string, fn func(Lab, *Env) error) error {
+	if _, err := r.Registry.Get(name); err != nil {
+		return err
+	}
+	if err := topology.ValidateInstance(r.Instance); err != nil {
+		return Errorf(ErrUsage, "%w", err)
+	}
+	if err := Preflight(); err != nil {
+		return err
+	}
+	return r.locked(ctx, func() error {
+		lab, env, err := r.Open(name)
+		if err != nil {
+			return err
+		}
+		defer env.Topo.Close()
+		return fn(lab, env)
+	})
 }
 
 func allExist(names []string) bool {

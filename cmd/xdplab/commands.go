@@ -46,6 +46,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			listCmd(reg), upCmd(reg), checkCmd(reg), runCmd(reg), downCmd(reg), statusCmd(reg),
 			execCmd(reg), trafficCmd(reg), watchCmd(reg), topoCmd(reg), guideCmd(reg),
+			fwCmd(reg),
 			doctorCmd(), versionCmd(),
 		},
 	}
@@ -69,7 +70,7 @@ func instance(c *cli.Context) string {
 func runner(c *cli.Context, reg *labs.Registry) (*labs.Runner, error) {
 	inst := instance(c)
 	if err := topology.ValidateInstance(inst); err != nil {
-		return nil, fmt.Errorf("%w: --instance: %w", labs.ErrUsage, err)
+		return nil, labs.Errorf(labs.ErrUsage, "--instance: %w", err)
 	}
 	return &labs.Runner{Registry: reg, Instance: inst, Log: os.Stderr}, nil
 }
@@ -77,14 +78,13 @@ func runner(c *cli.Context, reg *labs.Registry) (*labs.Runner, error) {
 // needRoot is the Before of every command that touches the kernel.
 func needRoot(c *cli.Context) error {
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("%w: `xdplab %s` needs root to manage namespaces and BPF programs: run `sudo xdplab %s`",
-			labs.ErrNotRoot, c.Command.Name, strings.Join(os.Args[1:], " "))
+		return labs.Errorf(labs.ErrNotRoot, "`xdplab %s` needs root to manage namespaces and BPF programs: run `sudo xdplab %s`", c.Command.Name, strings.Join(os.Args[1:], " "))
 	}
 	return nil
 }
 
 func usageErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", labs.ErrUsage, fmt.Sprintf(format, args...))
+	return labs.Errorf(labs.ErrUsage, "%s", fmt.Sprintf(format, args...))
 }
 
 // labFlags are the union of every lab's own flags; each lab rejects the ones
@@ -410,7 +410,7 @@ func nodeNS(c *cli.Context, reg *labs.Registry, node string) (*namespace.NS, err
 	if labName == "" {
 		switch len(up) {
 		case 0:
-			return nil, fmt.Errorf("%w: nothing is up in instance %s: start a lab with `xdplab up <lab>`", labs.ErrNotUp, r.Instance)
+			return nil, labs.Errorf(labs.ErrNotUp, "nothing is up in instance %s: start a lab with `xdplab up <lab>`", r.Instance)
 		case 1:
 			labName = up[0].Lab
 		default:
@@ -434,7 +434,7 @@ func nodeNS(c *cli.Context, reg *labs.Registry, node string) (*namespace.NS, err
 	}
 	ns, err := namespace.Open(topology.NamespaceName(r.Instance, labName, node))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not up in instance %s: start it with `xdplab up %s`", labs.ErrNotUp, labName, r.Instance, labName)
+		return nil, labs.Errorf(labs.ErrNotUp, "%s is not up in instance %s: start it with `xdplab up %s`", labName, r.Instance, labName)
 	}
 	return ns, nil
 }
@@ -466,7 +466,7 @@ func execCmd(reg *labs.Registry) *cli.Command {
 			}
 			path, err := exec.LookPath(cmdArgs[0])
 			if err != nil {
-				return fmt.Errorf("%w: %w", labs.ErrUsage, err)
+				return labs.Errorf(labs.ErrUsage, "%w", err)
 			}
 			// execve replaces the whole process with this thread's image, so
 			// the command starts in the namespace this thread entered.
@@ -620,7 +620,7 @@ func doctorCmd() *cli.Command {
 				doctor.Write(os.Stdout, items)
 			}
 			if doctor.Failed(items) {
-				return fmt.Errorf("%w: some preflight items failed (see the fixes above)", labs.ErrEnvironment)
+				return labs.Errorf(labs.ErrEnvironment, "some preflight items failed (see the fixes above)")
 			}
 			return nil
 		},

@@ -39,8 +39,11 @@ func exitCode(err error) int {
 		return exitFail
 	}
 	fmt.Fprintf(os.Stderr, "xdplab: %v\n", err)
-	if errors.Is(err, labs.ErrUnknownLab) || errors.Is(err, labs.ErrUsage) {
-		fmt.Fprintln(os.Stderr, "(`xdplab help` lists the commands, `xdplab list` the labs)")
+	switch {
+	case errors.Is(err, labs.ErrUnknownLab):
+		fmt.Fprintln(os.Stderr, "(`xdplab list` describes the labs)")
+	case errors.Is(err, labs.ErrUsage):
+		fmt.Fprintln(os.Stderr, "(`xdplab help <command>` shows a command's usage)")
 	}
 	return exitUsage
 }

@@ -139,7 +139,7 @@ func frames(tb testing.TB) []frame {
 		}
 		l4 := tcp(43000, 80, true, false)
 		withNet(l4, ip)
-		add("tcp syn 80 ip options", serialize(tb, eth(macHost, macNode1, layers.EthernetTypeIPv4), ip, l4))
+		add(fmt.Sprintf("tcp syn 80 ihl %d", 5+words), serialize(tb, eth(macHost, macNode1, layers.EthernetTypeIPv4), ip, l4))
 	}
 
 	// Fragments: the first (MF, offset 0) and a later one (offset 185*8),
@@ -148,7 +148,7 @@ func frames(tb testing.TB) []frame {
 		ip := ipv4(ipHost, ipNode1, layers.IPProtocolUDP)
 		ip.Flags = layers.IPv4MoreFragments
 		ip.FragOffset = off
-		add("udp fragment", serialize(tb, eth(macHost, macNode1, layers.EthernetTypeIPv4), ip,
+		add(fmt.Sprintf("udp fragment offset %d", off), serialize(tb, eth(macHost, macNode1, layers.EthernetTypeIPv4), ip,
 			gopacket.Payload{0x9c, 0x40, 0x00, 0x09, 0x00, 0x40, 0, 0, 1, 2, 3, 4}))
 	}
 
@@ -208,11 +208,11 @@ func frames(tb testing.TB) []frame {
 		ip := ipv4(ipHost, ipNode1, layers.IPProtocolUDP)
 		l4 := udp(40000, 1000)
 		withNet(l4, ip)
-		add("udp large", serialize(tb, eth(macHost, macNode1, layers.EthernetTypeIPv4), ip, l4, payload(n)))
+		add(fmt.Sprintf("udp large %d", n), serialize(tb, eth(macHost, macNode1, layers.EthernetTypeIPv4), ip, l4, payload(n)))
 	}
 
 	// Truncated and hand-made frames.
-	syn := fs[2].data // "tcp syn 8888"
+	syn := frameNamed(tb, fs, "tcp syn 8888")
 	add("ethernet header only", append([]byte(nil), syn[:14]...))
 	add("ip header cut", append([]byte(nil), syn[:24]...))
 	add("tcp header cut", append([]byte(nil), syn[:40]...))
@@ -231,4 +231,15 @@ func frames(tb testing.TB) []frame {
 		add("ihl 0", bad)
 	}
 	return fs
+}
+
+func frameNamed(tb testing.TB, fs []frame, name string) []byte {
+	tb.Helper()
+	for _, f := range fs {
+		if f.name == name {
+			return f.data
+		}
+	}
+	tb.Fatalf("no frame %q", name)
+	return nil
 }

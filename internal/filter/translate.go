@@ -126,9 +126,23 @@ func normalize(insns []bpf.Instruction) ([]bpf.Instruction, error) {
 			if uint64(ins.SkipTrue) >= room || uint64(ins.SkipFalse) >= room {
 				return nil, bad("jump past the end")
 			}
+			if !validCond(ins.Cond) {
+				return nil, bad("unknown jump condition")
+			}
 		case bpf.JumpIfX:
 			if uint64(ins.SkipTrue) >= room || uint64(ins.SkipFalse) >= room {
 				return nil, bad("jump past the end")
+			}
+			if !validCond(ins.Cond) {
+				return nil, bad("unknown jump condition")
+			}
+		case bpf.ALUOpConstant:
+			if _, ok := aluOps[ins.Op]; !ok {
+				return nil, bad("unknown alu operation")
+			}
+		case bpf.ALUOpX:
+			if _, ok := aluOps[ins.Op]; !ok {
+				return nil, bad("unknown alu operation")
 			}
 		case bpf.LoadScratch:
 			if ins.N < 0 || ins.N > 15 {
@@ -150,7 +164,7 @@ func normalize(insns []bpf.Instruction) ([]bpf.Instruction, error) {
 			if ins.Num != bpf.ExtLen {
 				return nil, bad("extension has no XDP equivalent")
 			}
-		case bpf.ALUOpConstant, bpf.ALUOpX, bpf.NegateA, bpf.LoadConstant, bpf.LoadMemShift,
+		case bpf.NegateA, bpf.LoadConstant, bpf.LoadMemShift,
 			bpf.RetA, bpf.RetConstant, bpf.TAX, bpf.TXA, ldxLen:
 		default:
 			return nil, bad("unsupported instruction")
@@ -165,6 +179,11 @@ func normalize(insns []bpf.Instruction) ([]bpf.Instruction, error) {
 }
 
 func validSize(size int) bool { return size == 1 || size == 2 || size == 4 }
+
+func validCond(c bpf.JumpTest) bool {
+	_, ok := jumpOps[c]
+	return ok || c == bpf.JumpBitsNotSet
+}
 
 type translator struct {
 	opts Options
@@ -199,12 +218,33 @@ func (t *translator) bufOff() int16 { return int16(-t.opts.StackOffset - 8) }
 
 func (t *translator) scratchOff(n int) int16 { return int16(-t.opts.StackOffset - StackSize + 4*n) }
 
+// alwaysRejects reports whether an instruction fails whatever the packet:
+// a load at an offset no frame reaches, a division by constant 0. It is
+// translated to a jump to the reject label, so what follows it is
+// unreachable from it.
+func alwaysRejects(ins bpf.Instruction) bool {
+	switch ins := ins.(type) {
+	case bpf.LoadAbsolute:
+		return ins.Off > maxLoadOffset
+	case bpf.LoadIndirect:
+		return ins.Off > maxLoadOffset
+	case bpf.LoadMemShift:
+		return ins.Off > maxLoadOffset
+	case bpf.ALUOpConstant:
+		return (ins.Op == bpf.ALUOpDiv || ins.Op == bpf.ALUOpMod) && ins.Val == 0
+	}
+	return false
+}
+
 // reachable marks the instructions some path from the first one reaches.
 func reachable(prog []bpf.Instruction) []bool {
 	seen := make([]bool, len(prog))
 	seen[0] = true
 	for i, ins := range prog {
 		if !seen[i] {
+			continue
+		}
+		if alwaysRejects(ins) {
 			continue
 		}
 		switch ins := ins.(type) {
@@ -246,6 +286,10 @@ func (t *translator) translate() asm.Instructions {
 			continue
 		}
 		t.pending = t.label(i)
+		if alwaysRejects(ins) {
+			t.emit(asm.Ja.Label(t.rejectLabel()))
+			continue
+		}
 		t.instruction(i, ins)
 	}
 
@@ -277,18 +321,12 @@ func (t *translator) instruction(i int, ins bpf.Instruction) {
 	case ldxLen:
 		t.packetLen(regX)
 	case bpf.LoadAbsolute:
-		if ins.Off > maxLoadOffset {
-			// Always past the end of any frame: the load fails.
-			t.emit(asm.Ja.Label(t.rejectLabel()))
-			return
-		}
+		// Offsets from 0xfff00000 up are the kernel's SKF_*_OFF
+		// pseudo-offsets; XDP has no skb, so they are only offsets no frame
+		// reaches, like every offset > maxLoadOffset.
 		t.emit(asm.Mov.Imm32(asm.R2, int32(ins.Off)))
 		t.load(regA, ins.Size)
 	case bpf.LoadIndirect:
-		if ins.Off > maxLoadOffset {
-			t.emit(asm.Ja.Label(t.rejectLabel()))
-			return
-		}
 		// X+K in 64 bits cannot wrap, unlike the helper's u32 offset
 		// argument; anything beyond maxLoadOffset fails the load, as the
 		// helper would.
@@ -299,10 +337,6 @@ func (t *translator) instruction(i int, ins bpf.Instruction) {
 		)
 		t.load(regA, ins.Size)
 	case bpf.LoadMemShift:
-		if ins.Off > maxLoadOffset {
-			t.emit(asm.Ja.Label(t.rejectLabel()))
-			return
-		}
 		t.emit(asm.Mov.Imm32(asm.R2, int32(ins.Off)))
 		t.load(regX, 1)
 		t.emit(asm.And.Imm32(regX, 0xf), asm.LSh.Imm32(regX, 2))
@@ -396,17 +430,11 @@ var aluOps = map[bpf.ALUOp]asm.ALUOp{
 }
 
 func (t *translator) aluConstant(op bpf.ALUOp, k uint32) {
-	eop, ok := aluOps[op]
-	if !ok {
-		// x/net/bpf's VM leaves A alone for an unknown operation; so do we.
-		t.emit(asm.Mov.Reg32(regA, regA))
-		return
-	}
+	eop := aluOps[op]
+	// Division by constant 0 never gets here (alwaysRejects): the kernel
+	// refuses such a program outright; running it, the only sensible result
+	// is the one a division by X == 0 gives.
 	switch {
-	case (op == bpf.ALUOpDiv || op == bpf.ALUOpMod) && k == 0:
-		// The kernel refuses this program outright; running it, the only
-		// sensible result is the one a division by X == 0 gives.
-		t.emit(asm.Ja.Label(t.rejectLabel()))
 	case (op == bpf.ALUOpShiftLeft || op == bpf.ALUOpShiftRight) && k >= 32:
 		// eBPF leaves shifts by >= 32 undefined (x86 masks the count);
 		// libpcap's interpreter and x/net/bpf shift everything out.
@@ -417,11 +445,7 @@ func (t *translator) aluConstant(op bpf.ALUOp, k uint32) {
 }
 
 func (t *translator) aluX(i int, op bpf.ALUOp) {
-	eop, ok := aluOps[op]
-	if !ok {
-		t.emit(asm.Mov.Reg32(regA, regA))
-		return
-	}
+	eop := aluOps[op]
 	switch op {
 	case bpf.ALUOpDiv, bpf.ALUOpMod:
 		// eBPF defines x/0 = 0 and x%0 = x; cBPF aborts with "return 0".
@@ -458,15 +482,11 @@ var jumpOps = map[bpf.JumpTest]asm.JumpOp{
 
 func (t *translator) jump(i int, cond bpf.JumpTest, skipTrue, skipFalse uint8, cmp func(asm.JumpOp, string) asm.Instruction) {
 	onTrue, onFalse := i+1+int(skipTrue), i+1+int(skipFalse)
-	op, ok := jumpOps[cond]
+	op := jumpOps[cond]
 	if cond == bpf.JumpBitsNotSet {
 		// eBPF has no "jump if no bits set": jump on the opposite.
-		op, ok = asm.JSet, true
+		op = asm.JSet
 		onTrue, onFalse = onFalse, onTrue
-	}
-	if !ok {
-		// x/net/bpf's VM treats an unknown condition as false.
-		onTrue = onFalse
 	}
 	if onTrue == onFalse {
 		t.emit(asm.Ja.Label(t.label(onTrue)))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,9 +26,25 @@ type Want struct {
 // MapShape is the type and, where the lab reads the map itself, the key and
 // value sizes it relies on (0 = any).
 type MapShape struct {
-	Type      ebpf.MapType
+	Type ebpf.MapType
+	// Also lists other types the lab accepts in place of Type (a learner's
+	// DEVMAP where the lab's own program uses a DEVMAP_HASH).
+	Also      []ebpf.MapType
 	KeySize   uint32
 	ValueSize uint32
+}
+
+func (s MapShape) accepts(t ebpf.MapType) bool {
+	return t == s.Type || slices.Contains(s.Also, t)
+}
+
+// kinds names the accepted types: "DevMapHash or DevMap".
+func (s MapShape) kinds() string {
+	k := s.Type.String()
+	for _, t := range s.Also {
+		k += " or " + t.String()
+	}
+	return k
 }
 
 // ErrBadObject marks an object that is not what the lab expects.
@@ -88,9 +105,9 @@ func Check(spec *ebpf.CollectionSpec, want Want) error {
 		m, ok := spec.Maps[name]
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("no map named %q (have: %s); the lab expects a %s map with that name", name, names(spec.Maps), shape.Type))
-		case m.Type != shape.Type:
-			problems = append(problems, fmt.Sprintf("map %q is a %s, the lab expects a %s", name, m.Type, shape.Type))
+			problems = append(problems, fmt.Sprintf("no map named %q (have: %s); the lab expects a %s map with that name", name, names(spec.Maps), shape.kinds()))
+		case !shape.accepts(m.Type):
+			problems = append(problems, fmt.Sprintf("map %q is a %s, the lab expects a %s", name, m.Type, shape.kinds()))
 		case shape.KeySize != 0 && m.KeySize != shape.KeySize:
 			problems = append(problems, fmt.Sprintf("map %q has %d-byte keys, the lab expects %d", name, m.KeySize, shape.KeySize))
 		case shape.ValueSize != 0 && m.ValueSize != shape.ValueSize:

@@ -146,12 +146,15 @@ var ErrBusy = errors.New("instance is busy")
 // Lock waits (until ctx ends) for exclusive use of the instance, so two
 // commands on one instance run one after the other instead of interleaving.
 func (s Store) Lock(ctx context.Context) (*Lock, error) {
-	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
-	}
 	path := filepath.Join(s.dir(), "lock")
 	for {
+		if err := os.MkdirAll(s.dir(), 0o755); err != nil {
+			return nil, fmt.Errorf("state directory: %w", err)
+		}
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // the holder removed the directory just now
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open lock %s: %w", path, err)
 		}
@@ -193,6 +196,15 @@ func (l *Lock) Unlock() {
 	}
 }
 
+// RemoveStale deletes temporary files of writes that a killed command never
+// finished. Call it while holding the lock: then no write is in progress.
+func (s Store) RemoveStale() {
+	stale, _ := filepath.Glob(filepath.Join(s.dir(), ".*.tmp"))
+	for _, f := range stale {
+		os.Remove(f)
+	}
+}
+
 // RemoveIfEmpty deletes the instance's state directory (and its lock file)
 // when no lab is recorded any more. Call it while holding the lock.
 func (s Store) RemoveIfEmpty() error {
@@ -200,6 +212,7 @@ func (s Store) RemoveIfEmpty() error {
 	if err != nil || len(labs) > 0 {
 		return err
 	}
+	s.RemoveStale()
 	os.Remove(filepath.Join(s.dir(), "lock"))
 	if err := os.Remove(s.dir()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil // something else is in there; leave it

@@ -85,3 +85,22 @@ func Scrub(inst string) {
 	os.Remove("/sys/fs/bpf/xdplab")
 	os.Remove("/run/xdplab")
 }
+
+// Report is the part of labs.Report that RequirePass reads (testutils cannot
+// import labs: labs' own tests use testutils).
+type Report interface{ Describe() (lab string, pass bool, text string) }
+
+// RequirePass fails the test, with every expectation printed, unless all
+// reports passed.
+func RequirePass[R Report](tb testing.TB, reports []R) {
+	tb.Helper()
+	if len(reports) == 0 {
+		tb.Fatal("no reports")
+	}
+	for _, r := range reports {
+		lab, pass, text := r.Describe()
+		if !pass {
+			tb.Errorf("lab %s failed:\n%s", lab, text)
+		}
+	}
+}

@@ -3,7 +3,10 @@ package course
 
 import (
 	"github.com/xdplab/xdplab/labs"
+	basicfirewall "github.com/xdplab/xdplab/labs/basic_firewall"
 	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
+	"github.com/xdplab/xdplab/labs/redirect"
+	xdpdump "github.com/xdplab/xdplab/labs/xdp_dump"
 )
 
 // Registry returns every lab, in course order.
@@ -11,6 +14,9 @@ func Registry() *labs.Registry {
 	r := labs.NewRegistry()
 	for _, l := range []labs.Lab{
 		packetcounter.New(),
+		xdpdump.New(),
+		basicfirewall.New(),
+		redirect.New(),
 	} {
 		if err := r.Register(l); err != nil {
 			panic(err) // a programming error: two labs with one name

@@ -57,6 +57,23 @@ func (*Lab) Topology() topology.Spec { return topology.Pair() }
 func (*Lab) Flags() []labs.Flag      { return nil }
 func (*Lab) Guide() string           { return docs.Guide("packet_counter") }
 
+// Annotations label the attach point in topology pictures.
+func (*Lab) Annotations() topology.Annotation {
+	return topology.Annotation{"node1/veth1": "xdp " + progName}
+}
+
+// NextSteps suggests traffic to watch the counters move.
+func (*Lab) NextSteps(instance string) []string {
+	flag := ""
+	if instance != "xdplab" {
+		flag = " --instance " + instance
+	}
+	return []string{
+		"sudo xdplab traffic ping --from host --to 192.168.0.2" + flag + "   # or: sudo ip netns exec " +
+			topology.NamespaceName(instance, "packet_counter", "host") + " ping 192.168.0.2",
+	}
+}
+
 // Validate checks a learner's object before anything is created.
 func (*Lab) Validate(opts labs.Options) error {
 	if opts.Obj != "" {

@@ -1,0 +1,48 @@
+# xdplab. `sudo make demo` installs what a fresh machine lacks and runs every
+# lab; `sudo make test` runs the whole test suite.
+
+# sudo resets PATH, which usually drops Go's directory: look for it there too.
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BIN := bin/xdplab
+PKGS := ./...
+ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
+
+.PHONY: all build deps demo test bench generate lint install clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/xdplab
+
+deps:
+	bash scripts/provision.sh
+
+# Everything a newcomer needs: install, build, then every lab up, checked, down.
+demo: deps build
+	./$(BIN) run --all
+
+# Privileged tests fail instead of skipping here: this target runs as root.
+test: deps
+	XDPLAB_REQUIRE_PRIVILEGED=1 $(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Benchmarks report, they never assert; the report goes to docs/benchmarks.md.
+bench: deps build
+	$(GO) run ./internal/benchreport -out docs/benchmarks.md
+
+# bpf2go output and the test objects are committed so `go build` needs no
+# clang; CI checks that regenerating them changes nothing.
+generate:
+	$(GO) generate ./labs/... ./internal/...
+	for c in internal/testutils/testdata/*.c; do \
+		clang -O2 -g -target bpf -mcpu=v3 -I$(ARCH_INCLUDE) -c $$c -o $${c%.c}.o || exit 1; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+install: build
+	install -m 0755 $(BIN) /usr/local/bin/xdplab
+
+clean:
+	rm -rf bin

@@ -1,0 +1,195 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// Errors a caller may want to tell apart.
+var (
+	// ErrNotHook: the pin is not a PROG_ARRAY of the xdpcap shape.
+	ErrNotHook = errors.New("not an xdpcap hook")
+	// ErrBusy: a slot we need is already held by another capture.
+	ErrBusy = errors.New("hook in use")
+)
+
+// OpenHook opens a pinned xdpcap hook and checks its shape: a PROG_ARRAY with
+// 4-byte keys and values and a slot per XDP action (5, or 4 for hooks made
+// with xdpcap's older hook.h that had no XDP_REDIRECT slot).
+func OpenHook(path string) (*ebpf.Map, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNotHook, path, err)
+	}
+	m, err := ebpf.LoadPinnedMap(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not a pinned BPF map (%w); the hook is the PROG_ARRAY the program passes to xdpcap_exit, pinned on bpffs", ErrNotHook, path, err)
+	}
+	if err := checkHook(path, m); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func checkHook(path string, m *ebpf.Map) error {
+	const shape = "an xdpcap hook is a ProgramArray (BPF_MAP_TYPE_PROG_ARRAY) with 4-byte keys and values and one slot per XDP action (5 entries), as xdpcap's hook.h declares it"
+	switch {
+	case m.Type() != ebpf.ProgramArray:
+		return fmt.Errorf("%w: %s is a %s map, but capture programs can only be chained through a ProgramArray: expected ProgramArray, have %s (%s)",
+			ErrNotHook, path, m.Type(), m.Type(), shape)
+	case m.KeySize() != 4 || m.ValueSize() != 4:
+		return fmt.Errorf("%w: %s has %d-byte keys and %d-byte values (%s)", ErrNotHook, path, m.KeySize(), m.ValueSize(), shape)
+	case m.MaxEntries() < 4 || m.MaxEntries() > 5:
+		return fmt.Errorf("%w: %s has %d entries, so its slots cannot be the XDP actions (%s)", ErrNotHook, path, m.MaxEntries(), shape)
+	}
+	return nil
+}
+
+// Names of the programs we load: the pid says whose they are, so a slot held
+// by a capture that was killed (SIGKILL skips our cleanup) can be told apart
+// from one another capture holds right now. Program names have at most 15
+// characters; pids at most 7 digits.
+const (
+	exitProgPrefix  = "xdpcap_"
+	entryProgPrefix = "xdpdump_"
+)
+
+func progName(prefix string) string { return prefix + strconv.Itoa(os.Getpid()) }
+
+// owner describes the program in a slot: whose it is and whether its
+// process is gone.
+type owner struct {
+	id    ebpf.ProgramID
+	name  string
+	pid   int // 0: not one of ours
+	stale bool
+}
+
+func (o owner) String() string {
+	switch {
+	case o.pid != 0 && o.stale:
+		return fmt.Sprintf("program %d (%s, left by xdplab capture pid %d, which is gone)", o.id, o.name, o.pid)
+	case o.pid != 0:
+		return fmt.Sprintf("program %d (%s, of xdplab capture pid %d)", o.id, o.name, o.pid)
+	}
+	name := o.name
+	if name == "" {
+		name = "no name"
+	}
+	return fmt.Sprintf("program %d (%s)", o.id, name)
+}
+
+func describe(id ebpf.ProgramID, prefixes ...string) owner {
+	o := owner{id: id}
+	p, err := ebpf.NewProgramFromID(id)
+	if err != nil {
+		return o
+	}
+	defer p.Close()
+	info, err := p.Info()
+	if err != nil {
+		return o
+	}
+	o.name = info.Name
+	for _, prefix := range prefixes {
+		rest, ok := strings.CutPrefix(info.Name, prefix)
+		if !ok {
+			continue
+		}
+		if pid, err := strconv.Atoi(rest); err == nil && pid > 0 {
+			o.pid = pid
+			o.stale = !alive(pid)
+		}
+	}
+	return o
+}
+
+// alive reports whether a process exists (EPERM means it does, as someone
+// else's).
+func alive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
+
+// slotOwner returns who holds a hook slot, or ok=false when it is empty.
+func slotOwner(hook *ebpf.Map, a Action) (owner, bool, error) {
+	var id uint32
+	err := hook.Lookup(uint32(a), &id)
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return owner{}, false, nil
+	}
+	if err != nil {
+		return owner{}, false, fmt.Errorf("read hook slot %s: %w", a, err)
+	}
+	return describe(ebpf.ProgramID(id), exitProgPrefix), true, nil
+}
+
+// claimable checks that every slot we need is free. A slot left by a killed
+// xdplab capture is emptied (and reported through note); any other holder
+// means another capture is running, and we refuse rather than take its slot
+// away from it.
+func claimable(hook *ebpf.Map, path string, actions []Action, note func(string)) error {
+	for _, a := range actions {
+		o, held, err := slotOwner(hook, a)
+		if err != nil {
+			return err
+		}
+		if !held {
+			continue
+		}
+		if o.stale {
+			if err := hook.Delete(uint32(a)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				return fmt.Errorf("empty stale hook slot %s: %w", a, err)
+			}
+			note(fmt.Sprintf("emptied hook slot %s: it held %s", a, o))
+			continue
+		}
+		return fmt.Errorf("%w: slot %s of %s already holds %s: another capture (xdplab capture or cloudflare's xdpcap) is using this hook; a slot holds one capture at a time, so stop that one first",
+			ErrBusy, a, path, o)
+	}
+	return nil
+}
+
+// insert puts prog into the hook slot of its action. The kernel refuses a
+// program that is not compatible with the PROG_ARRAY's owner, the first
+// program that used the array (the lab program): tail calls only go between
+// programs of the same type and the same xdp.frags flag, both JIT-compiled
+// or both interpreted.
+func insert(hook *ebpf.Map, a Action, prog *ebpf.Program) error {
+	if err := hook.Put(uint32(a), prog); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("put capture program in hook slot %s: %w: the kernel refused it as a tail-call target of this hook's owner program; a tail-called program must match the program that first used the PROG_ARRAY: same type (XDP), same xdp.frags flag, same JIT state", a, err)
+		}
+		return fmt.Errorf("put capture program in hook slot %s: %w", a, err)
+	}
+	return nil
+}
+
+// release empties a slot, but only while it still holds our program.
+func release(hook *ebpf.Map, a Action, prog *ebpf.Program) error {
+	info, err := prog.Info()
+	if err != nil {
+		return fmt.Errorf("release hook slot %s: %w", a, err)
+	}
+	ours, _ := info.ID()
+	var id uint32
+	if err := hook.Lookup(uint32(a), &id); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		return fmt.Errorf("release hook slot %s: %w", a, err)
+	}
+	if ebpf.ProgramID(id) != ours {
+		return nil
+	}
+	if err := hook.Delete(uint32(a)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("empty hook slot %s: %w", a, err)
+	}
+	return nil
+}

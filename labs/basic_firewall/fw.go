@@ -1,0 +1,73 @@
+package basicfirewall
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/xdplab/xdplab/labs"
+)
+
+// The functions below are `xdplab fw`: they change the rules of the
+// instance's running firewall under the instance lock, so they never race
+// with a check that removes a rule for a moment.
+
+// List returns the rules of the instance's basic_firewall by index, with
+// their drop counts.
+func List(ctx context.Context, r *labs.Runner) ([]Rule, error) {
+	var rules []Rule
+	err := r.WithLab(ctx, labName, func(_ labs.Lab, env *labs.Env) error {
+		m, err := openMaps(env, true)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		rules, err = m.rules()
+		return err
+	})
+	return rules, err
+}
+
+// Add installs a rule at the lowest free index, with its counter at 0.
+func Add(ctx context.Context, r *labs.Runner, cidr string) (Rule, error) {
+	p, err := ParseRule(cidr)
+	if err != nil {
+		return Rule{}, labs.Errorf(labs.ErrUsage, "fw add: %w", err)
+	}
+	var rule Rule
+	err = r.WithLab(ctx, labName, func(_ labs.Lab, env *labs.Env) error {
+		m, err := openMaps(env, false)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		rule, err = m.add(p)
+		return err
+	})
+	if err != nil {
+		return Rule{}, fmt.Errorf("fw add %s: %w", p, err)
+	}
+	return rule, nil
+}
+
+// Del removes a rule, frees its index and zeroes its counter; it returns the
+// rule with the count it had.
+func Del(ctx context.Context, r *labs.Runner, cidr string) (Rule, error) {
+	p, err := ParseRule(cidr)
+	if err != nil {
+		return Rule{}, labs.Errorf(labs.ErrUsage, "fw del: %w", err)
+	}
+	var rule Rule
+	err = r.WithLab(ctx, labName, func(_ labs.Lab, env *labs.Env) error {
+		m, err := openMaps(env, false)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		rule, err = m.del(p)
+		return err
+	})
+	if err != nil {
+		return Rule{}, fmt.Errorf("fw del %s: %w", p, err)
+	}
+	return rule, nil
+}

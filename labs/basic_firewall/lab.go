@@ -1,0 +1,181 @@
+// Package basicfirewall is the third lab: an XDP program on node1's veth1 that
+// drops IPv4 packets from blacklisted source prefixes and counts drops per rule.
+package basicfirewall
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/xdplab/xdplab/docs"
+	"github.com/xdplab/xdplab/internal/loader"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/topology"
+)
+
+// Names the tutorial uses; an --obj must provide them.
+const (
+	labName      = "basic_firewall"
+	progName     = "firewall"
+	blacklistMap = "blacklist"
+	matchesMap   = "matches"
+	linkPin      = "link_node1_veth1"
+	dropFlag     = "drop"
+)
+
+// want is the tutorial's layout: an LPM_TRIE keyed by {u32 prefixlen; u32
+// addr} holding a u32 rule index, and a u64 counter per rule index.
+var want = loader.Want{
+	Programs: map[string]ebpf.ProgramType{progName: ebpf.XDP},
+	Maps: map[string]loader.MapShape{
+		blacklistMap: {Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4},
+		matchesMap:   {Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8},
+	},
+}
+
+// Lab is the basic_firewall lab.
+type Lab struct{}
+
+// New returns the lab.
+func New() *Lab { return &Lab{} }
+
+func (*Lab) Name() string { return labName }
+func (*Lab) Summary() string {
+	return "drop IPv4 packets by source prefix with an LPM trie, count drops per rule"
+}
+func (*Lab) Topology() topology.Spec { return topology.Pair() }
+func (*Lab) Guide() string           { return docs.Guide(labName) }
+
+func (*Lab) Flags() []labs.Flag {
+	return []labs.Flag{{
+		Name:       dropFlag,
+		Usage:      "drop IPv4 packets whose source is in `CIDR` (or is an address)",
+		Repeatable: true,
+	}}
+}
+
+func (*Lab) Annotations() topology.Annotation {
+	return topology.Annotation{"node1/veth1": "xdp " + progName}
+}
+
+func (*Lab) NextSteps(instance string) []string {
+	flag := ""
+	if instance != "xdplab" {
+		flag = " --instance " + instance
+	}
+	return []string{
+		fmt.Sprintf("sudo xdplab traffic ping --from host --to 192.168.0.2%s   # dropped if a rule matches 192.168.0.3", flag),
+		fmt.Sprintf("sudo xdplab fw list%s", flag),
+		fmt.Sprintf("sudo xdplab fw add 192.168.0.0/24%s   # or fw del CIDR", flag),
+	}
+}
+
+// Validate checks the object and the --drop rules before anything is created:
+// every rule must be IPv4, given once, and fit into the object's maps.
+func (*Lab) Validate(opts labs.Options) error {
+	spec, err := loader.Spec(loadBasicFirewall, opts.Obj, want)
+	if err != nil {
+		return err
+	}
+	_, err = dropRules(opts, specCapacity(spec))
+	return err
+}
+
+// specCapacity is how many rules an object's maps hold: a rule needs a
+// blacklist entry and a counter in matches.
+func specCapacity(spec *ebpf.CollectionSpec) int {
+	return int(min(spec.Maps[blacklistMap].MaxEntries, spec.Maps[matchesMap].MaxEntries))
+}
+
+// dropRules parses the --drop values in order; a rule's index is its position,
+// as in the tutorial.
+func dropRules(opts labs.Options, capacity int) ([]netip.Prefix, error) {
+	values := opts.Values[dropFlag]
+	var rules []netip.Prefix
+	seen := map[netip.Prefix]string{}
+	for _, v := range values {
+		p, err := ParseRule(v)
+		if err != nil {
+			return nil, labs.Errorf(labs.ErrUsage, "--drop: %w", err)
+		}
+		if prev, dup := seen[p]; dup {
+			return nil, labs.Errorf(labs.ErrUsage, "--drop %s and --drop %s are the same rule %s: give it once", prev, v, p)
+		}
+		seen[p] = v
+		rules = append(rules, p)
+	}
+	if len(rules) > capacity {
+		return nil, labs.Errorf(labs.ErrUsage, "%d --drop rules, but the blacklist map holds at most %d", len(rules), capacity)
+	}
+	return rules, nil
+}
+
+// Up loads the program, pins both maps, installs the --drop rules (rule i gets
+// index i) and attaches to node1/veth1.
+func (*Lab) Up(ctx context.Context, env *labs.Env) error {
+	spec, err := loader.Spec(loadBasicFirewall, env.Options.Obj, want)
+	if err != nil {
+		return err
+	}
+	rules, err := dropRules(env.Options, specCapacity(spec))
+	if err != nil {
+		return err
+	}
+	coll, err := loader.Load(spec)
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	if err := loader.PinMaps(coll, env.PinDir, blacklistMap, matchesMap); err != nil {
+		return err
+	}
+	m := &fwMaps{blacklist: coll.Maps[blacklistMap], matches: coll.Maps[matchesMap]}
+	for i, p := range rules {
+		if err := m.insert(p, uint32(i)); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Log, "rule %d: drop %s\n", i, p)
+	}
+	native := env.Options.Mode == labs.ModeNative
+	return loader.AttachXDP(env.Topo.MustNS("node1"), "veth1", coll.Programs[progName], native, env.Pin(linkPin))
+}
+
+// Watch prints every rule and its drop count once a second, in the
+// tutorial's format.
+func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
+	return labs.Every(ctx, time.Second, func() error {
+		// Reopen each time: after `down` the pins are gone and watch should
+		// say so instead of showing a detached map forever.
+		m, err := openMaps(env, true)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		rules, err := m.rules()
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(w, Format(rules))
+		return nil
+	})
+}
+
+// Format renders rules as the tutorial's watch loop does, "%18s\t%d" per rule
+// followed by a blank line; unlike the tutorial it sums every CPU's counter
+// and also shows rules that matched nothing yet.
+func Format(rules []Rule) string {
+	if len(rules) == 0 {
+		return "(blacklist is empty: `xdplab fw add CIDR` adds a rule)\n\n"
+	}
+	var b strings.Builder
+	for _, r := range rules {
+		fmt.Fprintf(&b, "%18s\t%d\n", r.Prefix, r.Matches)
+	}
+	b.WriteString("\n")
+	return b.String()
+}

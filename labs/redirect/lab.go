@@ -1,0 +1,247 @@
+// Package redirect is the lab where node1 reflects ICMP back to its sender
+// with bpf_fib_lookup and bpf_redirect_map, on both of its interfaces.
+package redirect
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/xdplab/xdplab/docs"
+	"github.com/xdplab/xdplab/internal/loader"
+	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/topology"
+)
+
+// Names the tutorial uses; an --obj must provide the program and if_redirect.
+// fib_results is ours: an object without it still runs, with vaguer hints.
+const (
+	progName    = "xdp_test"
+	passName    = "xdp_pass"
+	mapRedirect = "if_redirect"
+	mapResults  = "fib_results"
+	// progPin keeps xdp_test loaded on its own, so the check can swap it out
+	// of the links and back, and restore it after an interrupted check.
+	progPin = "prog_xdp_test"
+)
+
+// Where the program goes, and the veth peers that need xdp_pass in native mode.
+var (
+	reflectors = []string{"veth1", "veth2"} // on node1
+	peers      = []endpoint{{"host", "veth0"}, {"node2", "veth3"}}
+)
+
+type endpoint struct{ node, iface string }
+
+func (e endpoint) String() string  { return e.node + "/" + e.iface }
+func (e endpoint) linkPin() string { return "link_" + e.node + "_" + e.iface }
+
+func reflectorPin(iface string) string { return endpoint{"node1", iface}.linkPin() }
+
+var want = loader.Want{
+	Programs: map[string]ebpf.ProgramType{progName: ebpf.XDP},
+	Maps: map[string]loader.MapShape{
+		mapRedirect: {Type: ebpf.DevMapHash, Also: []ebpf.MapType{ebpf.DevMap}, KeySize: 4},
+	},
+}
+
+// Lab is the redirect lab.
+type Lab struct{}
+
+// New returns the lab.
+func New() *Lab { return &Lab{} }
+
+func (*Lab) Name() string { return "redirect" }
+func (*Lab) Summary() string {
+	return "reflect ICMP to its sender with bpf_fib_lookup and bpf_redirect_map through a DEVMAP"
+}
+func (*Lab) Topology() topology.Spec { return topology.Redirect() }
+func (*Lab) Flags() []labs.Flag      { return nil }
+func (*Lab) Guide() string           { return docs.Guide("redirect") }
+
+// Annotations label the interfaces that run programs.
+func (*Lab) Annotations() topology.Annotation {
+	return topology.Annotation{
+		"node1/veth1": "xdp " + progName,
+		"node1/veth2": "xdp " + progName,
+		"host/veth0":  "xdp " + passName + " (native mode)",
+		"node2/veth3": "xdp " + passName + " (native mode)",
+	}
+}
+
+// NextSteps suggests watching the reflection with the system's own tools.
+func (*Lab) NextSteps(instance string) []string {
+	host := topology.NamespaceName(instance, "redirect", "host")
+	flag := ""
+	if instance != "xdplab" {
+		flag = " --instance " + instance
+	}
+	return []string{
+		fmt.Sprintf("sudo ip netns exec %s tcpdump -ni veth0 -c 4 icmp   # in a second terminal", host),
+		fmt.Sprintf("sudo xdplab exec%s host -- ping -c 3 192.168.1.5   # replies come from node1's program, not node2", flag),
+	}
+}
+
+// Validate checks a learner's object before anything is created.
+func (*Lab) Validate(opts labs.Options) error {
+	if opts.Obj == "" {
+		return nil
+	}
+	spec, err := loader.SpecFromFile(opts.Obj, want)
+	if err != nil {
+		return err
+	}
+	if err := checkValueSize(spec.Maps[mapRedirect]); err != nil {
+		return fmt.Errorf("--obj %s: %w", opts.Obj, err)
+	}
+	return nil
+}
+
+// checkValueSize accepts the two DEVMAP value layouts: a bare ifindex, or
+// struct bpf_devmap_val (ifindex and a program fd).
+func checkValueSize(m *ebpf.MapSpec) error {
+	if m.ValueSize != 4 && m.ValueSize != 8 {
+		return fmt.Errorf("%w: map %q has %d-byte values, the lab expects 4 (the egress ifindex, __u32) or 8 (struct bpf_devmap_val)",
+			loader.ErrBadObject, mapRedirect, m.ValueSize)
+	}
+	return nil
+}
+
+// Up loads the program, fills if_redirect from inside node1, pins the maps
+// and attaches xdp_test to node1's veth1 and veth2. In native mode the veth
+// peers get xdp_pass and software checksums first, so the first redirected
+// frame already has somewhere to go.
+func (*Lab) Up(ctx context.Context, env *labs.Env) error {
+	spec, err := loader.Spec(loadRedirect, env.Options.Obj, want)
+	if err != nil {
+		return err
+	}
+	if err := checkValueSize(spec.Maps[mapRedirect]); err != nil {
+		return err
+	}
+	// Only the program the lab attaches: a learner's object may hold others
+	// that need things we do not provide.
+	coll, err := loader.Load(onlyProgram(spec, progName))
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+
+	node1 := env.Topo.MustNS("node1")
+	if err := fillDevmap(node1, coll.Maps[mapRedirect], reflectors); err != nil {
+		return err
+	}
+	pins := []string{mapRedirect}
+	if _, ok := coll.Maps[mapResults]; ok {
+		pins = append(pins, mapResults)
+	}
+	if err := loader.PinMaps(coll, env.PinDir, pins...); err != nil {
+		return err
+	}
+	prog := coll.Programs[progName]
+	if err := prog.Pin(env.Pin(progPin)); err != nil {
+		return fmt.Errorf("pin program %s: %w", progName, err)
+	}
+
+	native := env.Options.Mode == labs.ModeNative
+	if native {
+		if err := preparePeers(env); err != nil {
+			return err
+		}
+	}
+	for _, iface := range reflectors {
+		if err := loader.AttachXDP(node1, iface, prog, native, env.Pin(reflectorPin(iface))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onlyProgram keeps one program of a collection spec, and every map.
+func onlyProgram(spec *ebpf.CollectionSpec, prog string) *ebpf.CollectionSpec {
+	s := spec.Copy()
+	for name := range s.Programs {
+		if name != prog {
+			delete(s.Programs, name)
+		}
+	}
+	return s
+}
+
+// passProgram loads xdp_pass from the lab's own object, whatever --obj says:
+// a learner's object has no reason to contain it.
+func passProgram() (*ebpf.Program, error) {
+	spec, err := loadRedirect()
+	if err != nil {
+		return nil, fmt.Errorf("embedded program: %w", err)
+	}
+	prog, err := ebpf.NewProgram(spec.Programs[passName])
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", passName, err)
+	}
+	return prog, nil
+}
+
+// preparePeers readies host/veth0 and node2/veth3 to receive XDP-redirected
+// frames natively: software tx checksums, and xdp_pass attached and pinned.
+func preparePeers(env *labs.Env) error {
+	pass, err := passProgram()
+	if err != nil {
+		return err
+	}
+	defer pass.Close()
+	for _, p := range peers {
+		ns := env.Topo.MustNS(p.node)
+		if err := setTxChecksum(ns, p.iface, false); err != nil {
+			return fmt.Errorf("turn off tx checksum offload on %s: %w", p, err)
+		}
+		if err := loader.AttachXDP(ns, p.iface, pass, true, env.Pin(p.linkPin())); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// ErrIfindexTooLarge is returned when a DEVMAP cannot hold an interface.
+var ErrIfindexTooLarge = errors.New("ifindex does not fit in the DEVMAP")
+
+// devmapFits says whether ifindex can be a key of a map of this type and size.
+// A DEVMAP is an array indexed by ifindex; a DEVMAP_HASH takes any key.
+func devmapFits(typ ebpf.MapType, maxEntries uint32, ifindex int) error {
+	if typ == ebpf.DevMap && (ifindex < 0 || uint32(ifindex) >= maxEntries) {
+		return fmt.Errorf("%w: ifindex %d needs max_entries > %d, if_redirect has %d: a DEVMAP is an array indexed by ifindex, so size it above the largest ifindex (the tutorial uses 1024) or use BPF_MAP_TYPE_DEVMAP_HASH",
+			ErrIfindexTooLarge, ifindex, ifindex, maxEntries)
+	}
+	return nil
+}
+
+// fillDevmap maps each interface's ifindex to itself. The update runs inside
+// ns: the kernel looks the ifindex value up in the updating thread's
+// namespace, and from anywhere else it would name another interface or none.
+func fillDevmap(ns *namespace.NS, m *ebpf.Map, ifaces []string) error {
+	info, err := m.Info()
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", mapRedirect, err)
+	}
+	for _, iface := range ifaces {
+		l, err := ns.Netlink().LinkByName(iface)
+		if err != nil {
+			return fmt.Errorf("find %s in %s: %w", iface, ns.Name, err)
+		}
+		idx := l.Attrs().Index
+		if err := devmapFits(info.Type, info.MaxEntries, idx); err != nil {
+			return fmt.Errorf("node1/%s: %w", iface, err)
+		}
+		val := make([]byte, info.ValueSize) // ifindex, then (bpf_devmap_val) no program
+		binary.NativeEndian.PutUint32(val, uint32(idx))
+		err = ns.Do(func() error { return m.Update(uint32(idx), val, ebpf.UpdateAny) })
+		if err != nil {
+			return fmt.Errorf("add node1/%s (ifindex %d) to %s: %w", iface, idx, mapRedirect, err)
+		}
+	}
+	return nil
+}

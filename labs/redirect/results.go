@@ -1,0 +1,190 @@
+package redirect
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/xdplab/xdplab/labs"
+)
+
+// Slots of fib_results: the BPF_FIB_LKUP_RET_* codes, then the program's own
+// (keep in step with redirect.c).
+const (
+	fibSuccess     = 0
+	fibBlackhole   = 1
+	fibUnreachable = 2
+	fibProhibit    = 3
+	fibNotFwded    = 4
+	fibFwdDisabled = 5
+	fibUnsuppLWT   = 6
+	fibNoNeigh     = 7
+	fibFragNeeded  = 8
+	fibNoSrcAddr   = 9
+	resultFibError = 15
+	resultRedirect = 16
+	resultNoDevmap = 17
+)
+
+var resultNames = map[uint32]string{
+	fibSuccess:     "SUCCESS",
+	fibBlackhole:   "BLACKHOLE",
+	fibUnreachable: "UNREACHABLE",
+	fibProhibit:    "PROHIBIT",
+	fibNotFwded:    "NOT_FWDED",
+	fibFwdDisabled: "FWD_DISABLED",
+	fibUnsuppLWT:   "UNSUPP_LWT",
+	fibNoNeigh:     "NO_NEIGH",
+	fibFragNeeded:  "FRAG_NEEDED",
+	fibNoSrcAddr:   "NO_SRC_ADDR",
+	resultFibError: "lookup error",
+	resultRedirect: "redirected",
+	resultNoDevmap: "not in if_redirect",
+}
+
+// ResultName names a fib_results slot: BPF_FIB_LKUP_RET_* without the prefix
+// for lookups, and the program's own outcomes after them.
+func ResultName(slot uint32) string {
+	if n, ok := resultNames[slot]; ok {
+		return n
+	}
+	return fmt.Sprintf("result %d", slot)
+}
+
+// Counts are fib_results summed over CPUs, by slot.
+type Counts map[uint32]uint64
+
+// Sub is what happened between two reads.
+func (c Counts) Sub(before Counts) Counts {
+	d := Counts{}
+	for k, v := range c {
+		if v != before[k] {
+			d[k] = v - before[k]
+		}
+	}
+	return d
+}
+
+// Lookups is how many fib lookups the program made.
+func (c Counts) Lookups() uint64 {
+	var n uint64
+	for k, v := range c {
+		if k <= fibNoSrcAddr || k == resultFibError {
+			n += v
+		}
+	}
+	return n
+}
+
+// Failures lists the lookups that did not succeed, e.g. "FWD_DISABLED 3".
+func (c Counts) Failures() string {
+	var parts []string
+	for _, k := range c.slots() {
+		if k != fibSuccess && k != resultRedirect && c[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", ResultName(k), c[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (c Counts) slots() []uint32 {
+	keys := make([]uint32, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}
+
+// Format renders the counters for `watch`: one "fib SUCCESS : 6" line per
+// non-zero slot, in slot order, then a blank line.
+func Format(c Counts) string {
+	var b strings.Builder
+	for _, k := range c.slots() {
+		if c[k] == 0 {
+			continue
+		}
+		label := ResultName(k)
+		if k <= fibNoSrcAddr {
+			label = "fib " + label
+		}
+		fmt.Fprintf(&b, "%s : %d\n", label, c[k])
+	}
+	if b.Len() == 0 {
+		b.WriteString("no ICMP seen yet\n")
+	}
+	return b.String() + "\n"
+}
+
+// readCounts sums fib_results over CPUs. ok is false when the loaded object
+// has no fib_results (a learner's own, say).
+func readCounts(env *labs.Env) (c Counts, ok bool, err error) {
+	m, err := ebpf.LoadPinnedMap(env.Pin(mapResults), &ebpf.LoadPinOptions{ReadOnly: true})
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("open pinned map %s: %w", mapResults, err)
+	}
+	defer m.Close()
+	c = Counts{}
+	var (
+		key  uint32
+		vals []uint64
+	)
+	it := m.Iterate()
+	for it.Next(&key, &vals) {
+		var sum uint64
+		for _, v := range vals {
+			sum += v
+		}
+		if sum != 0 {
+			c[key] = sum
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, true, fmt.Errorf("read map %s: %w", mapResults, err)
+	}
+	return c, true, nil
+}
+
+// explain turns what the program counted into the sentence a learner needs:
+// the first reason that applies, most specific first.
+func explain(d Counts, native bool, forward string) string {
+	switch {
+	case d[fibFwdDisabled] > 0:
+		return fmt.Sprintf("fib lookup returned FWD_DISABLED %d times: ip_forward is off in node1 (net.ipv4.ip_forward = %s there); the lookup only routes on an interface that forwards", d[fibFwdDisabled], forward)
+	case d[fibNoNeigh] > 0:
+		return fmt.Sprintf("fib lookup returned NO_NEIGH %d times: node1 has no neighbour entry for the sender, so the program passed the packet to the kernel to resolve it (ARP) and node1 routed it on to node2; the lab installs permanent neighbours, see `ip -n <instance>-redirect-node1 neigh`", d[fibNoNeigh])
+	case d[fibNotFwded] > 0:
+		return fmt.Sprintf("fib lookup returned NOT_FWDED %d times: node1 has no route for the lookup; the lookup must ask how to reach the sender: ipv4_src = ip->daddr, ipv4_dst = ip->saddr, ifindex = ctx->ingress_ifindex", d[fibNotFwded])
+	case d[fibBlackhole]+d[fibUnreachable]+d[fibProhibit] > 0:
+		return "fib lookup hit a blackhole, unreachable or prohibit route in node1 (" + d.Failures() + "): node1's routes back to the sender are not the lab's"
+	case d[fibFragNeeded] > 0:
+		return "fib lookup returned FRAG_NEEDED: the packet is larger than the egress MTU"
+	case d[resultFibError] > 0:
+		return "bpf_fib_lookup failed with an error: pass sizeof(struct bpf_fib_lookup), family AF_INET and the ingress ifindex"
+	case d[resultNoDevmap] > 0:
+		return fmt.Sprintf("bpf_redirect_map found no entry for the egress ifindex %d times (XDP_ABORTED): if_redirect must hold node1's veth1 and veth2, filled from inside node1's namespace", d[resultNoDevmap])
+	case d[resultRedirect] > 0 && native:
+		return fmt.Sprintf("the program redirected %d packets but they did not arrive: in native mode a veth takes redirected frames only when its peer runs an XDP program (xdp_pass on host/veth0 and node2/veth3, see `xdplab status`)", d[resultRedirect])
+	case d[resultRedirect] > 0:
+		return fmt.Sprintf("the program redirected %d packets but they did not arrive: check that the lookup's dmac and smac are copied into the Ethernet header and the IP addresses swapped", d[resultRedirect])
+	case d.Lookups() == 0:
+		return "the program made no fib lookup for the pings: is xdp_test attached to node1/veth1 (`xdplab status`), and does it match IPv4 ICMP (ip->protocol == IPPROTO_ICMP)?"
+	}
+	return ""
+}
+
+// fallbackHint is for objects without fib_results: what to look at by hand.
+const fallbackHint = "the program must look up the route back to the sender (bpf_fib_lookup, source and destination swapped, ingress ifindex), swap the IP addresses, copy the lookup's MACs and bpf_redirect_map to the egress ifindex; add the lab's fib_results map to your program to have the check say which step failed"
+
+// watchNote is printed by watch for objects without fib_results.
+func watchNote(w io.Writer) {
+	fmt.Fprintln(w, "this object has no fib_results map: nothing to show; add one (see the lab's redirect.c) to see each lookup's result")
+}

@@ -1,0 +1,110 @@
+package xdpdump
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+)
+
+// Event is one perf sample: the tuple of a TCP SYN and the packet it came in.
+type Event struct {
+	Src, Dst netip.AddrPort
+	// Packet is the Ethernet frame as the program saw it, without the padding
+	// the kernel adds to every sample.
+	Packet []byte
+}
+
+// Layout says how a sample's metadata is laid out.
+type Layout struct {
+	// Header is the size of the metadata in front of the packet bytes.
+	Header int
+	// HasLen is true when the metadata ends in a u32 pkt_len (ours); without it
+	// (the tutorial's 12-byte item) the length comes from the IPv4 header.
+	HasLen bool
+}
+
+var (
+	// OurLayout is perf_event_item of xdp_dump.c: the tutorial's four fields
+	// plus pkt_len.
+	OurLayout = Layout{Header: int(binary.Size(xdpDumpPerfEventItem{})), HasLen: true}
+	// TutorialLayout is the go-xdp-examples item: addresses and ports only.
+	TutorialLayout = Layout{Header: 12}
+)
+
+// LayoutOf reads the layout from the object's BTF: a perf_event_item with a
+// pkt_len member right after the ports is ours, anything else (including an
+// object built without -g) is taken to be the tutorial's.
+func LayoutOf(spec *ebpf.CollectionSpec) Layout {
+	if spec.Types == nil {
+		return TutorialLayout
+	}
+	var item *btf.Struct
+	if err := spec.Types.TypeByName("perf_event_item", &item); err != nil {
+		return TutorialLayout
+	}
+	for _, m := range item.Members {
+		if m.Name == "pkt_len" && m.Offset.Bytes() == 12 && item.Size == 16 {
+			return OurLayout
+		}
+	}
+	return TutorialLayout
+}
+
+// errShortSample marks a sample too small to hold the metadata.
+var errShortSample = errors.New("sample shorter than its metadata")
+
+// Decode turns a perf RawSample into an Event. RawSample is padded to a
+// multiple of 8 bytes, so the packet is sliced by the recorded length.
+func Decode(raw []byte, l Layout) (Event, error) {
+	if len(raw) < l.Header {
+		return Event{}, fmt.Errorf("%w: %d bytes, want at least %d", errShortSample, len(raw), l.Header)
+	}
+	// Addresses and ports were copied from the headers, so they are in network
+	// byte order in memory.
+	src := netip.AddrFrom4([4]byte(raw[0:4]))
+	dst := netip.AddrFrom4([4]byte(raw[4:8]))
+	ev := Event{
+		Src: netip.AddrPortFrom(src, binary.BigEndian.Uint16(raw[8:10])),
+		Dst: netip.AddrPortFrom(dst, binary.BigEndian.Uint16(raw[10:12])),
+	}
+	pkt := raw[l.Header:]
+	n := len(pkt)
+	if l.HasLen {
+		n = int(binary.NativeEndian.Uint32(raw[12:16]))
+	} else if ipLen, ok := ipv4FrameLen(pkt); ok {
+		n = ipLen
+	}
+	if n > len(pkt) {
+		return ev, fmt.Errorf("sample says %d packet bytes but carries %d", n, len(pkt))
+	}
+	ev.Packet = pkt[:n]
+	return ev, nil
+}
+
+// ipv4FrameLen is the Ethernet header plus the IPv4 total length, when pkt
+// starts with an IPv4 frame.
+func ipv4FrameLen(pkt []byte) (int, bool) {
+	const ethLen = 14
+	if len(pkt) < ethLen+4 || binary.BigEndian.Uint16(pkt[12:14]) != 0x0800 {
+		return 0, false
+	}
+	return ethLen + int(binary.BigEndian.Uint16(pkt[ethLen+2:ethLen+4])), true
+}
+
+// Format renders an event as the tutorial does: the tuple line, then a hex
+// dump of the packet followed by a blank line.
+func (e Event) Format() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "TCP: %s -> %s\n", e.Src, e.Dst)
+	if len(e.Packet) > 0 {
+		b.WriteString(hex.Dump(e.Packet))
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,181 @@
+// Package xdpdump is the second lab: an XDP program on node1's veth1 that
+// reports every new IPv4 TCP connection, with the packet, through a perf ring.
+package xdpdump
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/perf"
+
+	"github.com/xdplab/xdplab/docs"
+	"github.com/xdplab/xdplab/internal/loader"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/topology"
+)
+
+// Names the tutorial uses; an --obj must provide them.
+const (
+	labName  = "xdp_dump"
+	progName = "xdp_dump"
+	mapName  = "perfmap"
+	linkPin  = "link_node1_veth1"
+)
+
+var want = loader.Want{
+	Programs: map[string]ebpf.ProgramType{progName: ebpf.XDP},
+	Maps:     map[string]loader.MapShape{mapName: {Type: ebpf.PerfEventArray}},
+}
+
+// ringPages is the size of each CPU's perf ring in pages: room for hundreds
+// of SYNs with their packets before a slow reader loses any.
+const ringPages = 16
+
+// Lab is the xdp_dump lab.
+type Lab struct{}
+
+// New returns the lab.
+func New() *Lab { return &Lab{} }
+
+func (*Lab) Name() string { return labName }
+func (*Lab) Summary() string {
+	return "report new TCP connections (SYN) with the packet through a perf event ring"
+}
+func (*Lab) Topology() topology.Spec { return topology.Pair() }
+func (*Lab) Flags() []labs.Flag      { return nil }
+func (*Lab) Guide() string           { return docs.Guide(labName) }
+
+func (*Lab) Annotations() topology.Annotation {
+	return topology.Annotation{"node1/veth1": "xdp " + progName}
+}
+
+func (*Lab) NextSteps(instance string) []string {
+	flag := ""
+	if instance != "xdplab" {
+		flag = " --instance " + instance
+	}
+	return []string{
+		fmt.Sprintf("sudo xdplab watch xdp_dump%s      # in a second terminal: one line per SYN", flag),
+		fmt.Sprintf("sudo xdplab exec node1%s -- python3 -m http.server 8888 --bind 192.168.0.2   # a listener", flag),
+		fmt.Sprintf("sudo xdplab traffic tcp --from host --to 192.168.0.2:8888%s", flag),
+	}
+}
+
+// Validate checks a learner's object before anything is created.
+func (*Lab) Validate(opts labs.Options) error {
+	if opts.Obj != "" {
+		_, err := loader.SpecFromFile(opts.Obj, want)
+		return err
+	}
+	return nil
+}
+
+// Up loads the program, pins the perf map so watch and check can open a
+// reader on it, and attaches to node1/veth1.
+func (*Lab) Up(ctx context.Context, env *labs.Env) error {
+	spec, err := loader.Spec(loadXdpDump, env.Options.Obj, want)
+	if err != nil {
+		return err
+	}
+	coll, err := loader.Load(spec)
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	if err := loader.PinMaps(coll, env.PinDir, mapName); err != nil {
+		return err
+	}
+	native := env.Options.Mode == labs.ModeNative
+	return loader.AttachXDP(env.Topo.MustNS("node1"), "veth1", coll.Programs[progName], native, env.Pin(linkPin))
+}
+
+// eventLayout is the metadata layout of the object that is up: the embedded
+// program's, or what the BTF of the learner's --obj says.
+func eventLayout(env *labs.Env) (Layout, error) {
+	spec, err := loader.Spec(loadXdpDump, env.Options.Obj, want)
+	if err != nil {
+		return Layout{}, fmt.Errorf("read the event layout: %w", err)
+	}
+	return LayoutOf(spec), nil
+}
+
+// openReader puts a ring per CPU into the pinned perf map. Only one reader
+// gets the events: a second one (check while watch runs) takes the slots over.
+func openReader(env *labs.Env) (*perf.Reader, error) {
+	m, err := ebpf.LoadPinnedMap(env.Pin(mapName), nil)
+	if err != nil {
+		return nil, fmt.Errorf("open pinned map %s: %w", mapName, err)
+	}
+	defer m.Close() // the reader holds its own copy
+	rd, err := perf.NewReader(m, ringPages*os.Getpagesize())
+	if err != nil {
+		return nil, fmt.Errorf("open perf reader on %s: %w", mapName, err)
+	}
+	return rd, nil
+}
+
+// Watch prints one tuple line and a hex dump per SYN, as the tutorial does,
+// and on exit how many events arrived and how many the kernel dropped.
+func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
+	layout, err := eventLayout(env)
+	if err != nil {
+		return err
+	}
+	rd, err := openReader(env)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	fmt.Fprintln(w, "All new TCP connection requests (SYN) coming to this host will be dumped here.")
+	fmt.Fprintln(w)
+
+	// Flush makes Read return what is still in the rings, then ErrFlushed:
+	// events that arrived before Ctrl-C are shown and counted, not dropped.
+	stop := context.AfterFunc(ctx, func() { rd.Flush() })
+	defer stop()
+	var received, lost uint64
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, perf.ErrFlushed) {
+			break // only our Flush on Ctrl-C ends the loop this way
+		}
+		if err != nil {
+			return fmt.Errorf("read perf events: %w", err)
+		}
+		if rec.LostSamples > 0 {
+			lost += rec.LostSamples
+			continue
+		}
+		received++
+		ev, err := Decode(rec.RawSample, layout)
+		if err != nil {
+			fmt.Fprintf(w, "event on CPU %d could not be decoded: %v\n\n", rec.CPU, err)
+			continue
+		}
+		fmt.Fprint(w, ev.Format())
+	}
+	fmt.Fprint(w, Summary(received, lost))
+	return nil
+}
+
+// Summary is the tutorial's closing report, counting events (the tutorial
+// summed sample bytes under that name).
+func Summary(received, lost uint64) string {
+	return fmt.Sprintf("\nSummary:\n\t%d Event(s) Received\n\t%d Event(s) Lost(e.g. small buffer, delays in processing)\n", received, lost)
+}
+
+// Addresses of the pair topology the check uses.
+var (
+	hostAddr   = netip.MustParseAddr("192.168.0.3")
+	node1Addr  = netip.MustParseAddr("192.168.0.2")
+	tcpTarget  = netip.AddrPortFrom(node1Addr, 8888)
+	udpTarget  = netip.AddrPortFrom(node1Addr, 9)
+	hostIPv6   = netip.MustParseAddr("fd00::3")
+	node1IPv6  = netip.MustParseAddr("fd00::2")
+	ipv6Target = netip.AddrPortFrom(node1IPv6, 8888)
+)

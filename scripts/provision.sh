@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what xdplab needs on a fresh Debian/Ubuntu machine (or Vagrant VM)
+# and mounts bpffs. Idempotent: a second run only checks. Used by the
+# Vagrantfile, by `make deps` and by CI, so the learner's setup path is tested.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "provision.sh: run as root (sudo)" >&2
+	exit 2
+fi
+
+# Build: clang and libbpf headers for `make generate`, libpcap for capture
+# filters (cgo). Tests: tcpdump, bpftool and ping as independent witnesses.
+pkgs=(clang llvm libbpf-dev libpcap-dev gcc make git iproute2 tcpdump iputils-ping ca-certificates curl)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v bpftool >/dev/null 2>&1; then
+	missing+=(bpftool)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "provision: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# Debian ships bpftool as its own package; Ubuntu in linux-tools.
+	if printf '%s\n' "${missing[@]}" | grep -qx bpftool; then
+		apt-get install -y -qq bpftool >/dev/null 2>&1 ||
+			apt-get install -y -qq "linux-tools-$(uname -r)" linux-tools-common >/dev/null 2>&1 ||
+			echo "provision: no bpftool package for this kernel (tests that use it as a witness fall back)"
+		missing=("${missing[@]/bpftool/}")
+	fi
+	apt-get install -y -qq ${missing[@]} >/dev/null
+fi
+
+# Go: a fresh Vagrant box has none. Machines that have Go keep theirs.
+GO_VERSION=${GO_VERSION:-1.26.8}
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+	arch=$(dpkg --print-architecture)
+	echo "provision: installing Go ${GO_VERSION} (${arch})"
+	curl -fsSL "https://go.dev/dl/go${GO_VERSION}.linux-${arch}.tar.gz" | tar -C /usr/local -xz
+	ln -sf /usr/local/go/bin/go /usr/local/bin/go
+fi
+
+# bpffs: pinned programs and maps (what lets `xdplab up` exit) live there.
+if ! mountpoint -q /sys/fs/bpf; then
+	echo "provision: mounting bpffs at /sys/fs/bpf"
+	mount -t bpf bpf /sys/fs/bpf
+fi
+echo "provision: ok"
