@@ -24,6 +24,18 @@
  * actions it wants to see. */
 #define XDPCAP_ACTIONS 5
 
+/* XDPCAP_HOOK() initialises the hook the legacy way, for loaders that read
+ * a struct bpf_map_def from the "maps" section (xdpcap's README for
+ * libbpf < 1.0; the program defines struct bpf_map_def itself):
+ *
+ *	struct bpf_map_def SEC("maps") xdpcap_hook = XDPCAP_HOOK(); */
+#define XDPCAP_HOOK() {                        \
+	.type = BPF_MAP_TYPE_PROG_ARRAY,       \
+	.key_size = sizeof(int),               \
+	.value_size = sizeof(int),             \
+	.max_entries = XDPCAP_ACTIONS,         \
+}
+
 /* xdpcap_exit returns action, after letting a capture program see the packet
  * and the action.
  *

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/xdplab/xdplab/internal/state"
 )
 
 // Report is the outcome of checking one lab.
@@ -60,9 +62,20 @@ func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 	names := []string{name}
 	if name == "" {
-		up, err := r.UpLabs()
+		recorded, err := r.store().Labs()
 		if err != nil {
 			return nil, err
+		}
+		var up []state.Lab
+		for _, l := range recorded {
+			rec, err := r.store().Read(l)
+			switch {
+			case err != nil:
+				return nil, Errorf(ErrEnvironment, "%w: %s cleans up", err, r.Cmd("down "+l))
+			case rec.Phase != state.PhaseUp:
+				return nil, Errorf(ErrNotUp, "%s is half-built (an interrupted up?): %s removes it, %s builds it again", l, r.Cmd("down "+l), r.Cmd("up "+l))
+			}
+			up = append(up, rec)
 		}
 		if len(up) == 0 {
 			return nil, Errorf(ErrNotUp, "nothing is up in instance %s: start a lab with %s (`xdplab list` shows them)", r.Instance, r.Cmd("up <lab>"))

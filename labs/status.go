@@ -190,7 +190,12 @@ func dumpMap(name string, m *ebpf.Map) MapStatus {
 			ms.More++
 			continue
 		}
-		ms.Entries = append(ms.Entries, [2]string{numOrHex(key), v})
+		k := numOrHex(key)
+		if m.Type() == ebpf.LPMTrie && len(key) == 8 {
+			// {u32 prefixlen; u32 addr}: the IPv4 prefix as people write it.
+			k = fmt.Sprintf("%d.%d.%d.%d/%d", key[4], key[5], key[6], key[7], binary.NativeEndian.Uint32(key))
+		}
+		ms.Entries = append(ms.Entries, [2]string{k, v})
 	}
 	return ms
 }

@@ -42,6 +42,26 @@ func TestDeployDestroyRedirect(t *testing.T) {
 			}
 		}
 	}
+	// bpf_fib_lookup checks forwarding on the ingress interface itself and
+	// rp_filter acts per interface: the veths, created after the sysctls
+	// were written, must have inherited them.
+	for _, e := range []struct{ node, iface, fwd string }{
+		{"host", "veth0", "0"}, {"node1", "veth1", "1"}, {"node1", "veth2", "1"}, {"node2", "veth3", "0"},
+	} {
+		for key, exp := range map[string]string{
+			"net.ipv4.conf." + e.iface + ".forwarding":   e.fwd,
+			"net.ipv4.conf." + e.iface + ".rp_filter":    "0",
+			"net.ipv6.conf." + e.iface + ".disable_ipv6": "1",
+		} {
+			got, err := d.MustNS(e.node).ReadSysctl(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != exp {
+				t.Errorf("%s: %s = %s, want %s", e.node, key, got, exp)
+			}
+		}
+	}
 	host := d.MustNS("host")
 	l, err := host.Netlink().LinkByName("veth0")
 	if err != nil {

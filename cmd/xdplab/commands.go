@@ -45,7 +45,7 @@ func newApp() *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
 		Commands: []*cli.Command{
 			listCmd(reg), upCmd(reg), checkCmd(reg), runCmd(reg), downCmd(reg), statusCmd(reg),
-			execCmd(reg), trafficCmd(reg), watchCmd(reg), topoCmd(reg), guideCmd(reg),
+			execCmd(reg), trafficCmd(reg), watchCmd(reg), captureCmd(reg), topoCmd(reg), guideCmd(reg),
 			fwCmd(reg),
 			doctorCmd(), versionCmd(),
 		},

@@ -75,9 +75,9 @@ func openEntry(p EntryPoint, note func(string)) (_ *entry, err error) {
 		note(fmt.Sprintf("put the lab program %s back on its link: it still ran %s", labInfo.Name, o))
 		return e, nil
 	case o.pid != 0:
-		return nil, fmt.Errorf("%w: the lab's link runs %s in front of the lab program: another `xdplab capture --entry` is running; stop it first", ErrBusy, o)
+		return nil, errorf(ErrBusy, "the lab's link runs %s in front of the lab program: another `xdplab capture --entry` is running; stop it first", o)
 	}
-	return nil, fmt.Errorf("%w: the lab's link runs %s, not the lab program %s (id %d): something else replaced it, so --entry would not know what to chain to", ErrBusy, o, labInfo.Name, labID)
+	return nil, errorf(ErrBusy, "the lab's link runs %s, not the lab program %s (id %d): something else replaced it, so --entry would not know what to chain to", o, labInfo.Name, labID)
 }
 
 func (e *entry) current() (ebpf.ProgramID, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,16 +20,30 @@ var (
 	ErrBusy = errors.New("hook in use")
 )
 
+// kindError lets errors.Is match a sentinel without its text in the
+// message: the sentence alone is what the learner reads.
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
+}
+
+// hookShape is what an xdpcap hook looks like, for error messages.
+const hookShape = "an xdpcap hook is a ProgramArray (BPF_MAP_TYPE_PROG_ARRAY) with 4-byte keys and values and one slot per XDP action (5 entries), as xdpcap's hook.h declares it"
+
 // OpenHook opens a pinned xdpcap hook and checks its shape: a PROG_ARRAY with
 // 4-byte keys and values and a slot per XDP action (5, or 4 for hooks made
 // with xdpcap's older hook.h that had no XDP_REDIRECT slot).
 func OpenHook(path string) (*ebpf.Map, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrNotHook, path, err)
+		return nil, errorf(ErrNotHook, "no xdpcap hook at %s (%w): a program pins its hook on bpffs, e.g. /sys/fs/bpf/xdplab/<instance>/xdpcap/xdpcap_hook while the xdpcap lab is up", path, err)
 	}
 	m, err := ebpf.LoadPinnedMap(path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not a pinned BPF map (%w); the hook is the PROG_ARRAY the program passes to xdpcap_exit, pinned on bpffs", ErrNotHook, path, err)
+		return nil, errorf(ErrNotHook, "%s is not a pinned map, so it is not an xdpcap hook (%w); the hook is the PROG_ARRAY the program passes to xdpcap_exit", path, err)
 	}
 	if err := checkHook(path, m); err != nil {
 		m.Close()
@@ -38,15 +53,14 @@ func OpenHook(path string) (*ebpf.Map, error) {
 }
 
 func checkHook(path string, m *ebpf.Map) error {
-	const shape = "an xdpcap hook is a ProgramArray (BPF_MAP_TYPE_PROG_ARRAY) with 4-byte keys and values and one slot per XDP action (5 entries), as xdpcap's hook.h declares it"
 	switch {
 	case m.Type() != ebpf.ProgramArray:
-		return fmt.Errorf("%w: %s is a %s map, but capture programs can only be chained through a ProgramArray: expected ProgramArray, have %s (%s)",
-			ErrNotHook, path, m.Type(), m.Type(), shape)
+		return errorf(ErrNotHook, "%s is a map of type %s, not an xdpcap hook: expected ProgramArray, have %s; capture programs can only be chained in through a PROG_ARRAY, which bpf_tail_call jumps through (%s)",
+			path, m.Type(), m.Type(), hookShape)
 	case m.KeySize() != 4 || m.ValueSize() != 4:
-		return fmt.Errorf("%w: %s has %d-byte keys and %d-byte values (%s)", ErrNotHook, path, m.KeySize(), m.ValueSize(), shape)
+		return errorf(ErrNotHook, "%s has %d-byte keys and %d-byte values, not an xdpcap hook (%s)", path, m.KeySize(), m.ValueSize(), hookShape)
 	case m.MaxEntries() < 4 || m.MaxEntries() > 5:
-		return fmt.Errorf("%w: %s has %d entries, so its slots cannot be the XDP actions (%s)", ErrNotHook, path, m.MaxEntries(), shape)
+		return errorf(ErrNotHook, "%s has %d entries, so its slots cannot be the XDP actions (%s)", path, m.MaxEntries(), hookShape)
 	}
 	return nil
 }
@@ -130,12 +144,12 @@ func slotOwner(hook *ebpf.Map, a Action) (owner, bool, error) {
 	return describe(ebpf.ProgramID(id), exitProgPrefix), true, nil
 }
 
-// claimable checks that every slot we need is free. A slot left by a killed
-// xdplab capture is emptied (and reported through note); any other holder
-// means another capture is running, and we refuse rather than take its slot
-// away from it.
+// claimable checks that every slot we need is free. Slots left by a killed
+// xdplab capture are emptied, whichever they are (and reported through
+// note); any other holder of a slot we need means another capture is
+// running, and we refuse rather than take its slot away from it.
 func claimable(hook *ebpf.Map, path string, actions []Action, note func(string)) error {
-	for _, a := range actions {
+	for a := Action(0); uint32(a) < hook.MaxEntries(); a++ {
 		o, held, err := slotOwner(hook, a)
 		if err != nil {
 			return err
@@ -150,8 +164,10 @@ func claimable(hook *ebpf.Map, path string, actions []Action, note func(string))
 			note(fmt.Sprintf("emptied hook slot %s: it held %s", a, o))
 			continue
 		}
-		return fmt.Errorf("%w: slot %s of %s already holds %s: another capture (xdplab capture or cloudflare's xdpcap) is using this hook; a slot holds one capture at a time, so stop that one first",
-			ErrBusy, a, path, o)
+		if slices.Contains(actions, a) {
+			return errorf(ErrBusy, "slot %s of hook %s already holds %s: another capture (xdplab capture or cloudflare's xdpcap) is using this hook; a slot holds one capture at a time, so stop that one first",
+				a, path, o)
+		}
 	}
 	return nil
 }

@@ -175,9 +175,10 @@ func FuzzTranslate(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{30, 12, 10, 3, 8, 3, 4, 0, 0, 0, 0, 13})
 
+	testutils.RequirePrivileged(f)
+	pkts := fuzzFrames(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		testutils.RequirePrivileged(t)
-		checkProgram(t, genProgram(data), fuzzFrames(t))
+		checkProgram(t, genProgram(data), pkts)
 	})
 }
 

@@ -3,7 +3,9 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/cilium/ebpf/asm"
 	"golang.org/x/net/bpf"
@@ -42,8 +44,9 @@ type Options struct {
 	// with the cBPF return value in R0 (0 means "no match"). Required.
 	ResultLabel string
 	// LabelPrefix prefixes the block's internal symbols ("<prefix>_<n>",
-	// "<prefix>_reject"), so several blocks can share one program. Default
-	// "filter".
+	// "<prefix>_<n>_big", "<prefix>_reject"), so several blocks can share
+	// one program; the caller's own symbols must not have those forms.
+	// Default "filter".
 	LabelPrefix string
 	// StackOffset is the number of bytes just below R10 that belong to the
 	// caller and that the block leaves alone; the block uses the StackSize
@@ -82,8 +85,34 @@ func Translate(insns []bpf.Instruction, opts Options) (asm.Instructions, error) 
 		return nil, err
 	}
 
+	if ownLabel(opts.LabelPrefix, opts.ResultLabel) {
+		return nil, fmt.Errorf("translate cbpf: result label %q is one of the block's own labels", opts.ResultLabel)
+	}
+
 	t := translator{opts: opts, prog: prog}
-	return t.translate(), nil
+	out := t.translate()
+	// Jumps inside the block and to the result label are at most its
+	// length long; eBPF jump offsets are 16-bit, and cilium/ebpf would
+	// truncate a longer one silently.
+	if len(out) > math.MaxInt16 {
+		return nil, fmt.Errorf("translate cbpf: %w: %d cbpf instructions make %d ebpf ones, more than a jump can span",
+			ErrInvalidProgram, len(insns), len(out))
+	}
+	return out, nil
+}
+
+// ownLabel reports whether name has the form of a label the block defines:
+// <prefix>_reject, <prefix>_<n>, <prefix>_<n>_big.
+func ownLabel(prefix, name string) bool {
+	rest, ok := strings.CutPrefix(name, prefix+"_")
+	if !ok {
+		return false
+	}
+	if rest == "reject" {
+		return true
+	}
+	_, err := strconv.Atoi(strings.TrimSuffix(rest, "_big"))
+	return err == nil
 }
 
 // ldxLen is "ldx #len", which x/net/bpf has no type for.
@@ -221,7 +250,9 @@ func (t *translator) scratchOff(n int) int16 { return int16(-t.opts.StackOffset 
 // alwaysRejects reports whether an instruction fails whatever the packet:
 // a load at an offset no frame reaches, a division by constant 0. It is
 // translated to a jump to the reject label, so what follows it is
-// unreachable from it.
+// unreachable from it. (Offsets from 0xfff00000 up are the kernel's
+// SKF_NET_OFF/SKF_LL_OFF pseudo-offsets into an skb; XDP has no skb, so
+// here they are just offsets past the end of any frame.)
 func alwaysRejects(ins bpf.Instruction) bool {
 	switch ins := ins.(type) {
 	case bpf.LoadAbsolute:
@@ -321,9 +352,6 @@ func (t *translator) instruction(i int, ins bpf.Instruction) {
 	case ldxLen:
 		t.packetLen(regX)
 	case bpf.LoadAbsolute:
-		// Offsets from 0xfff00000 up are the kernel's SKF_*_OFF
-		// pseudo-offsets; XDP has no skb, so they are only offsets no frame
-		// reaches, like every offset > maxLoadOffset.
 		t.emit(asm.Mov.Imm32(asm.R2, int32(ins.Off)))
 		t.load(regA, ins.Size)
 	case bpf.LoadIndirect:

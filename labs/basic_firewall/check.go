@@ -41,7 +41,7 @@ const (
 // moment and checks the pings are answered. When none matches, it checks the
 // pings are answered, then adds the rule 192.168.0.3/32 for a moment. Either
 // way the blacklist ends as the check found it.
-func (*Lab) Check(ctx context.Context, env *labs.Env) (results []labs.Result, err error) {
+func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	m, err := openMaps(env, false)
 	if err != nil {
 		return nil, err

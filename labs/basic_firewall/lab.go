@@ -70,8 +70,8 @@ func (*Lab) NextSteps(instance string) []string {
 	}
 	return []string{
 		fmt.Sprintf("sudo xdplab traffic ping --from host --to 192.168.0.2%s   # dropped if a rule matches 192.168.0.3", flag),
-		fmt.Sprintf("sudo xdplab fw list%s", flag),
-		fmt.Sprintf("sudo xdplab fw add 192.168.0.0/24%s   # or fw del CIDR", flag),
+		fmt.Sprintf("sudo xdplab fw list%s   # rules by index, with their drop counts", flag),
+		fmt.Sprintf("sudo xdplab fw add 192.168.0.3%s   # block the host; fw del 192.168.0.3 lets it through again", flag),
 	}
 }
 

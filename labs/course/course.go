@@ -6,7 +6,9 @@ import (
 	basicfirewall "github.com/xdplab/xdplab/labs/basic_firewall"
 	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
 	"github.com/xdplab/xdplab/labs/redirect"
+	"github.com/xdplab/xdplab/labs/sockex1"
 	xdpdump "github.com/xdplab/xdplab/labs/xdp_dump"
+	"github.com/xdplab/xdplab/labs/xdpcap"
 )
 
 // Registry returns every lab, in course order.
@@ -17,6 +19,8 @@ func Registry() *labs.Registry {
 		xdpdump.New(),
 		basicfirewall.New(),
 		redirect.New(),
+		xdpcap.New(),
+		sockex1.New(),
 	} {
 		if err := r.Register(l); err != nil {
 			panic(err) // a programming error: two labs with one name

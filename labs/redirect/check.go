@@ -12,6 +12,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
@@ -61,10 +62,29 @@ func openSwapper(env *labs.Env) (*swapper, error) {
 
 func (s *swapper) use(p *ebpf.Program) error {
 	for i, l := range s.links {
-		if err := l.Update(p); err != nil {
+		err := l.Update(p)
+		if errors.Is(err, unix.EINVAL) && p == s.pass {
+			// The lab program was loaded without an expected attach
+			// type; so must its stand-in be.
+			if err = s.passWithoutAttachType(); err == nil {
+				p = s.pass
+				err = l.Update(p)
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("replace program on node1/%s: %w", reflectors[i], err)
 		}
 	}
+	return nil
+}
+
+func (s *swapper) passWithoutAttachType() error {
+	pass, err := passProgramFor(ebpf.AttachNone)
+	if err != nil {
+		return err
+	}
+	s.pass.Close()
+	s.pass = pass
 	return nil
 }
 
@@ -103,8 +123,16 @@ func observe(ctx context.Context, env *labs.Env) (*observation, error) {
 		return nil, err
 	}
 	ping, perr := traffic.Ping(ctx, host, node2Addr, traffic.PingOptions{Count: pings})
+	// Both witnesses wait out the same quiet period, side by side.
+	var nf []frame
+	var nerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nf, nerr = ns.collect(quiet)
+	}()
 	hf, herr := hs.collect(quiet)
-	nf, nerr := ns.collect(quiet)
+	<-done
 	if err := errors.Join(perr, herr, nerr); err != nil {
 		return nil, fmt.Errorf("ping from host to %s: %w", node2Addr, err)
 	}
@@ -200,7 +228,7 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	native := env.Options.Mode == labs.ModeNative
+	sit := situation{instance: env.Instance, native: env.Options.Mode == labs.ModeNative, forward: forward}
 
 	// Before: the program swapped out. It goes back in whatever happens.
 	if err := sw.use(sw.pass); err != nil {
@@ -215,9 +243,10 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	}
 	var results []labs.Result
 	in, out := before.node2Saw()
-	beforeHint := "without the program node1 routes between host and node2 by itself; this failing means the topology is broken, not your program: `xdplab down redirect` and `xdplab up redirect` rebuild it"
+	rebuild := sit.cmd("down redirect") + " and " + sit.cmd("up redirect") + " rebuild it"
+	beforeHint := "without the program node1 routes between host and node2 by itself; this failing means the topology is broken, not your program: " + rebuild
 	if forward != "1" {
-		beforeHint = fmt.Sprintf("ip_forward is off in node1 (net.ipv4.ip_forward = %s there), so node1 does not route between host and node2; the lab sets it to 1: `xdplab down redirect` and `xdplab up redirect` rebuild it", forward)
+		beforeHint = fmt.Sprintf("ip_forward is off in node1 (net.ipv4.ip_forward = %s there), so node1 does not route between host and node2; the lab sets it to 1: %s", forward, rebuild)
 	}
 	results = append(results, labs.Assert(
 		fmt.Sprintf("without xdp_test, %d pings host -> %s are answered by node2", pings, node2Addr),
@@ -243,7 +272,7 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 			return results, err
 		}
 		d = c1.Sub(c0)
-		if h := explain(d, native, forward); h != "" {
+		if h := explain(d, sit); h != "" {
 			hint = h
 		}
 	}

@@ -175,11 +175,20 @@ func onlyProgram(spec *ebpf.CollectionSpec, prog string) *ebpf.CollectionSpec {
 // passProgram loads xdp_pass from the lab's own object, whatever --obj says:
 // a learner's object has no reason to contain it.
 func passProgram() (*ebpf.Program, error) {
+	return passProgramFor(ebpf.AttachXDP)
+}
+
+// passProgramFor loads xdp_pass with an expected attach type: a bpf_link
+// only takes a new program whose type matches the old one's (an object
+// built from a section name libbpf does not know has none).
+func passProgramFor(attach ebpf.AttachType) (*ebpf.Program, error) {
 	spec, err := loadRedirect()
 	if err != nil {
 		return nil, fmt.Errorf("embedded program: %w", err)
 	}
-	prog, err := ebpf.NewProgram(spec.Programs[passName])
+	ps := spec.Programs[passName].Copy()
+	ps.AttachType = attach
+	prog, err := ebpf.NewProgram(ps)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", passName, err)
 	}
@@ -213,8 +222,8 @@ var ErrIfindexTooLarge = errors.New("ifindex does not fit in the DEVMAP")
 // A DEVMAP is an array indexed by ifindex; a DEVMAP_HASH takes any key.
 func devmapFits(typ ebpf.MapType, maxEntries uint32, ifindex int) error {
 	if typ == ebpf.DevMap && (ifindex < 0 || uint32(ifindex) >= maxEntries) {
-		return fmt.Errorf("%w: ifindex %d needs max_entries > %d, if_redirect has %d: a DEVMAP is an array indexed by ifindex, so size it above the largest ifindex (the tutorial uses 1024) or use BPF_MAP_TYPE_DEVMAP_HASH",
-			ErrIfindexTooLarge, ifindex, ifindex, maxEntries)
+		return fmt.Errorf("%w: a DEVMAP is an array indexed by ifindex and if_redirect has max_entries %d; size it above the largest ifindex (the tutorial uses 1024) or use BPF_MAP_TYPE_DEVMAP_HASH",
+			ErrIfindexTooLarge, maxEntries)
 	}
 	return nil
 }
@@ -234,7 +243,7 @@ func fillDevmap(ns *namespace.NS, m *ebpf.Map, ifaces []string) error {
 		}
 		idx := l.Attrs().Index
 		if err := devmapFits(info.Type, info.MaxEntries, idx); err != nil {
-			return fmt.Errorf("node1/%s: %w", iface, err)
+			return fmt.Errorf("node1/%s has ifindex %d: %w", iface, idx, err)
 		}
 		val := make([]byte, info.ValueSize) // ifindex, then (bpf_devmap_val) no program
 		binary.NativeEndian.PutUint32(val, uint32(idx))

@@ -11,6 +11,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/topology"
 )
 
 // Slots of fib_results: the BPF_FIB_LKUP_RET_* codes, then the program's own
@@ -153,14 +154,29 @@ func readCounts(env *labs.Env) (c Counts, ok bool, err error) {
 	return c, true, nil
 }
 
+// situation is what a hint may mention besides the counters.
+type situation struct {
+	instance string
+	native   bool
+	forward  string // node1's net.ipv4.ip_forward
+}
+
+// cmd spells an xdplab command line the learner can paste.
+func (s situation) cmd(args string) string {
+	if s.instance != "" && s.instance != "xdplab" {
+		args += " --instance " + s.instance
+	}
+	return "`xdplab " + args + "`"
+}
+
 // explain turns what the program counted into the sentence a learner needs:
 // the first reason that applies, most specific first.
-func explain(d Counts, native bool, forward string) string {
+func explain(d Counts, s situation) string {
 	switch {
 	case d[fibFwdDisabled] > 0:
-		return fmt.Sprintf("fib lookup returned FWD_DISABLED %d times: ip_forward is off in node1 (net.ipv4.ip_forward = %s there); the lookup only routes on an interface that forwards", d[fibFwdDisabled], forward)
+		return fmt.Sprintf("fib lookup returned FWD_DISABLED %d times: ip_forward is off in node1 (net.ipv4.ip_forward = %s there); the lookup only routes on an interface that forwards", d[fibFwdDisabled], s.forward)
 	case d[fibNoNeigh] > 0:
-		return fmt.Sprintf("fib lookup returned NO_NEIGH %d times: node1 has no neighbour entry for the sender, so the program passed the packet to the kernel to resolve it (ARP) and node1 routed it on to node2; the lab installs permanent neighbours, see `ip -n <instance>-redirect-node1 neigh`", d[fibNoNeigh])
+		return fmt.Sprintf("fib lookup returned NO_NEIGH %d times: node1 has no neighbour entry for the sender, so the program passed the packet to the kernel to resolve it (ARP) and node1 routed it on to node2; the lab installs permanent neighbours, see `ip -n %s neigh`", d[fibNoNeigh], topology.NamespaceName(s.instance, "redirect", "node1"))
 	case d[fibNotFwded] > 0:
 		return fmt.Sprintf("fib lookup returned NOT_FWDED %d times: node1 has no route for the lookup; the lookup must ask how to reach the sender: ipv4_src = ip->daddr, ipv4_dst = ip->saddr, ifindex = ctx->ingress_ifindex", d[fibNotFwded])
 	case d[fibBlackhole]+d[fibUnreachable]+d[fibProhibit] > 0:
@@ -171,12 +187,12 @@ func explain(d Counts, native bool, forward string) string {
 		return "bpf_fib_lookup failed with an error: pass sizeof(struct bpf_fib_lookup), family AF_INET and the ingress ifindex"
 	case d[resultNoDevmap] > 0:
 		return fmt.Sprintf("bpf_redirect_map found no entry for the egress ifindex %d times (XDP_ABORTED): if_redirect must hold node1's veth1 and veth2, filled from inside node1's namespace", d[resultNoDevmap])
-	case d[resultRedirect] > 0 && native:
-		return fmt.Sprintf("the program redirected %d packets but they did not arrive: in native mode a veth takes redirected frames only when its peer runs an XDP program (xdp_pass on host/veth0 and node2/veth3, see `xdplab status`)", d[resultRedirect])
+	case d[resultRedirect] > 0 && s.native:
+		return fmt.Sprintf("the program redirected %d packets but they did not arrive: in native mode a veth takes redirected frames only when its peer runs an XDP program (xdp_pass on host/veth0 and node2/veth3, see %s)", d[resultRedirect], s.cmd("status"))
 	case d[resultRedirect] > 0:
 		return fmt.Sprintf("the program redirected %d packets but they did not arrive: check that the lookup's dmac and smac are copied into the Ethernet header and the IP addresses swapped", d[resultRedirect])
 	case d.Lookups() == 0:
-		return "the program made no fib lookup for the pings: is xdp_test attached to node1/veth1 (`xdplab status`), and does it match IPv4 ICMP (ip->protocol == IPPROTO_ICMP)?"
+		return "the program made no fib lookup for the pings: is xdp_test attached to node1/veth1 (" + s.cmd("status") + "), and does it match IPv4 ICMP (ip->protocol == IPPROTO_ICMP)?"
 	}
 	return ""
 }

@@ -83,8 +83,9 @@ func openWitness(ns *namespace.NS) (*loWitness, error) {
 }
 
 // drain reads until lo has been silent for quiet and returns, per IP
-// protocol, the bytes of the outgoing frames (skb->len, as the filter sees
-// it), the frames the socket dropped for want of buffer.
+// protocol, the bytes of the frames that left lo (skb->len, as the filter
+// sees it). A witness that dropped frames for want of buffer is an error, not
+// a smaller count.
 func (w *loWitness) drain(quiet time.Duration) (map[uint32]uint64, error) {
 	out := map[uint32]uint64{}
 	buf := make([]byte, 64) // MSG_TRUNC reports the full length anyway

@@ -149,7 +149,7 @@ func tcpResults(events []Event, local netip.AddrPort) []labs.Result {
 	}
 	name := fmt.Sprintf("one event for the SYN %s -> %s", local, tcpTarget)
 	observed := fmt.Sprint(len(syns))
-	hint := "call bpf_perf_event_output once per packet with tcp->syn set and tcp->ack clear"
+	hint := "a connection sends one SYN: emit only when tcp->syn is set and tcp->ack is clear, never for its other segments"
 	if len(syns) == 0 {
 		hint = "emit an event when tcp->syn is set and tcp->ack is clear, with saddr, daddr and the ports copied from the headers as they are (network byte order)"
 	}

@@ -60,9 +60,8 @@ func (*Lab) NextSteps(instance string) []string {
 		flag = " --instance " + instance
 	}
 	return []string{
-		fmt.Sprintf("sudo xdplab watch xdp_dump%s      # in a second terminal: one line per SYN", flag),
-		fmt.Sprintf("sudo xdplab exec node1%s -- python3 -m http.server 8888 --bind 192.168.0.2   # a listener", flag),
-		fmt.Sprintf("sudo xdplab traffic tcp --from host --to 192.168.0.2:8888%s", flag),
+		fmt.Sprintf("sudo xdplab exec node1%s -- python3 -m http.server 8888 --bind 192.168.0.2   # a listener in node1", flag),
+		fmt.Sprintf("sudo xdplab traffic tcp --from host --to 192.168.0.2:8888%s   # while watch runs: one event per SYN", flag),
 	}
 }
 

@@ -1,29 +1,212 @@
 package xdpdump_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/course"
+	xdpdump "github.com/xdplab/xdplab/labs/xdp_dump"
 )
 
-// TestRun goes through the same path as `xdplab run xdp_dump`.
+const testdata = "../../internal/testutils/testdata/"
+
+func runner(t *testing.T) *labs.Runner {
+	return &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
+}
+
+// TestRun goes through the same path as `xdplab run xdp_dump`, in both modes.
 func TestRun(t *testing.T) {
 	for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
 		t.Run(string(mode), func(t *testing.T) {
 			testutils.RequirePrivileged(t)
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			reports, err := r.Run(context.Background(), []string{"xdp_dump"}, labs.Options{Mode: mode})
+			reports, err := runner(t).Run(context.Background(), []string{"xdp_dump"}, labs.Options{Mode: mode})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, rep := range reports {
-				_, _, text := rep.Describe()
-				t.Log(text)
-			}
 			testutils.RequirePass(t, reports)
 		})
+	}
+}
+
+// TestRunTutorialObject grades the tutorial's own program (legacy maps
+// section, 12-byte perf_event_item without a length) loaded with --obj.
+func TestRunTutorialObject(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	reports, err := runner(t).Run(context.Background(), []string{"xdp_dump"},
+		labs.Options{Obj: testdata + "xdp_dump_tutorial.o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutils.RequirePass(t, reports)
+}
+
+// TestCheckCatchesMistakes grades a program that reports every IPv4 packet
+// without its bytes: exactly the expectations about that must fail.
+func TestCheckCatchesMistakes(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	reports, err := runner(t).Run(context.Background(), []string{"xdp_dump"},
+		labs.Options{Obj: testdata + "xdp_dump_every_packet.o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 || reports[0].Pass || reports[0].Error != "" {
+		t.Fatalf("want one failed report without error, got %+v", reports)
+	}
+	var failed []string
+	for _, r := range reports[0].Results {
+		if !r.Pass {
+			failed = append(failed, r.Name)
+			if r.Hint == "" {
+				t.Errorf("%q failed without a hint", r.Name)
+			}
+		}
+	}
+	// Every IPv4 packet of the connection is an event without bytes; the UDP
+	// datagrams are events too.
+	for _, want := range []string{"one event for the SYN", "the event carries that SYN packet", "no event for 3 UDP datagrams"} {
+		if !slices.ContainsFunc(failed, func(n string) bool { return strings.HasPrefix(n, want) }) {
+			_, _, text := reports[0].Describe()
+			t.Errorf("expected %q to fail:\n%s", want, text)
+		}
+	}
+}
+
+// TestBadObj: each unusable --obj is refused with a sentence naming what is
+// wrong, before anything is created (the instance's cleanup checks that).
+func TestBadObj(t *testing.T) {
+	notELF := filepath.Join(t.TempDir(), "prog.o")
+	if err := os.WriteFile(notELF, []byte("int main() { return 0; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, obj string
+		want      []string
+	}{
+		{"not an ELF", notELF, []string{"is not an ELF file", "clang -O2 -g -target bpf"}},
+		{"missing file", filepath.Join(t.TempDir(), "nope.o"), []string{"no such file"}},
+		{"missing program and map", testdata + "wrong_names.o", []string{
+			`no program named "xdp_dump" (have: count)`, `no map named "perfmap" (have: counters)`}},
+		{"wrong map type", testdata + "xdp_dump_wrong_map.o", []string{
+			`map "perfmap" is a Array, the lab expects a PerfEventArray`}},
+		{"a socket filter", testdata + "sockex1_legacy.o", []string{`no program named "xdp_dump" (have: bpf_prog1)`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runner(t)
+			_, runErr := r.Run(context.Background(), []string{"xdp_dump"}, labs.Options{Obj: c.obj})
+			upErr := r.Up(context.Background(), "xdp_dump", labs.Options{Obj: c.obj})
+			for _, err := range []error{runErr, upErr} {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				for _, w := range c.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
+				}
+				if c.name != "missing file" && !errors.Is(err, loader.ErrBadObject) {
+					t.Errorf("error %q is not ErrBadObject", err)
+				}
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer that Watch may write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls until out contains s or the test's patience ends.
+func waitFor(t *testing.T, out *syncBuffer, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(out.String(), s) {
+			return
+		}
+	}
+	t.Fatalf("watch never printed %q; it printed:\n%s", s, out.String())
+}
+
+// TestWatch is the acceptance scenario: while xdp_dump is up, a TCP
+// connection from host appears in watch with its tuple and a hex dump, and
+// Ctrl-C ends watch with the totals.
+func TestWatch(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	r := runner(t)
+	ctx := context.Background()
+	if err := r.Up(ctx, "xdp_dump", labs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := r.Down(ctx, "xdp_dump"); err != nil {
+			t.Error(err)
+		}
+	})
+	lab, env, err := r.Open("xdp_dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Topo.Close()
+
+	out := &syncBuffer{}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- lab.Watch(wctx, env, out) }()
+	waitFor(t, out, "will be dumped here.") // the reader is open
+
+	ln, err := traffic.ListenTCP(env.Topo.MustNS("node1"), netip.MustParseAddrPort("192.168.0.2:8888"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := traffic.TCPConnect(ctx, env.Topo.MustNS("host"), netip.MustParseAddrPort("192.168.0.2:8888"), []byte("hi\n"))
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf("TCP: 192.168.0.3:%d -> 192.168.0.2:8888\n00000000  ", res.Local.Port())
+	waitFor(t, out, line)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out.String(), xdpdump.Summary(1, 0)) {
+		t.Errorf("watch did not end with the totals of one event:\n%s", out.String())
+	}
+}
+
+func TestGuide(t *testing.T) {
+	g := xdpdump.New().Guide()
+	for _, want := range []string{"# xdp_dump", "--obj", "TCP: 192.168.0.3:"} {
+		if !strings.Contains(g, want) {
+			t.Errorf("guide does not contain %q", want)
+		}
 	}
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xdplab/xdplab/internal/capture"
+	"github.com/xdplab/xdplab/labs"
+)
+
+// capturable is implemented by labs whose program exits through an xdpcap
+// hook: it says where the hook and the lab's link and program are pinned.
+type capturable interface {
+	CapturePoints(pinDir string) (hook string, entry capture.EntryPoint)
+}
+
+func captureCmd(reg *labs.Registry) *cli.Command {
+	return &cli.Command{
+		Name:      "capture",
+		Usage:     "capture packets with the action the lab's XDP program chose (tcpdump filters, pcapng; Ctrl-C stops)",
+		ArgsUsage: "<lab|hook-pin-path> [FILTER...]",
+		Description: "Captures at the xdpcap hook of a lab (or any pinned xdpcap hook): each packet goes under an\n" +
+			"interface named for its action (XDPpass, XDPdrop, ...). FILTER is a tcpdump expression.\n\n" +
+			"   sudo xdplab capture xdpcap -w - icmp | tcpdump -nr -\n" +
+			"   sudo xdplab capture xdpcap -w drops.pcapng --actions drop\n" +
+			"   sudo xdplab capture xdpcap --entry udp port 9      # before the program ran",
+		Flags: withInstance(
+			&cli.StringFlag{Name: "w", Usage: "write pcapng to `FILE` (- streams to stdout: | tcpdump -r -); without -w, one line per packet"},
+			&cli.StringFlag{Name: "actions", Usage: "capture only these actions, a `LIST` of aborted,drop,pass,tx,redirect (default: all; with --entry: none)"},
+			&cli.BoolFlag{Name: "entry", Usage: "capture before the program ran, as an XDPentry interface (a front program on the lab's link)"},
+		),
+		Before: needRoot,
+		Action: func(c *cli.Context) error {
+			args := c.Args().Slice()
+			if len(args) == 0 {
+				return usageErr("name a lab (%s) or the pin path of an xdpcap hook", strings.Join(reg.Names(), ", "))
+			}
+			target, expr := args[0], strings.Join(args[1:], " ")
+			var opts capture.Options
+			if strings.Contains(target, "/") {
+				if c.Bool("entry") {
+					return usageErr("--entry needs a lab name: it replaces the lab's program on its pinned link, which a bare hook path does not say")
+				}
+				opts.Hook = target
+			} else {
+				lab, err := reg.Get(target)
+				if err != nil {
+					return err
+				}
+				cp, ok := lab.(capturable)
+				if !ok {
+					return usageErr("lab %s has no xdpcap hook: its program returns its action directly, so there is nothing to capture from; try `xdplab capture xdpcap`", target)
+				}
+				r, err := runner(c, reg)
+				if err != nil {
+					return err
+				}
+				if err := labs.Preflight(); err != nil {
+					return err
+				}
+				_, env, err := r.Open(target)
+				if err != nil {
+					return err
+				}
+				env.Topo.Close() // only the pins are needed
+				hook, entry := cp.CapturePoints(env.PinDir)
+				opts.Hook = hook
+				if c.Bool("entry") {
+					opts.Entry = &entry
+				}
+			}
+			if c.IsSet("actions") {
+				actions, err := capture.ParseActions(c.String("actions"))
+				if err != nil {
+					return usageErr("--actions: %v", err)
+				}
+				opts.Actions = actions
+			}
+			opts.Filter = expr
+
+			// A reader that goes away (`| tcpdump -c 3`) must end the capture
+			// through its cleanup, not kill the process: with SIGPIPE
+			// caught, the write fails with EPIPE instead.
+			pipe := make(chan os.Signal, 1)
+			signal.Notify(pipe, syscall.SIGPIPE)
+			defer signal.Stop(pipe)
+
+			return capture.Record(c.Context, capture.Config{
+				Options: opts, Output: c.String("w"), Out: os.Stdout, Status: os.Stderr,
+			})
+		},
+	}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/course"
+)
+
+// TestLabOptionsDrop: --drop reaches basic_firewall's options, repeated, and
+// is a usage error for any other lab. It runs the same flag parsing as `up`
+// without needing root.
+func TestLabOptionsDrop(t *testing.T) {
+	reg := course.Registry()
+	parse := func(args ...string) (labs.Options, error) {
+		var opts labs.Options
+		var err error
+		app := &cli.App{
+			Name: "xdplab", ExitErrHandler: func(*cli.Context, error) {},
+			Commands: []*cli.Command{{
+				Name:  "up",
+				Flags: append([]cli.Flag{modeFlag, objFlag}, labFlags(reg)...),
+				Action: func(c *cli.Context) error {
+					opts, err = labOptions(c, reg, []string{c.Args().First()})
+					return nil
+				},
+			}},
+		}
+		if rerr := app.Run(interspersed(append([]string{"xdplab", "up"}, args...))); rerr != nil {
+			t.Fatal(rerr)
+		}
+		return opts, err
+	}
+
+	opts, err := parse("basic_firewall", "--drop", "192.168.0.0/24", "--drop", "10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := opts.Values["drop"], []string{"192.168.0.0/24", "10.0.0.0/8"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("drop values = %q, want %q", got, want)
+	}
+	_, err = parse("packet_counter", "--drop", "1.2.3.0/24")
+	if !errors.Is(err, labs.ErrUsage) || !strings.Contains(err.Error(), "--drop is a flag of lab basic_firewall") {
+		t.Errorf("--drop for packet_counter: %v, want a usage error naming basic_firewall", err)
+	}
+}
+
+// TestBasicFirewallAcceptance walks issue 3's acceptance list for
+// basic_firewall, with the system's ping as a witness.
+func TestBasicFirewallAcceptance(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	requireTool(t, "ping")
+	inst := testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+
+	// Bad input is refused before anything exists.
+	wantError(t, xdplab(t, inst, "up", "packet_counter", "--drop", "1.2.3.0/24"), "--drop is a flag of lab basic_firewall")
+	wantError(t, xdplab(t, inst, "up", "basic_firewall", "--drop", "10.0.0.300/8"), `bad CIDR "10.0.0.300/8"`)
+	wantError(t, xdplab(t, inst, "up", "basic_firewall", "--drop", "2001:db8::/32"), "is not IPv4")
+	wantError(t, xdplab(t, inst, "fw", "add", "10.0.0.0/8"), "basic_firewall is not up in instance "+inst)
+	if left := testutils.Leftovers(inst); len(left) > 0 {
+		t.Fatalf("bad input left %v", left)
+	}
+
+	up := mustSucceed(t, xdplab(t, inst, "up", "basic_firewall", "--drop", "192.168.0.0/24"))
+	if !strings.Contains(up.stdout, "xdplab fw list --instance "+inst) {
+		t.Errorf("up does not suggest xdplab fw:\n%s", up.stdout)
+	}
+	host := inst + "-basic_firewall-host"
+	out, _ := exec.Command("ip", "netns", "exec", host, "ping", "-c", "3", "-i", "0.2", "-W", "1", "192.168.0.2").CombinedOutput()
+	if !strings.Contains(string(out), "3 packets transmitted, 0 received") {
+		t.Errorf("system ping from the blocked host:\n%s", out)
+	}
+	list := mustSucceed(t, xdplab(t, inst, "fw", "list"))
+	if !strings.Contains(list.stdout, "0     192.168.0.0/24     3") {
+		t.Errorf("fw list does not count the 3 dropped pings:\n%s", list.stdout)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	watch := exec.CommandContext(ctx, bin, "watch", "basic_firewall", "--instance", inst)
+	watch.Cancel = func() error { return watch.Process.Signal(os.Interrupt) }
+	wout, _ := watch.Output()
+	if !strings.Contains(string(wout), "    192.168.0.0/24\t3\n") {
+		t.Errorf("watch output lacks the tutorial's %%18s\\t%%d line:\n%q", wout)
+	}
+
+	chk := mustSucceed(t, xdplab(t, inst, "check"))
+	for _, want := range []string{"get no reply (rule 192.168.0.0/24 matches 192.168.0.3): expected 0, observed 0",
+		"matches[0] (rule 192.168.0.0/24) counts the 3 dropped echo requests: expected 3, observed 3", "5/5"} {
+		if !strings.Contains(chk.stdout, want) {
+			t.Errorf("check output lacks %q:\n%s", want, chk.stdout)
+		}
+	}
+
+	add := mustSucceed(t, xdplab(t, inst, "fw", "add", "10.0.0.0/8"))
+	if !strings.Contains(add.stdout, "added rule 1: drop 10.0.0.0/8") {
+		t.Errorf("fw add: %s", add.stdout)
+	}
+	del := mustSucceed(t, xdplab(t, inst, "fw", "del", "192.168.0.0/24"))
+	if !strings.Contains(del.stdout, "removed rule 0: 192.168.0.0/24 (it had dropped 6 packets") {
+		t.Errorf("fw del: %s", del.stdout)
+	}
+	out, _ = exec.Command("ip", "netns", "exec", host, "ping", "-c", "1", "-W", "1", "192.168.0.2").CombinedOutput()
+	if !strings.Contains(string(out), "1 received") {
+		t.Errorf("system ping after fw del:\n%s", out)
+	}
+	wantError(t, xdplab(t, inst, "fw", "del", "192.168.0.0/24"), "not in the blacklist (rules: 10.0.0.0/8)")
+	// With no rule for the host, check adds one for a moment.
+	chk = mustSucceed(t, xdplab(t, inst, "check", "basic_firewall"))
+	if !strings.Contains(chk.stdout, "rule 192.168.0.3/32 added for a moment") {
+		t.Errorf("check without a host rule:\n%s", chk.stdout)
+	}
+	if list := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")); !strings.Contains(list.stdout, `"prefix": "10.0.0.0/8"`) ||
+		strings.Contains(list.stdout, "192.168.0.3") {
+		t.Errorf("check did not leave the rules as it found them:\n%s", list.stdout)
+	}
+
+	mustSucceed(t, xdplab(t, inst, "down"))
+	wantError(t, xdplab(t, inst, "fw", "list"), "basic_firewall is not up")
+	if left := testutils.Leftovers(inst); len(left) > 0 {
+		t.Errorf("down left %v", left)
+	}
+
+	run := mustSucceed(t, xdplab(t, inst, "run", "basic_firewall", "--mode", "native", "--drop", "192.168.0.0/24"))
+	if !strings.Contains(run.stdout, "basic_firewall   native   PASS") {
+		t.Errorf("run --mode native:\n%s", run.stdout)
+	}
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Targets the report checks its figures against (issues 2 and 6).
+const (
+	targetRatio   = 0.5  // up+down <= 0.5 x the shell baseline
+	targetPerNode = 10.0 // ms per node
+	targetRunAll  = 5.0  // s
+	targetPair    = 40.0 // ms, packet_counter up+down median
+)
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}
+
+func write(rep Report) error {
+	base := strings.TrimSuffix(*out, filepath.Ext(*out))
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".json", append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	svgPath := base + "-scale.svg"
+	if err := os.WriteFile(svgPath, []byte(scaleSVG(rep)), 0o644); err != nil {
+		return err
+	}
+
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# xdplab benchmarks\n\n")
+	p("Written by `sudo make bench` (internal/benchreport) from one run on %s.\n", rep.Date)
+	p("Machine: %d cores, %s, kernel %s, %s. Each figure is a median with its spread;\n", rep.Machine.Cores, rep.Machine.CPU, rep.Machine.Kernel, rep.Machine.Go)
+	p("the raw numbers are in [benchmarks.json](benchmarks.json). Benchmarks report; tests never assert times.\n\n")
+
+	p("## up + down against the shell way\n\n")
+	p("`xdplab up packet_counter` + `xdplab down`, each a new process, against\n")
+	p("[scripts/bench/baseline-packet-counter.sh](../scripts/bench/baseline-packet-counter.sh), which does the same\n")
+	p("topology, sysctls and XDP attach with `ip` commands, as the tutorials' setup scripts do. The two\n")
+	p("alternate within one run so they share the machine's noise.\n\n")
+	p("| | median | IQR | min–max | n |\n|---|---|---|---|---|\n")
+	row := func(name string, s Stat) {
+		p("| %s | %.1f %s | %.1f–%.1f | %.1f–%.1f | %d |\n", name, s.Median, s.Unit, s.P25, s.P75, s.Min, s.Max, s.N)
+	}
+	row("shell baseline (ip commands)", rep.Baseline)
+	row("xdplab up + down", rep.XdplabPair)
+	p("\nRatio xdplab / shell: **%.2f** (target <= %.1f: %s). packet_counter up+down median %.1f ms (target <= %.0f ms: %s).\n\n",
+		rep.Ratio, targetRatio, verdict(rep.Ratio <= targetRatio), rep.XdplabPair.Median, targetPair, verdict(rep.XdplabPair.Median <= targetPair))
+
+	p("## up + down per lab\n\n| lab | median | IQR | min–max | n |\n|---|---|---|---|---|\n")
+	labs := make([]string, 0, len(rep.UpDown))
+	for l := range rep.UpDown {
+		labs = append(labs, l)
+	}
+	sort.Strings(labs)
+	for _, l := range labs {
+		row(l, rep.UpDown[l])
+	}
+
+	p("\n## run --all\n\n")
+	p("`xdplab run --all` (up, check and down of every lab, including the checks' own traffic and timeouts): ")
+	p("median **%.2f s** (min %.2f, max %.2f, n=%d; target <= %.0f s: %s)", rep.RunAll.Median, rep.RunAll.Min, rep.RunAll.Max, rep.RunAll.N, targetRunAll, verdict(rep.RunAll.Median <= targetRunAll))
+	if !rep.RunAllOK {
+		p(" — at least one run had a failing lab")
+	}
+	p(".\n\n")
+
+	p("## Scale: deploy + destroy against the number of nodes\n\n")
+	p("Go benchmarks `BenchmarkDeployLine/nodes=N` and `BenchmarkDeployStar/nodes=N` in package topology\n")
+	p("(a chain, and a hub with N-1 spokes; namespaces, veths, addresses, sysctls).\n\n")
+	p("![deploy time against nodes](%s)\n\n", filepath.Base(svgPath))
+	p("| shape | nodes | ms per deploy+destroy | ms per node |\n|---|---|---|---|\n")
+	for _, shape := range []string{"Line", "Star"} {
+		for _, pt := range rep.Scale[shape] {
+			p("| %s | %d | %.1f | %.2f |\n", shape, pt.Nodes, pt.MsOp, pt.MsNode)
+		}
+	}
+	for _, shape := range []string{"Line", "Star"} {
+		lin := linearity(rep.Scale[shape])
+		p("\n%s: marginal cost %.2f ms per node (least-squares slope; target <= %.0f ms: %s); cost per node from N=2 to N=128 varies by a factor %.2f (1.0 = perfectly linear).",
+			shape, rep.PerNode[shape], targetPerNode, verdict(rep.PerNode[shape] <= targetPerNode), lin)
+	}
+	p("\n\n## Programs: ns per packet (BPF_PROG_TEST_RUN)\n\n")
+	p("Each lab program on a representative frame, beside an empty XDP_PASS program as the floor\n(the kernel's own per-run average over many repetitions).\n\n| program | ns/packet |\n|---|---|\n")
+	progs := make([]string, 0, len(rep.Programs))
+	for k := range rep.Programs {
+		progs = append(progs, k)
+	}
+	sort.Strings(progs)
+	for _, k := range progs {
+		p("| %s | %.1f |\n", k, rep.Programs[k])
+	}
+	p("\n## Capture throughput\n\n")
+	if rep.CaptureMissing != "" {
+		p("Not measured: %s.\n", rep.CaptureMissing)
+	} else {
+		p("| metric | value |\n|---|---|\n")
+		keys := make([]string, 0, len(rep.Capture))
+		for k := range rep.Capture {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p("| %s | %.0f |\n", k, rep.Capture[k])
+		}
+	}
+	return os.WriteFile(*out, []byte(b.String()), 0o644)
+}
+
+// linearity is max/min of the per-node cost over the measured sizes.
+func linearity(pts []Point) float64 {
+	if len(pts) == 0 {
+		return 0
+	}
+	lo, hi := pts[0].MsNode, pts[0].MsNode
+	for _, p := range pts {
+		lo, hi = min(lo, p.MsNode), max(hi, p.MsNode)
+	}
+	if lo == 0 {
+		return 0
+	}
+	return hi / lo
+}
+
+// scaleSVG plots ms per deploy+destroy against nodes for both shapes.
+func scaleSVG(rep Report) string {
+	const w, h, left, bottom, top, right = 640, 400, 70, 50, 30, 150
+	maxN, maxY := 1.0, 1.0
+	for _, pts := range rep.Scale {
+		for _, p := range pts {
+			maxN, maxY = max(maxN, float64(p.Nodes)), max(maxY, p.MsOp)
+		}
+	}
+	maxY *= 1.1
+	x := func(n float64) float64 { return left + n/maxN*(w-left-right) }
+	y := func(v float64) float64 { return h - bottom - v/maxY*(h-bottom-top) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14">xdplab: deploy + destroy time against nodes</text>`+"\n", left)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, h-bottom, w-right, h-bottom)
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, top, left, h-bottom)
+	for i := 0; i <= 4; i++ {
+		v := maxY * float64(i) / 4
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%.0f</text>`+"\n", left-6, y(v)+4, v)
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", left, y(v), w-right, y(v))
+	}
+	for _, n := range []float64{2, 8, 32, 64, 128} {
+		if n <= maxN {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%.0f</text>`+"\n", x(n), h-bottom+16, n)
+		}
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">nodes</text>`+"\n", (left+w-right)/2, h-12)
+	fmt.Fprintf(&b, `<text x="16" y="%d" transform="rotate(-90 16 %d)" text-anchor="middle">ms</text>`+"\n", (top+h-bottom)/2, (top+h-bottom)/2)
+	colors := map[string]string{"Line": "#1f77b4", "Star": "#d62728"}
+	i := 0
+	for _, shape := range []string{"Line", "Star"} {
+		pts := rep.Scale[shape]
+		var coords []string
+		for _, p := range pts {
+			coords = append(coords, fmt.Sprintf("%.1f,%.1f", x(float64(p.Nodes)), y(p.MsOp)))
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", colors[shape], strings.Join(coords, " "))
+		for _, c := range coords {
+			xy := strings.Split(c, ",")
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", xy[0], xy[1], colors[shape])
+		}
+		ly := top + 20 + i*20
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/>`+"\n", w-right+15, ly-10, colors[shape])
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s (%.2f ms/node)</text>`+"\n", w-right+32, ly, strings.ToLower(shape), rep.PerNode[shape])
+		i++
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}

@@ -1,0 +1,213 @@
+package redirect_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/topology"
+)
+
+var modes = []labs.Mode{labs.ModeGeneric, labs.ModeNative}
+
+// testdata holds objects built as learners build them (see the Makefile).
+const testdata = "../../internal/testutils/testdata/"
+
+// TestRun goes through the same path as `xdplab run redirect`, in both modes.
+func TestRun(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			testutils.RequirePrivileged(t)
+			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
+			reports, err := r.Run(context.Background(), []string{"redirect"}, labs.Options{Mode: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutils.RequirePass(t, reports)
+		})
+	}
+}
+
+// TestRunTutorialObject grades the tutorial's own program: legacy "maps"
+// section, a plain DEVMAP of 1024 entries, no fib_results.
+func TestRunTutorialObject(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			testutils.RequirePrivileged(t)
+			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
+			reports, err := r.Run(context.Background(), []string{"redirect"},
+				labs.Options{Mode: mode, Obj: testdata + "legacy_redirect.o"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutils.RequirePass(t, reports)
+		})
+	}
+}
+
+// TestBadObjects: every unusable --obj is refused with a sentence that says
+// what is wrong, and nothing stays behind (Instance's cleanup checks).
+func TestBadObjects(t *testing.T) {
+	notELF := filepath.Join(t.TempDir(), "prog.o")
+	if err := os.WriteFile(notELF, []byte("int main() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, obj string
+		want      []string
+	}{
+		{"missing file", "/nonexistent/redirect.o", []string{"--obj /nonexistent/redirect.o", "no such file"}},
+		{"not an ELF", notELF, []string{"is not an ELF file"}},
+		{"wrong names", testdata + "wrong_names.o", []string{`no program named "xdp_test"`, `no map named "if_redirect"`, "DevMapHash or DevMap"}},
+		{"another lab's object", testdata + "legacy_packet_count.o", []string{`no program named "xdp_test"`, `no map named "if_redirect"`}},
+		{"devmap too small", testdata + "small_devmap_redirect.o", []string{"node1/veth1 has ifindex", "does not fit in the DEVMAP", "max_entries 1", "DEVMAP_HASH"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			testutils.RequirePrivileged(t)
+			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
+			err := r.Up(context.Background(), "redirect", labs.Options{Obj: c.obj})
+			if err == nil {
+				r.Down(context.Background(), "")
+				t.Fatal("up succeeded")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func up(t *testing.T, mode labs.Mode) (*labs.Runner, string) {
+	t.Helper()
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	r := &labs.Runner{Registry: course.Registry(), Instance: inst}
+	if err := r.Up(context.Background(), "redirect", labs.Options{Mode: mode}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := r.Down(context.Background(), "redirect"); err != nil {
+			t.Error(err)
+		}
+	})
+	return r, inst
+}
+
+func check(t *testing.T, r *labs.Runner) *labs.Report {
+	t.Helper()
+	reports, err := r.Check(context.Background(), "redirect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 {
+		t.Fatalf("%d reports", len(reports))
+	}
+	return reports[0]
+}
+
+// TestCheckExplainsForwardingOff turns ip_forward off in node1 behind the
+// lab's back: the check must fail and name the fib result and the cause.
+func TestCheckExplainsForwardingOff(t *testing.T) {
+	r, inst := up(t, labs.ModeGeneric)
+	node1, err := namespace.Open(topology.NamespaceName(inst, "redirect", "node1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node1.Close()
+	if err := node1.Sysctl("net.ipv4.ip_forward", "0"); err != nil {
+		t.Fatal(err)
+	}
+	rep := check(t, r)
+	if rep.Pass {
+		t.Fatal("check passed with ip_forward off in node1")
+	}
+	found := false
+	for _, res := range rep.Results {
+		if !res.Pass && strings.Contains(res.Hint, "fib lookup returned FWD_DISABLED") && strings.Contains(res.Hint, "ip_forward is off in node1") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no failing result names FWD_DISABLED and ip_forward: %+v", rep.Results)
+	}
+}
+
+// TestCheckLeavesLabAsItWas: the check swaps xdp_pass into node1's links
+// for its "before" phase; afterwards xdp_test must be back, and a check
+// interrupted half-way (links left on another program) is repaired.
+func TestCheckLeavesLabAsItWas(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) {
+			r, inst := up(t, mode)
+			pins := r.PinDir("redirect")
+			want := programID(t, filepath.Join(pins, "prog_xdp_test"))
+
+			// What an interrupted check leaves: a stand-in program in the links.
+			pass, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, AttachType: ebpf.AttachXDP, License: "GPL",
+				Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2), asm.Return()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pass.Close()
+			for _, iface := range []string{"veth1", "veth2"} {
+				l, err := link.LoadPinnedLink(filepath.Join(pins, "link_node1_"+iface), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = l.Update(pass)
+				l.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rep := check(t, r); !rep.Pass {
+				testutils.RequirePass(t, []*labs.Report{rep})
+			}
+			node1, err := namespace.Open(topology.NamespaceName(inst, "redirect", "node1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer node1.Close()
+			for _, iface := range []string{"veth1", "veth2"} {
+				l, err := node1.Netlink().LinkByName(iface)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if x := l.Attrs().Xdp; x == nil || ebpf.ProgramID(x.ProgId) != want {
+					t.Errorf("node1/%s runs %+v after check, want program id %d", iface, x, want)
+				}
+			}
+		})
+	}
+}
+
+func programID(t *testing.T, pin string) ebpf.ProgramID {
+	t.Helper()
+	p, err := ebpf.LoadPinnedProgram(pin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	info, err := p.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, ok := info.ID()
+	if !ok {
+		t.Fatal("no program id")
+	}
+	return id
+}

@@ -1,0 +1,336 @@
+package xdpdump
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/perf"
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/xdplab/xdplab/internal/testutils"
+)
+
+var (
+	srcMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
+	dstMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
+)
+
+func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
+	t.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func ipv4(proto layers.IPProtocol) *layers.IPv4 {
+	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto,
+		SrcIP: net.IP{192, 168, 0, 3}, DstIP: net.IP{192, 168, 0, 2}}
+}
+
+// tcpFrame is host -> node1:8888 with the given flags set on tcp.
+func tcpFrame(t testing.TB, tcp *layers.TCP, payload []byte) []byte {
+	ip := ipv4(layers.IPProtocolTCP)
+	tcp.SrcPort, tcp.DstPort, tcp.Window = 43910, 8888, 64240
+	tcp.SetNetworkLayerForChecksum(ip)
+	return serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
+		ip, tcp, gopacket.Payload(payload))
+}
+
+func loadForTest(t testing.TB) *xdpDumpObjects {
+	t.Helper()
+	var objs xdpDumpObjects
+	if err := loadXdpDumpObjects(&objs, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { objs.Close() })
+	return &objs
+}
+
+// readAll takes every event already in the rings.
+func readAll(t testing.TB, rd *perf.Reader) []Event {
+	t.Helper()
+	var events []Event
+	for {
+		rd.SetDeadline(time.Now())
+		rec, err := rd.Read()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return events
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.LostSamples > 0 {
+			t.Fatalf("%d samples lost", rec.LostSamples)
+		}
+		ev, err := Decode(rec.RawSample, OurLayout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+}
+
+// TestProgram runs xdp_dump on crafted frames with BPF_PROG_TEST_RUN (which
+// writes to the real perf rings): only an IPv4 TCP SYN without ACK yields an
+// event, with its tuple and the whole frame; every frame passes.
+func TestProgram(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	objs := loadForTest(t)
+	rd, err := perf.NewReader(objs.Perfmap, os.Getpagesize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+
+	syn := tcpFrame(t, &layers.TCP{SYN: true, Seq: 1000}, nil)
+	// An IPv4 header with a 4-byte option (ihl 6): the TCP header moves.
+	optIP := ipv4(layers.IPProtocolTCP)
+	optIP.IHL = 6
+	optIP.Options = []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 0}}
+	optTCP := &layers.TCP{SrcPort: 43911, DstPort: 8888, SYN: true, Window: 64240}
+	optTCP.SetNetworkLayerForChecksum(optIP)
+	synWithOptions := serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4}, optIP, optTCP)
+	if synWithOptions[14]&0x0f != 6 {
+		t.Fatalf("ihl = %d, want 6", synWithOptions[14]&0x0f)
+	}
+	// A later fragment whose first payload bytes look like a SYN header.
+	frag := bytes.Clone(syn)
+	binary.BigEndian.PutUint16(frag[14+6:], 185) // fragment offset 185*8
+	frag[14+10], frag[14+11] = 0, 0              // checksum is not what XDP looks at
+
+	ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP,
+		SrcIP: net.ParseIP("fd00::3"), DstIP: net.ParseIP("fd00::2")}
+	tcp6 := &layers.TCP{SrcPort: 43910, DstPort: 8888, SYN: true, Window: 64240}
+	tcp6.SetNetworkLayerForChecksum(ip6)
+	ipv6SYN := serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv6}, ip6, tcp6)
+
+	udpIP := ipv4(layers.IPProtocolUDP)
+	udp := &layers.UDP{SrcPort: 43910, DstPort: 8888}
+	udp.SetNetworkLayerForChecksum(udpIP)
+	udpFrame := serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
+		udpIP, udp, gopacket.Payload(make([]byte, 32)))
+	arp := serialize(t,
+		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
+			HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
+			SourceHwAddress: srcMAC, SourceProtAddress: []byte{192, 168, 0, 3},
+			DstHwAddress: make([]byte, 6), DstProtAddress: []byte{192, 168, 0, 2}})
+
+	cases := []struct {
+		name   string
+		frame  []byte
+		report bool
+		sport  uint16
+	}{
+		{"syn", syn, true, 43910},
+		{"syn with ip options", synWithOptions, true, 43911},
+		{"syn with payload", tcpFrame(t, &layers.TCP{SYN: true}, []byte("fast open")), true, 43910},
+		{"syn-ack", tcpFrame(t, &layers.TCP{SYN: true, ACK: true}, nil), false, 0},
+		{"ack", tcpFrame(t, &layers.TCP{ACK: true}, nil), false, 0},
+		{"data", tcpFrame(t, &layers.TCP{ACK: true, PSH: true}, []byte("hello xdplab\n")), false, 0},
+		{"fin", tcpFrame(t, &layers.TCP{FIN: true, ACK: true}, nil), false, 0},
+		{"rst", tcpFrame(t, &layers.TCP{RST: true}, nil), false, 0},
+		{"later fragment", frag, false, 0},
+		{"tcp header cut short", syn[:14+20+12], false, 0},
+		{"ip header cut short", syn[:14+10], false, 0},
+		{"udp", udpFrame, false, 0},
+		{"ipv6 syn", ipv6SYN, false, 0},
+		{"arp", arp, false, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ret, err := objs.XdpDump.Run(&ebpf.RunOptions{Data: c.frame})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ret != 2 {
+				t.Errorf("returned %d, want XDP_PASS (2)", ret)
+			}
+			events := readAll(t, rd)
+			if !c.report {
+				if len(events) != 0 {
+					t.Fatalf("%d events, want none: %+v", len(events), events)
+				}
+				return
+			}
+			if len(events) != 1 {
+				t.Fatalf("%d events, want 1", len(events))
+			}
+			ev := events[0]
+			wantSrc := netip.MustParseAddrPort("192.168.0.3:0")
+			if ev.Src != netip.AddrPortFrom(wantSrc.Addr(), c.sport) || ev.Dst != netip.MustParseAddrPort("192.168.0.2:8888") {
+				t.Errorf("tuple %s -> %s, want 192.168.0.3:%d -> 192.168.0.2:8888", ev.Src, ev.Dst, c.sport)
+			}
+			if !bytes.Equal(ev.Packet, c.frame) {
+				t.Errorf("packet bytes differ from the frame:\n%x\n%x", ev.Packet, c.frame)
+			}
+			p, err := parseTCP(ev.Packet)
+			if err != nil || !p.syn || p.ack {
+				t.Errorf("packet decodes as %v (%v), want a SYN", p, err)
+			}
+		})
+	}
+}
+
+// TestTutorialObjectProgram runs the tutorial-style object (12-byte item, no
+// length) and checks that Decode finds the packet's end from the IPv4 header
+// although the sample is padded.
+func TestTutorialObjectProgram(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	spec, err := ebpf.LoadCollectionSpec("../../internal/testutils/testdata/xdp_dump_tutorial.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := LayoutOf(spec); got != TutorialLayout {
+		t.Fatalf("LayoutOf(tutorial object) = %+v, want %+v", got, TutorialLayout)
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	rd, err := perf.NewReader(coll.Maps[mapName], os.Getpagesize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	syn := tcpFrame(t, &layers.TCP{SYN: true}, nil)
+	if _, err := coll.Programs[progName].Run(&ebpf.RunOptions{Data: syn}); err != nil {
+		t.Fatal(err)
+	}
+	rd.SetDeadline(time.Now())
+	rec, err := rd.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 12 + 60 bytes, padded by the kernel to 76 (a multiple of 8, minus the
+	// 4-byte size field).
+	if len(rec.RawSample) <= 12+len(syn) {
+		t.Errorf("sample is %d bytes: expected kernel padding beyond %d", len(rec.RawSample), 12+len(syn))
+	}
+	ev, err := Decode(rec.RawSample, TutorialLayout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// gopacket pads the frame to Ethernet's 60-byte minimum; the IPv4 header
+	// knows only the 54 bytes that carry the packet.
+	if want := syn[:14+20+20]; !bytes.Equal(ev.Packet, want) {
+		t.Errorf("packet = %x, want %x", ev.Packet, want)
+	}
+}
+
+func TestLayoutOfEmbedded(t *testing.T) {
+	spec, err := loadXdpDump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := LayoutOf(spec); got != OurLayout || OurLayout.Header != 16 {
+		t.Errorf("LayoutOf(embedded) = %+v, want a 16-byte header with pkt_len", got)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	frame := make([]byte, 60)
+	binary.BigEndian.PutUint16(frame[12:], 0x0800)
+	binary.BigEndian.PutUint16(frame[16:], 40) // IPv4 total length: frame is 54 bytes
+	meta := []byte{192, 168, 0, 3, 192, 168, 0, 2, 0xab, 0x86, 0x22, 0xb8}
+	pad := []byte{0xee, 0xee, 0xee, 0xee}
+
+	ours := append(append(append(bytes.Clone(meta), 54, 0, 0, 0), frame[:54]...), pad...)
+	ev, err := Decode(ours, OurLayout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Src.String() != "192.168.0.3:43910" || ev.Dst.String() != "192.168.0.2:8888" {
+		t.Errorf("tuple %s -> %s", ev.Src, ev.Dst)
+	}
+	if len(ev.Packet) != 54 {
+		t.Errorf("packet is %d bytes, want 54 (padding sliced off)", len(ev.Packet))
+	}
+
+	tut := append(append(bytes.Clone(meta), frame[:54]...), pad...)
+	if ev, err := Decode(tut, TutorialLayout); err != nil || len(ev.Packet) != 54 {
+		t.Errorf("tutorial layout: %d bytes, %v; want 54", len(ev.Packet), err)
+	}
+	// Without a packet (the tutorial's first version) the event is just the tuple.
+	if ev, err := Decode(meta, TutorialLayout); err != nil || len(ev.Packet) != 0 || ev.Dst.Port() != 8888 {
+		t.Errorf("tuple only: %+v, %v", ev, err)
+	}
+
+	if _, err := Decode(meta[:8], OurLayout); !errors.Is(err, errShortSample) {
+		t.Errorf("short sample: %v, want errShortSample", err)
+	}
+	lying := append(append(bytes.Clone(meta), 200, 0, 0, 0), frame[:54]...)
+	if _, err := Decode(lying, OurLayout); err == nil || !strings.Contains(err.Error(), "says 200 packet bytes but carries 54") {
+		t.Errorf("pkt_len beyond the sample: %v", err)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	ev := Event{
+		Src:    netip.MustParseAddrPort("192.168.0.3:43910"),
+		Dst:    netip.MustParseAddrPort("192.168.0.2:8888"),
+		Packet: []byte("0123456789abcdefXY"),
+	}
+	want := "TCP: 192.168.0.3:43910 -> 192.168.0.2:8888\n" +
+		"00000000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66  |0123456789abcdef|\n" +
+		"00000010  58 59                                             |XY|\n\n"
+	if got := ev.Format(); got != want {
+		t.Errorf("Format =\n%q\nwant\n%q", got, want)
+	}
+	if got := (Event{Src: ev.Src, Dst: ev.Dst}).Format(); got != "TCP: 192.168.0.3:43910 -> 192.168.0.2:8888\n" {
+		t.Errorf("Format without packet = %q", got)
+	}
+	wantSummary := "\nSummary:\n\t3 Event(s) Received\n\t1 Event(s) Lost(e.g. small buffer, delays in processing)\n"
+	if got := Summary(3, 1); got != wantSummary {
+		t.Errorf("Summary = %q, want %q", got, wantSummary)
+	}
+}
+
+// BenchmarkProgram reports the program's cost per packet: "segment" is the
+// common case (an established connection's data, no event), "syn" includes
+// writing the event and packet into a perf ring nobody drains, so once the
+// ring is full it measures the attempt.
+func BenchmarkProgram(b *testing.B) {
+	testutils.RequirePrivileged(b)
+	objs := loadForTest(b)
+	rd, err := perf.NewReader(objs.Perfmap, os.Getpagesize())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Close()
+	for _, c := range []struct {
+		name  string
+		frame []byte
+	}{
+		{"segment", tcpFrame(b, &layers.TCP{ACK: true, PSH: true}, make([]byte, 64))},
+		{"syn", tcpFrame(b, &layers.TCP{SYN: true}, nil)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			// Benchmark is BPF_PROG_TEST_RUN with RunOptions.Repeat; it
+			// returns the kernel's time per repetition.
+			const repeat = 1_000_000
+			var total float64
+			for b.Loop() {
+				ret, d, err := objs.XdpDump.Benchmark(c.frame, repeat, nil)
+				if err != nil || ret != 2 {
+					b.Fatalf("run: %d, %v", ret, err)
+				}
+				total += float64(d.Nanoseconds())
+			}
+			b.ReportMetric(total/float64(b.N), "ns/packet")
+		})
+	}
+}

@@ -1,0 +1,336 @@
+package xdpcap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcap"
+
+	"github.com/xdplab/xdplab/internal/capture"
+	"github.com/xdplab/xdplab/internal/traffic"
+	"github.com/xdplab/xdplab/labs"
+)
+
+// Traffic the check sends from host to node1.
+const (
+	pings     = 3
+	datagrams = 5
+	dropPort  = 9    // discard: the program drops it
+	passPort  = 7777 // anything else: passed
+)
+
+// checkFilter keeps packets of two actions and leaves out a third kind, so
+// received, matched and filtered all move.
+const checkFilter = "icmp or udp port 9"
+
+var node1Addr = netip.MustParseAddr("192.168.0.2")
+
+// Check captures (with the same engine as `xdplab capture`) while sending
+// pings, UDP to port 9 and UDP to port 7777: first every action with no
+// filter, then before the program (--entry) and, at once, after it with a
+// filter, which must keep exactly what libpcap keeps of the entry capture.
+func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
+	hook, entry := l.CapturePoints(env.PinDir)
+	var results []labs.Result
+
+	// 1. Every action, no filter.
+	all, err := startSession(capture.Options{Hook: hook})
+	if err != nil {
+		return nil, err
+	}
+	mix, err := sendMix(ctx, env)
+	if err == nil {
+		all.waitFor(capture.Drop, datagrams)
+	}
+	got, serr := all.stop()
+	if err := errors.Join(err, serr); err != nil {
+		return nil, err
+	}
+	results = append(results, labs.Expect(fmt.Sprintf("%d pings host -> 192.168.0.2 are answered", pings), pings, mix.replies,
+		"the program must pass ICMP: return xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS) for anything that is not UDP to port 9"))
+	pass, drop := got.by(capture.Pass), got.by(capture.Drop)
+	results = append(results,
+		labs.Expect("the echo requests appear under XDPpass", pings, count(pass, mix.isEchoRequest),
+			"end every path with `return xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS);`: a plain `return XDP_PASS;` never reaches the hook, so no capture sees the packet"),
+		labs.Expect(fmt.Sprintf("the UDP datagrams to port %d appear under XDPpass", passPort), datagrams, count(pass, udpTo(passPort)),
+			"only port 9 is dropped; other UDP must go through xdpcap_exit with XDP_PASS"),
+		labs.Expect(fmt.Sprintf("XDPdrop holds the %d datagrams to port 9 and nothing else", datagrams),
+			fmt.Sprintf("%d to port 9, 0 other", datagrams),
+			fmt.Sprintf("%d to port 9, %d other", count(drop, udpTo(dropPort)), len(drop)-count(drop, udpTo(dropPort))),
+			"drop exactly UDP with udp->dest == bpf_htons(9), through xdpcap_exit(ctx, &xdpcap_hook, XDP_DROP), so the capture sees the drop under XDPdrop"),
+		labs.Expect("no datagram to port 9 is passed", 0, count(pass, udpTo(dropPort)),
+			"compare the destination port in network byte order: udp->dest == bpf_htons(9)"),
+		lossless("every packet of the unfiltered capture reaches the file", got),
+	)
+
+	// 2. Before the program, and after it with a filter, at the same time.
+	after, err := startSession(capture.Options{Hook: hook, Filter: checkFilter})
+	if err != nil {
+		return results, err
+	}
+	before, err := startSession(capture.Options{Entry: &entry})
+	if err != nil {
+		after.stop()
+		return results, err
+	}
+	mix, err = sendMix(ctx, env)
+	if err == nil {
+		after.waitFor(capture.Drop, datagrams)
+		before.waitFor(capture.Entry, 2*datagrams+pings)
+	}
+	atEntry, serr := before.stop()
+	filtered, aerr := after.stop()
+	if err := errors.Join(err, serr, aerr); err != nil {
+		return results, err
+	}
+	seen := atEntry.by(capture.Entry)
+	results = append(results, labs.Expect("--entry sees the whole mix before the program ran (echo requests, to port 9, to port 7777)",
+		fmt.Sprintf("%d, %d, %d", pings, datagrams, datagrams),
+		fmt.Sprintf("%d, %d, %d", count(seen, mix.isEchoRequest), count(seen, udpTo(dropPort)), count(seen, udpTo(passPort))),
+		"the front program captures, then tail-calls the lab program through next_prog; every packet passes it whatever the lab program then decides"))
+	restored, err := labProgramOnLink(entry)
+	if err != nil {
+		return results, err
+	}
+	results = append(results, labs.Assert("the lab program is back on its link after --entry", restored, "true", fmt.Sprint(restored),
+		"the capture swaps its front program in through the pinned bpf_link and must swap the original back when it ends"))
+
+	want, err := libpcapKeeps(checkFilter, seen)
+	if err != nil {
+		return results, err
+	}
+	results = append(results, sameBytes(fmt.Sprintf("filter %q keeps exactly what tcpdump keeps of the entry capture", checkFilter), want, filtered.packets))
+	results = append(results, balanced(filtered), lossless("every packet the filter keeps reaches the file", filtered))
+	return results, nil
+}
+
+// mix is what sendMix sent.
+type mix struct {
+	pingID  int
+	replies int
+}
+
+func (m mix) isEchoRequest(p gopacket.Packet) bool {
+	icmp, ok := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+	return ok && icmp.TypeCode.Type() == layers.ICMPv4TypeEchoRequest && int(icmp.Id) == m.pingID
+}
+
+func udpTo(port int) func(gopacket.Packet) bool {
+	return func(p gopacket.Packet) bool {
+		udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		return ok && int(udp.DstPort) == port
+	}
+}
+
+// sendMix sends pings, datagrams to port 9 (dropped) and to port 7777
+// (passed, waited for at node1) from host.
+func sendMix(ctx context.Context, env *labs.Env) (mix, error) {
+	host, node1 := env.Topo.MustNS("host"), env.Topo.MustNS("node1")
+	ping, err := traffic.Ping(ctx, host, node1Addr, traffic.PingOptions{Count: pings})
+	if err != nil {
+		return mix{}, fmt.Errorf("ping from host: %w", err)
+	}
+	m := mix{pingID: ping.ID, replies: ping.Received}
+	passTo := netip.AddrPortFrom(node1Addr, passPort)
+	sink, err := traffic.ListenUDP(node1, passTo)
+	if err != nil {
+		return m, err
+	}
+	defer sink.Close()
+	if err := traffic.UDP(ctx, host, netip.AddrPortFrom(node1Addr, dropPort), datagrams, 32); err != nil {
+		return m, fmt.Errorf("udp to port %d: %w", dropPort, err)
+	}
+	if err := traffic.UDP(ctx, host, passTo, datagrams, 32); err != nil {
+		return m, fmt.Errorf("udp to port %d: %w", passPort, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	sink.Wait(wctx, datagrams) // a shortfall shows in the results
+	return m, nil
+}
+
+// session is an in-process capture collecting packets in memory.
+type session struct {
+	c       *capture.Capture
+	cancel  context.CancelFunc
+	done    chan error
+	mu      sync.Mutex
+	packets []capture.Packet
+}
+
+func startSession(opts capture.Options) (*session, error) {
+	c, err := capture.Start(opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{c: c, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		s.done <- c.Run(ctx, func(p capture.Packet) error {
+			s.mu.Lock()
+			s.packets = append(s.packets, p)
+			s.mu.Unlock()
+			return nil
+		})
+	}()
+	return s, nil
+}
+
+// waitFor gives the kernel a moment to run the program on the last packets
+// sent (generic XDP runs in the receiver's softirq, a little after send
+// returns): until an action has seen n packets, for at most a second.
+func (s *session) waitFor(a capture.Action, n uint64) {
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if st, err := s.c.Stats(); err == nil && st[a].Received >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// captured is what a session saw.
+type captured struct {
+	packets []capture.Packet
+	stats   map[capture.Action]capture.Stats
+	lost    uint64 // perf lost samples
+}
+
+func (c captured) by(a capture.Action) []gopacket.Packet {
+	var out []gopacket.Packet
+	for _, p := range c.packets {
+		if p.Action == a {
+			out = append(out, gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default))
+		}
+	}
+	return out
+}
+
+// stop ends the capture: slots emptied, rings drained, counts final.
+func (s *session) stop() (captured, error) {
+	s.cancel()
+	err := <-s.done
+	st, serr := s.c.Stats()
+	cerr := s.c.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return captured{packets: s.packets, stats: st, lost: s.c.LostSamples()}, errors.Join(err, serr, cerr)
+}
+
+func count(ps []gopacket.Packet, match func(gopacket.Packet) bool) int {
+	n := 0
+	for _, p := range ps {
+		if match(p) {
+			n++
+		}
+	}
+	return n
+}
+
+// lossless: nothing lost in the perf ring, and every matched packet written.
+func lossless(name string, c captured) labs.Result {
+	var matched, written, lost uint64
+	for _, s := range c.stats {
+		matched += s.Matched
+		written += s.Written
+		lost += s.Lost
+	}
+	return labs.Expect(name,
+		fmt.Sprintf("lost 0, written %d of %d matched", matched, matched),
+		fmt.Sprintf("lost %d, written %d of %d matched", max(lost, c.lost), written, matched),
+		"the perf ring overflowed or samples were cut short: a capture program must send meta and packet in one bpf_perf_event_output and the reader must keep up")
+}
+
+// balanced: received = matched + filtered for every action.
+func balanced(c captured) labs.Result {
+	ok := true
+	var parts []string
+	for _, a := range capture.XDPActions {
+		s, present := c.stats[a]
+		if !present || s.Received == 0 {
+			continue
+		}
+		ok = ok && s.Received == s.Matched+s.Filtered
+		parts = append(parts, fmt.Sprintf("%s %d = %d + %d", a.Interface(), s.Received, s.Matched, s.Filtered))
+	}
+	obs := strings.Join(parts, "; ")
+	if len(parts) == 0 {
+		ok, obs = false, "no packet received"
+	}
+	return labs.Assert("with a filter, received = matched + filtered for every action", ok, "equal", obs,
+		"each capture program counts a packet once as received and once as either matched or filtered")
+}
+
+// libpcapKeeps runs tcpdump's own filter machine (libpcap's bpf_filter) over
+// packets: the independent answer to what the filter should keep.
+func libpcapKeeps(expr string, ps []gopacket.Packet) ([][]byte, error) {
+	bpf, err := pcap.NewBPF(layers.LinkTypeEthernet, capture.Snaplen, expr)
+	if err != nil {
+		return nil, fmt.Errorf("libpcap filter %q: %w", expr, err)
+	}
+	var keep [][]byte
+	for _, p := range ps {
+		data := p.Data()
+		ci := gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}
+		if bpf.Matches(ci, data) {
+			keep = append(keep, data)
+		}
+	}
+	return keep, nil
+}
+
+// sameBytes compares two captures as multisets of frames.
+func sameBytes(name string, want [][]byte, got []capture.Packet) labs.Result {
+	diff := map[string]int{}
+	for _, b := range want {
+		diff[string(b)]++
+	}
+	for _, p := range got {
+		diff[string(p.Data)]--
+	}
+	missing, extra := 0, 0
+	for _, d := range diff {
+		if d > 0 {
+			missing += d
+		} else {
+			extra -= d
+		}
+	}
+	return labs.Expect(name,
+		fmt.Sprintf("%d packets, 0 missing, 0 extra", len(want)),
+		fmt.Sprintf("%d packets, %d missing, %d extra", len(got), missing, extra),
+		"the filter runs in the capture program on the packet as the program left it; a packet the lab program changed would differ from the entry copy")
+}
+
+// labProgramOnLink reports whether the lab's link runs the lab's program.
+func labProgramOnLink(e capture.EntryPoint) (bool, error) {
+	l, err := link.LoadPinnedLink(e.Link, nil)
+	if err != nil {
+		return false, fmt.Errorf("open link %s: %w", e.Link, err)
+	}
+	defer l.Close()
+	info, err := l.Info()
+	if err != nil {
+		return false, fmt.Errorf("link info: %w", err)
+	}
+	p, err := ebpf.LoadPinnedProgram(e.Program, nil)
+	if err != nil {
+		return false, fmt.Errorf("open program %s: %w", e.Program, err)
+	}
+	defer p.Close()
+	pinfo, err := p.Info()
+	if err != nil {
+		return false, err
+	}
+	id, _ := pinfo.ID()
+	return info.Program == id, nil
+}

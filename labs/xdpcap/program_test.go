@@ -1,0 +1,173 @@
+package xdpcap
+
+import (
+	"net"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/xdplab/xdplab/internal/testutils"
+)
+
+const (
+	xdpDrop = 1
+	xdpPass = 2
+)
+
+var (
+	srcMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
+	dstMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
+)
+
+func frame(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
+	t.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func ipv4(proto layers.IPProtocol) *layers.IPv4 {
+	return &layers.IPv4{Version: 4, TTL: 64, Protocol: proto, SrcIP: net.IP{192, 168, 0, 3}, DstIP: net.IP{192, 168, 0, 2}}
+}
+
+func eth(t layers.EthernetType) *layers.Ethernet {
+	return &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: t}
+}
+
+func udpFrame(t testing.TB, ip *layers.IPv4, dport layers.UDPPort) []byte {
+	udp := &layers.UDP{SrcPort: 40000, DstPort: dport}
+	udp.SetNetworkLayerForChecksum(ip)
+	return frame(t, eth(layers.EthernetTypeIPv4), ip, udp, gopacket.Payload(make([]byte, 18)))
+}
+
+func loadForTest(t testing.TB) (*ebpf.Program, *ebpf.Map) {
+	t.Helper()
+	prog, hook, err := LoadProgram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close(); hook.Close() })
+	return prog, hook
+}
+
+// testFrames are the cases of TestProgram: what arrives and what the program
+// must decide.
+func testFrames(t testing.TB) []struct {
+	name  string
+	frame []byte
+	want  uint32
+} {
+	withOptions := ipv4(layers.IPProtocolUDP)
+	withOptions.Options = []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 0}} // NOP NOP NOP EOL: ihl 6
+	fragment := ipv4(layers.IPProtocolUDP)
+	fragment.FragOffset = 100 // a later fragment: "port 9" there is payload
+	icmp := frame(t, eth(layers.EthernetTypeIPv4), ipv4(layers.IPProtocolICMPv4),
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 1, Seq: 1},
+		gopacket.Payload(make([]byte, 56)))
+	tcp := &layers.TCP{SrcPort: 40000, DstPort: 9, SYN: true, Window: 64240}
+	tcpIP := ipv4(layers.IPProtocolTCP)
+	tcp.SetNetworkLayerForChecksum(tcpIP)
+	arp := frame(t,
+		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
+			HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
+			SourceHwAddress: srcMAC, SourceProtAddress: []byte{192, 168, 0, 3},
+			DstHwAddress: make([]byte, 6), DstProtAddress: []byte{192, 168, 0, 2}})
+	udp9 := udpFrame(t, ipv4(layers.IPProtocolUDP), 9)
+	return []struct {
+		name  string
+		frame []byte
+		want  uint32
+	}{
+		{"udp to port 9 is dropped", udp9, xdpDrop},
+		{"udp to port 7777 passes", udpFrame(t, ipv4(layers.IPProtocolUDP), 7777), xdpPass},
+		{"udp to port 9 behind ip options is dropped", udpFrame(t, withOptions, 9), xdpDrop},
+		{"a later fragment passes", udpFrame(t, fragment, 9), xdpPass},
+		{"tcp to port 9 passes", frame(t, eth(layers.EthernetTypeIPv4), tcpIP, tcp), xdpPass},
+		{"icmp passes", icmp, xdpPass},
+		{"arp passes", arp, xdpPass},
+		{"udp header cut off passes", udp9[:14+20+4], xdpPass},
+	}
+}
+
+// TestProgram runs the lab program on crafted frames with BPF_PROG_TEST_RUN,
+// hook empty: xdpcap_exit must then return the action itself.
+func TestProgram(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	prog, _ := loadForTest(t)
+	for _, c := range testFrames(t) {
+		t.Run(c.name, func(t *testing.T) {
+			ret, err := prog.Run(&ebpf.RunOptions{Data: c.frame})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ret != c.want {
+				t.Errorf("returned %d, want %d", ret, c.want)
+			}
+		})
+	}
+}
+
+// TestHookABI checks xdpcap's ABI: with a program in slot [action], the lab
+// program tail-calls it, and what that program returns is the verdict.
+func TestHookABI(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	prog, hook := loadForTest(t)
+	marker := func(ret int32) *ebpf.Program {
+		p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+			Type: ebpf.XDP, AttachType: ebpf.AttachXDP, License: "GPL",
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, ret), asm.Return()},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p
+	}
+	if err := hook.Put(uint32(xdpDrop), marker(100+xdpDrop)); err != nil {
+		t.Fatal(err)
+	}
+	if err := hook.Put(uint32(xdpPass), marker(100+xdpPass)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range testFrames(t) {
+		ret, err := prog.Run(&ebpf.RunOptions{Data: c.frame})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ret != 100+c.want {
+			t.Errorf("%s: returned %d, want %d from the program in hook slot %d", c.name, ret, 100+c.want, c.want)
+		}
+	}
+	// Emptied again, the slot is skipped.
+	if err := hook.Delete(uint32(xdpDrop)); err != nil {
+		t.Fatal(err)
+	}
+	if ret, _ := prog.Run(&ebpf.RunOptions{Data: udpFrame(t, ipv4(layers.IPProtocolUDP), 9)}); ret != xdpDrop {
+		t.Errorf("empty slot: returned %d, want %d", ret, xdpDrop)
+	}
+}
+
+// BenchmarkProgram reports the program's cost per packet, hook empty (the
+// cost every packet pays when nobody captures).
+func BenchmarkProgram(b *testing.B) {
+	testutils.RequirePrivileged(b)
+	prog, _ := loadForTest(b)
+	f := udpFrame(b, ipv4(layers.IPProtocolUDP), 9)
+	const repeat = 1_000_000
+	var total float64
+	for b.Loop() {
+		_, d, err := prog.Benchmark(f, repeat, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += float64(d.Nanoseconds())
+	}
+	b.ReportMetric(total/float64(b.N), "ns/packet")
+}
