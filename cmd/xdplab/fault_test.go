@@ -171,3 +171,26 @@ func TestDownLeavesOthersAlone(t *testing.T) {
 	mustSucceed(t, xdplab(t, other, "check")) // the other instance still works
 	mustSucceed(t, xdplab(t, other, "down"))
 }
+
+// TestIPNetnsAddAfterUp: a learner's own `ip netns add` after `up` must not
+// hide the lab's namespaces from `down` (iproute2 bind-mounts /run/netns
+// onto itself the first time it finds it is not a mount point). It runs in a
+// private mount namespace with a fresh /run, so /run/netns starts as a plain
+// directory as on a machine that just booted.
+func TestIPNetnsAddAfterUp(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	requireTool(t, "unshare")
+	inst := testutils.Instance(t)
+	script := `set -e
+mount -t tmpfs tmpfs /run
+"$0" up packet_counter --instance "$1" >/dev/null
+ip netns add "$1"_learner
+"$0" down --instance "$1"
+ip netns del "$1"_learner
+ls /run/netns`
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script, bin, inst)
+	r := xdplabCmd(t, cmd)
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "removed packet_counter (instance "+inst+")" {
+		t.Fatalf("up, ip netns add, down: %s", r)
+	}
+}

@@ -166,7 +166,7 @@ func (c *Capture) createMaps(perCPU int) error {
 	if perCPU <= 0 {
 		perCPU = DefaultPerCPUBuffer
 	}
-	c.reader, err = perf.NewReader(c.events, perCPU)
+	c.reader, err = perf.NewReaderWithOptions(c.events, perCPU, perf.ReaderOptions{Watermark: 64 << 10})
 	if err != nil {
 		return fmt.Errorf("open perf rings: %w", err)
 	}
@@ -177,7 +177,11 @@ func (c *Capture) createMaps(perCPU int) error {
 // for programs that declare xdp.frags (SEC("xdp.frags")), which a tail call
 // from such a program needs.
 func (c *Capture) load(name string, a Action, insns []bpf.Instruction, next *ebpf.Map, frags bool) (*ebpf.Program, error) {
-	spec, err := captureProgram(name, a, insns, programMaps{counters: c.counters, events: c.events}, next)
+	maps := programMaps{counters: c.counters.FD(), events: c.events.FD()}
+	if next != nil {
+		maps.next = next.FD()
+	}
+	spec, err := captureProgram(name, a, insns, maps)
 	if err != nil {
 		return nil, err
 	}
@@ -343,11 +347,6 @@ func (c *Capture) Stats() (map[Action]Stats, error) {
 		out[a] = s
 	}
 	return out, nil
-}
-
-// counters is the kernel's per-CPU value layout (see captureProgram).
-type counters struct {
-	Received, Matched, Filtered, Lost uint64
 }
 
 // LostSamples is what the perf rings reported lost; it equals the sum of the

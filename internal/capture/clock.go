@@ -30,3 +30,11 @@ func newClock() clock {
 }
 
 func (c clock) wall(ktime uint64) time.Time { return time.Unix(0, int64(ktime)+c.offset) }
+
+// monotonicNow is CLOCK_MONOTONIC now, in nanoseconds: what
+// bpf_ktime_get_ns would return.
+func monotonicNow() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}

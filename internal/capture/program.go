@@ -40,19 +40,16 @@ func parseMeta(b []byte) (meta, bool) {
 	}, true
 }
 
-// Counters are what the capture programs count per action, in a PERCPU_ARRAY
-// indexed by action (user space sums the CPUs): packets seen, packets the
-// filter kept, packets it did not keep, and kept packets that did not fit in
-// the perf buffer (bpf_perf_event_output failed). Received = Matched +
-// Filtered always holds.
-type Counters struct {
-	Received uint64
-	Matched  uint64
-	Filtered uint64
-	Lost     uint64
+// counters are what the capture programs count per action, in a
+// PERCPU_ARRAY indexed by action (user space sums the CPUs): packets seen,
+// packets the filter kept, packets it did not keep, and kept packets that did
+// not fit in the perf ring (bpf_perf_event_output failed). Received =
+// Matched + Filtered always holds.
+type counters struct {
+	Received, Matched, Filtered, Lost uint64
 }
 
-// Offsets of the Counters fields in the map value.
+// Offsets of the counters fields in the map value.
 const (
 	offReceived = 0
 	offMatched  = 8
@@ -64,7 +61,7 @@ const (
 // Stack layout of a capture program (offsets from R10). The translated
 // filter uses the filter.StackSize bytes below stackReserved.
 const (
-	stackCounters = -8  // spilled pointer to this action's Counters
+	stackCounters = -8  // spilled pointer to this action's counters
 	stackMeta     = -40 // meta, 24 bytes: -40..-17
 	stackReserved = 40
 )
@@ -72,10 +69,13 @@ const (
 // bpfFCurrentCPU is BPF_F_CURRENT_CPU: write to this CPU's perf ring.
 const bpfFCurrentCPU = 0xffffffff
 
-// programMaps are the maps a capture program writes to.
+// programMaps are the file descriptors of the maps a capture program uses.
 type programMaps struct {
-	counters *ebpf.Map // PERCPU_ARRAY of Counters, by action
-	events   *ebpf.Map // PERF_EVENT_ARRAY
+	counters int // PERCPU_ARRAY of counters, by action
+	events   int // PERF_EVENT_ARRAY
+	// next is the one-slot PROG_ARRAY a front program tail-calls the
+	// original program through; 0 for a program in a hook slot.
+	next int
 }
 
 // captureProgram builds the program that records packets for one action:
@@ -87,11 +87,11 @@ type programMaps struct {
 //     failure as lost; otherwise count it as filtered;
 //  4. then the tail: for a hook slot, return the action unchanged, since a
 //     tail call never returns to the program that decided it; in front of a
-//     program (next != nil), tail-call that program.
+//     program (maps.next set), tail-call that program.
 //
 // The cBPF program's return value is the number of bytes to keep (snaplen
 // when it matches, 0 when not), as in tcpdump.
-func captureProgram(name string, action Action, insns []bpf.Instruction, maps programMaps, next *ebpf.Map) (*ebpf.ProgramSpec, error) {
+func captureProgram(name string, action Action, insns []bpf.Instruction, maps programMaps) (*ebpf.ProgramSpec, error) {
 	block, err := filter.Translate(insns, filter.Options{
 		ResultLabel: "filter_result",
 		LabelPrefix: "filter",
@@ -108,7 +108,7 @@ func captureProgram(name string, action Action, insns []bpf.Instruction, maps pr
 		asm.FnKtimeGetNs.Call(),
 		asm.StoreMem(asm.R10, stackMeta+16, asm.R0, asm.DWord),
 		// counters[action]: meta.action doubles as the key.
-		asm.LoadMapPtr(asm.R1, maps.counters.FD()),
+		asm.LoadMapPtr(asm.R1, maps.counters),
 		asm.Mov.Reg(asm.R2, asm.R10),
 		asm.Add.Imm(asm.R2, stackMeta),
 		asm.FnMapLookupElem.Call(),
@@ -144,7 +144,7 @@ func captureProgram(name string, action Action, insns []bpf.Instruction, maps pr
 		asm.LoadImm(asm.R3, bpfFCurrentCPU, asm.DWord),
 		asm.Or.Reg(asm.R3, asm.R4),
 		asm.Mov.Reg(asm.R1, ctx),
-		asm.LoadMapPtr(asm.R2, maps.events.FD()),
+		asm.LoadMapPtr(asm.R2, maps.events),
 		asm.Mov.Reg(asm.R4, asm.R10),
 		asm.Add.Imm(asm.R4, stackMeta),
 		asm.Mov.Imm(asm.R5, metaSize),
@@ -153,7 +153,7 @@ func captureProgram(name string, action Action, insns []bpf.Instruction, maps pr
 	)
 	prog = append(prog, increment(asm.R7, offLost)...)
 
-	if next == nil {
+	if maps.next == 0 {
 		prog = append(prog,
 			asm.Mov.Imm(asm.R0, int32(action)).WithSymbol("tail"),
 			asm.Return(),
@@ -161,7 +161,7 @@ func captureProgram(name string, action Action, insns []bpf.Instruction, maps pr
 	} else {
 		prog = append(prog,
 			asm.Mov.Reg(asm.R1, ctx).WithSymbol("tail"),
-			asm.LoadMapPtr(asm.R2, next.FD()),
+			asm.LoadMapPtr(asm.R2, maps.next),
 			asm.Mov.Imm(asm.R3, 0),
 			asm.FnTailCall.Call(),
 			// Only reached when next_prog is empty: behave as if no

@@ -38,8 +38,8 @@ func Exists(name string) bool {
 // moves the calling thread into the new namespace, and we never want a Go
 // scheduler thread left there.
 func Create(name string) (*NS, error) {
-	if err := os.MkdirAll(Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", Dir, err)
+	if err := prepareDir(); err != nil {
+		return nil, err
 	}
 	p := Path(name)
 	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
@@ -77,6 +77,30 @@ func Create(name string) (*NS, error) {
 		return nil, err
 	}
 	return ns, nil
+}
+
+// prepareDir makes /run/netns a shared mount point of its own, as iproute2's
+// `ip netns add` does. Otherwise the first `ip netns add` after ours would
+// bind-mount the directory over itself and hide our namespace mounts under
+// it, where nothing can unmount them ("device or resource busy").
+func prepareDir() error {
+	if err := os.MkdirAll(Dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", Dir, err)
+	}
+	for attempt := 0; ; attempt++ {
+		err := unix.Mount("", Dir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EINVAL) || attempt > 0 {
+			return fmt.Errorf("make %s a shared mount: %w", Dir, err)
+		}
+		// EINVAL: not a mount point yet. Bind it onto itself (with whatever is
+		// mounted below it) and try again.
+		if err := unix.Mount(Dir, Dir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s onto itself: %w", Dir, err)
+		}
+	}
 }
 
 // Open opens an existing named namespace.

@@ -176,7 +176,8 @@ func explain(d Counts, s situation) string {
 	case d[fibFwdDisabled] > 0:
 		return fmt.Sprintf("fib lookup returned FWD_DISABLED %d times: ip_forward is off in node1 (net.ipv4.ip_forward = %s there); the lookup only routes on an interface that forwards", d[fibFwdDisabled], s.forward)
 	case d[fibNoNeigh] > 0:
-		return fmt.Sprintf("fib lookup returned NO_NEIGH %d times: node1 has no neighbour entry for the sender, so the program passed the packet to the kernel to resolve it (ARP) and node1 routed it on to node2; the lab installs permanent neighbours, see `ip -n %s neigh`", d[fibNoNeigh], topology.NamespaceName(s.instance, "redirect", "node1"))
+		return fmt.Sprintf("fib lookup returned NO_NEIGH %d times: node1 has no neighbour entry (MAC) for the sender, so the program passed the packet and node1's kernel routed it on to node2; node2's reply is reflected on veth2 before node1's kernel sees it, so nothing makes node1 resolve the sender. The lab installs permanent neighbours: see `ip -n %s neigh`, or %s and %s",
+			d[fibNoNeigh], topology.NamespaceName(s.instance, "redirect", "node1"), s.cmd("down redirect"), s.cmd("up redirect"))
 	case d[fibNotFwded] > 0:
 		return fmt.Sprintf("fib lookup returned NOT_FWDED %d times: node1 has no route for the lookup; the lookup must ask how to reach the sender: ipv4_src = ip->daddr, ipv4_dst = ip->saddr, ifindex = ctx->ingress_ifindex", d[fibNotFwded])
 	case d[fibBlackhole]+d[fibUnreachable]+d[fibProhibit] > 0:

@@ -170,7 +170,6 @@ func Summary(received, lost uint64) string {
 
 // Addresses of the pair topology the check uses.
 var (
-	hostAddr   = netip.MustParseAddr("192.168.0.3")
 	node1Addr  = netip.MustParseAddr("192.168.0.2")
 	tcpTarget  = netip.AddrPortFrom(node1Addr, 8888)
 	udpTarget  = netip.AddrPortFrom(node1Addr, 9)
