@@ -88,7 +88,9 @@ func Scrub(inst string) {
 
 // Report is the part of labs.Report that RequirePass reads (testutils cannot
 // import labs: labs' own tests use testutils).
-type Report interface{ Describe() (lab string, pass bool, text string) }
+type Report interface {
+	Describe() (lab string, pass bool, text string)
+}
 
 // RequirePass fails the test, with every expectation printed, unless all
 // reports passed.
