@@ -144,12 +144,18 @@ type Stepper interface {
 	NextSteps(instance string) []string
 }
 
+// InstanceFlag is " --instance NAME" for commands suggested to the learner,
+// or "" for the default instance.
+func InstanceFlag(instance string) string {
+	if instance == "" || instance == "xdplab" {
+		return ""
+	}
+	return " --instance " + instance
+}
+
 // NextSteps is what `up` suggests trying once the lab is up.
 func NextSteps(l Lab, instance string) []string {
-	flag := ""
-	if instance != "xdplab" {
-		flag = " --instance " + instance
-	}
+	flag := InstanceFlag(instance)
 	var steps []string
 	if s, ok := l.(Stepper); ok {
 		steps = s.NextSteps(instance)

@@ -64,6 +64,33 @@ func Spec(embedded func() (*ebpf.CollectionSpec, error), obj string, want Want) 
 	return SpecFromFile(obj, want)
 }
 
+// CheckObj is a lab's Validate for --obj: nothing to check without one.
+func CheckObj(obj string, want Want) error {
+	if obj == "" {
+		return nil
+	}
+	_, err := SpecFromFile(obj, want)
+	return err
+}
+
+// LoadAndPin loads the lab's collection (embedded or --obj) and pins the named
+// maps under dir. The caller attaches programs and closes the collection.
+func LoadAndPin(embedded func() (*ebpf.CollectionSpec, error), obj string, want Want, dir string, maps ...string) (*ebpf.Collection, error) {
+	spec, err := Spec(embedded, obj, want)
+	if err != nil {
+		return nil, err
+	}
+	coll, err := Load(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := PinMaps(coll, dir, maps...); err != nil {
+		coll.Close()
+		return nil, err
+	}
+	return coll, nil
+}
+
 // SpecFromFile reads and checks a learner-built object.
 func SpecFromFile(obj string, want Want) (*ebpf.CollectionSpec, error) {
 	f, err := os.Open(obj)

@@ -64,10 +64,7 @@ func (*Lab) Annotations() topology.Annotation {
 }
 
 func (*Lab) NextSteps(instance string) []string {
-	flag := ""
-	if instance != "xdplab" {
-		flag = " --instance " + instance
-	}
+	flag := labs.InstanceFlag(instance)
 	return []string{
 		fmt.Sprintf("sudo xdplab traffic ping --from host --to 192.168.0.2%s   # dropped if a rule matches 192.168.0.3", flag),
 		fmt.Sprintf("sudo xdplab fw list%s   # rules by index, with their drop counts", flag),

@@ -64,10 +64,7 @@ func (*Lab) Annotations() topology.Annotation {
 
 // NextSteps suggests traffic to watch the counters move.
 func (*Lab) NextSteps(instance string) []string {
-	flag := ""
-	if instance != "xdplab" {
-		flag = " --instance " + instance
-	}
+	flag := labs.InstanceFlag(instance)
 	return []string{
 		"sudo xdplab traffic ping --from host --to 192.168.0.2" + flag + "   # or: sudo ip netns exec " +
 			topology.NamespaceName(instance, "packet_counter", "host") + " ping 192.168.0.2",
@@ -75,28 +72,15 @@ func (*Lab) NextSteps(instance string) []string {
 }
 
 // Validate checks a learner's object before anything is created.
-func (*Lab) Validate(opts labs.Options) error {
-	if opts.Obj != "" {
-		_, err := loader.SpecFromFile(opts.Obj, want)
-		return err
-	}
-	return nil
-}
+func (*Lab) Validate(opts labs.Options) error { return loader.CheckObj(opts.Obj, want) }
 
 // Up loads the program, pins the counters and attaches to node1/veth1.
 func (*Lab) Up(ctx context.Context, env *labs.Env) error {
-	spec, err := loader.Spec(loadPacketCounter, env.Options.Obj, want)
-	if err != nil {
-		return err
-	}
-	coll, err := loader.Load(spec)
+	coll, err := loader.LoadAndPin(loadPacketCounter, env.Options.Obj, want, env.PinDir, mapName)
 	if err != nil {
 		return err
 	}
 	defer coll.Close()
-	if err := loader.PinMaps(coll, env.PinDir, mapName); err != nil {
-		return err
-	}
 	native := env.Options.Mode == labs.ModeNative
 	return loader.AttachXDP(env.Topo.MustNS("node1"), "veth1", coll.Programs[progName], native, env.Pin(linkPin))
 }

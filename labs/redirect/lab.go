@@ -76,10 +76,7 @@ func (*Lab) Annotations() topology.Annotation {
 // NextSteps suggests watching the reflection with the system's own tools.
 func (*Lab) NextSteps(instance string) []string {
 	host := topology.NamespaceName(instance, "redirect", "host")
-	flag := ""
-	if instance != "xdplab" {
-		flag = " --instance " + instance
-	}
+	flag := labs.InstanceFlag(instance)
 	return []string{
 		fmt.Sprintf("sudo ip netns exec %s tcpdump -ni veth0 -c 4 icmp   # in a second terminal", host),
 		fmt.Sprintf("sudo xdplab exec%s host -- ping -c 3 192.168.1.5   # replies come from node1's program, not node2", flag),

@@ -54,40 +54,24 @@ func (*Lab) Flags() []labs.Flag      { return nil }
 func (*Lab) Guide() string           { return docs.Guide(labName) }
 
 func (*Lab) NextSteps(instance string) []string {
-	flag := ""
-	if instance != "xdplab" {
-		flag = " --instance " + instance
-	}
+	flag := labs.InstanceFlag(instance)
 	return []string{
 		fmt.Sprintf("sudo xdplab traffic ping --from node1 --to 127.0.0.1 -c 5%s   # while watch runs: ICMP 980 bytes", flag),
 	}
 }
 
 // Validate checks a learner's object before anything is created.
-func (*Lab) Validate(opts labs.Options) error {
-	if opts.Obj != "" {
-		_, err := loader.SpecFromFile(opts.Obj, want)
-		return err
-	}
-	return nil
-}
+func (*Lab) Validate(opts labs.Options) error { return loader.CheckObj(opts.Obj, want) }
 
 // Up loads and pins the program and its map. Unlike the sample it attaches
 // nothing: a socket filter lives only as long as its socket and `up` exits,
 // so check and watch each open their own socket with the pinned program.
 func (*Lab) Up(ctx context.Context, env *labs.Env) error {
-	spec, err := loader.Spec(loadSockex1, env.Options.Obj, want)
-	if err != nil {
-		return err
-	}
-	coll, err := loader.Load(spec)
+	coll, err := loader.LoadAndPin(loadSockex1, env.Options.Obj, want, env.PinDir, mapName)
 	if err != nil {
 		return err
 	}
 	defer coll.Close()
-	if err := loader.PinMaps(coll, env.PinDir, mapName); err != nil {
-		return err
-	}
 	if err := coll.Programs[progName].Pin(env.Pin(progPin)); err != nil {
 		return fmt.Errorf("pin program %s: %w", progName, err)
 	}

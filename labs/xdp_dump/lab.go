@@ -55,10 +55,7 @@ func (*Lab) Annotations() topology.Annotation {
 }
 
 func (*Lab) NextSteps(instance string) []string {
-	flag := ""
-	if instance != "xdplab" {
-		flag = " --instance " + instance
-	}
+	flag := labs.InstanceFlag(instance)
 	return []string{
 		fmt.Sprintf("sudo xdplab exec node1%s -- python3 -m http.server 8888 --bind 192.168.0.2   # a listener in node1", flag),
 		fmt.Sprintf("sudo xdplab traffic tcp --from host --to 192.168.0.2:8888%s   # while watch runs: one event per SYN", flag),
@@ -66,29 +63,16 @@ func (*Lab) NextSteps(instance string) []string {
 }
 
 // Validate checks a learner's object before anything is created.
-func (*Lab) Validate(opts labs.Options) error {
-	if opts.Obj != "" {
-		_, err := loader.SpecFromFile(opts.Obj, want)
-		return err
-	}
-	return nil
-}
+func (*Lab) Validate(opts labs.Options) error { return loader.CheckObj(opts.Obj, want) }
 
 // Up loads the program, pins the perf map so watch and check can open a
 // reader on it, and attaches to node1/veth1.
 func (*Lab) Up(ctx context.Context, env *labs.Env) error {
-	spec, err := loader.Spec(loadXdpDump, env.Options.Obj, want)
-	if err != nil {
-		return err
-	}
-	coll, err := loader.Load(spec)
+	coll, err := loader.LoadAndPin(loadXdpDump, env.Options.Obj, want, env.PinDir, mapName)
 	if err != nil {
 		return err
 	}
 	defer coll.Close()
-	if err := loader.PinMaps(coll, env.PinDir, mapName); err != nil {
-		return err
-	}
 	native := env.Options.Mode == labs.ModeNative
 	return loader.AttachXDP(env.Topo.MustNS("node1"), "veth1", coll.Programs[progName], native, env.Pin(linkPin))
 }
