@@ -29,11 +29,12 @@ test: deps
 bench: deps build
 	$(GO) run ./internal/benchreport -out docs/benchmarks.md
 
-# bpf2go output and the test objects are committed so `go build` needs no
-# clang; CI checks that regenerating them changes nothing.
+# bpf2go output and the test objects (every testdata/*.c) are committed so
+# `go build` and `go test` need no clang; CI checks that regenerating them
+# changes nothing.
 generate:
 	$(GO) generate ./labs/... ./internal/...
-	for c in internal/testutils/testdata/*.c; do \
+	for c in $$(find * -path '*/testdata/*.c' | sort); do \
 		clang -O2 -g -target bpf -mcpu=v3 -I$(ARCH_INCLUDE) -c $$c -o $${c%.c}.o || exit 1; \
 	done
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
 // EntryPoint says where a lab's program is attached, for capturing before it
@@ -132,7 +133,9 @@ func (e *entry) close() error {
 		if ferr == nil && cerr == nil {
 			fid, _ := finfo.ID()
 			if cur == fid {
-				if err := e.link.Update(e.lab); err != nil {
+				// ENOLINK: the link was severed (`down` deleted the
+				// interface), so there is nothing to put back.
+				if err := e.link.Update(e.lab); err != nil && !errors.Is(err, unix.ENOLINK) {
 					errs = append(errs, fmt.Errorf("put the lab program back on its link: %w", err))
 				}
 			}

@@ -123,7 +123,11 @@ func Record(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 	if serr == nil {
-		fmt.Fprintln(cfg.Status, FormatStats(c.Actions(), st))
+		var written uint64
+		for _, s := range st {
+			written += s.Written
+		}
+		fmt.Fprintf(cfg.Status, "%d packets captured; %s\n", written, FormatStats(c.Actions(), st))
 	}
 	return runErr
 }

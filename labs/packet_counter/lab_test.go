@@ -36,3 +36,19 @@ func TestFormat(t *testing.T) {
 		t.Error("guide is not embedded")
 	}
 }
+
+// BenchmarkUpDown is `up` and `down` of the lab in process: the part of the
+// command-line figure that is xdplab's own work rather than process start.
+func BenchmarkUpDown(b *testing.B) {
+	testutils.RequirePrivileged(b)
+	r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(b)}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := r.Up(ctx, "packet_counter", labs.Options{}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Down(ctx, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -69,7 +69,7 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 			"drop exactly UDP with udp->dest == bpf_htons(9), through xdpcap_exit(ctx, &xdpcap_hook, XDP_DROP), so the capture sees the drop under XDPdrop"),
 		labs.Expect("no datagram to port 9 is passed", 0, count(pass, udpTo(dropPort)),
 			"compare the destination port in network byte order: udp->dest == bpf_htons(9)"),
-		lossless("every packet of the unfiltered capture reaches the file", got),
+		lossless("without a filter, every captured packet is delivered, none lost", got),
 	)
 
 	// 2. Before the program, and after it with a filter, at the same time.
@@ -109,7 +109,7 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		return results, err
 	}
 	results = append(results, sameBytes(fmt.Sprintf("filter %q keeps exactly what tcpdump keeps of the entry capture", checkFilter), want, filtered.packets))
-	results = append(results, balanced(filtered), lossless("every packet the filter keeps reaches the file", filtered))
+	results = append(results, balanced(filtered), lossless("with a filter, every kept packet is delivered, none lost", filtered))
 	return results, nil
 }
 

@@ -55,10 +55,7 @@ func (*Lab) Annotations() topology.Annotation {
 
 // NextSteps suggests a capture and traffic for it.
 func (*Lab) NextSteps(instance string) []string {
-	flag := ""
-	if instance != "xdplab" {
-		flag = " --instance " + instance
-	}
+	flag := labs.InstanceFlag(instance)
 	return []string{
 		fmt.Sprintf("sudo xdplab capture xdpcap%s -w - | tcpdump -nr -      # in a second terminal; Ctrl-C ends it", flag),
 		fmt.Sprintf("sudo xdplab traffic udp --from host --to 192.168.0.2:9 -c 3%s   # dropped: shows under XDPdrop", flag),
