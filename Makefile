@@ -35,7 +35,7 @@ bench: deps build
 generate:
 	$(GO) generate ./labs/... ./internal/...
 	for c in $$(find * -path '*/testdata/*.c' | sort); do \
-		clang -O2 -g -target bpf -mcpu=v3 -I$(ARCH_INCLUDE) -c $$c -o $${c%.c}.o || exit 1; \
+		clang -O2 -g -target bpf -mcpu=v3 -fdebug-compilation-dir=. -I$(ARCH_INCLUDE) -c $$c -o $${c%.c}.o || exit 1; \
 	done
 
 lint:
