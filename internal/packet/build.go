@@ -2,7 +2,6 @@ package packet
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -29,11 +28,11 @@ const minFrame = 60
 // over the pseudo-header) filled in.
 func (t TCPFrame) Bytes() ([]byte, error) {
 	if len(t.SrcMAC) != 6 || len(t.DstMAC) != 6 {
-		return nil, fmt.Errorf("build tcp frame: mac addresses %v -> %v are not 6 bytes", t.SrcMAC, t.DstMAC)
+		return nil, fmt.Errorf("mac addresses %v -> %v are not 6 bytes", t.SrcMAC, t.DstMAC)
 	}
 	src, dst := t.Src.Addr(), t.Dst.Addr()
 	if !src.IsValid() || !dst.IsValid() || src.Is4() != dst.Is4() || src.Is4In6() || dst.Is4In6() {
-		return nil, fmt.Errorf("build tcp frame: addresses %v -> %v are not both IPv4 or both IPv6", src, dst)
+		return nil, fmt.Errorf("addresses %v -> %v are not both IPv4 or both IPv6", src, dst)
 	}
 	ttl := t.TTL
 	if ttl == 0 {
@@ -46,7 +45,7 @@ func (t TCPFrame) Bytes() ([]byte, error) {
 	}
 	segLen := 20 + len(t.Payload)
 	if ipLen+segLen > 0xffff {
-		return nil, errors.New("build tcp frame: payload too long")
+		return nil, fmt.Errorf("tcp payload of %d bytes does not fit in an ip packet", len(t.Payload))
 	}
 	frame := make([]byte, max(14+ipLen+segLen, minFrame))
 	copy(frame[0:6], t.DstMAC)

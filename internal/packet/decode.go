@@ -311,13 +311,21 @@ func (f *Frame) decodeIPv4(data []byte) {
 	if ip.IsFragment() {
 		return
 	}
-	switch ip.Protocol {
+	f.decodeL4(ip.Protocol, f.IPv4.Payload)
+}
+
+// decodeL4 decodes what the IP protocol number names, whichever the IP
+// version: ICMPv6 in IPv4 is odd, but its header is the same.
+func (f *Frame) decodeL4(proto uint8, data []byte) {
+	switch proto {
 	case ProtoTCP:
-		f.decodeTCP(f.IPv4.Payload)
+		f.decodeTCP(data)
 	case ProtoUDP:
-		f.decodeUDP(f.IPv4.Payload)
+		f.decodeUDP(data)
 	case ProtoICMPv4:
-		f.decodeICMPv4(f.IPv4.Payload)
+		f.decodeICMPv4(data)
+	case ProtoICMPv6:
+		f.decodeICMPv6(data)
 	}
 }
 
@@ -364,14 +372,7 @@ func (f *Frame) decodeIPv6(data []byte) {
 	ip.Payload = payload
 	f.IPv6 = ip
 	f.Layers |= LayerIPv6
-	switch ip.NextHeader {
-	case ProtoTCP:
-		f.decodeTCP(payload)
-	case ProtoUDP:
-		f.decodeUDP(payload)
-	case ProtoICMPv6:
-		f.decodeICMPv6(payload)
-	}
+	f.decodeL4(ip.NextHeader, payload)
 }
 
 func (f *Frame) decodeTCP(data []byte) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
-	"strings"
 	"testing"
 
 	"github.com/google/gopacket"
@@ -54,7 +53,7 @@ func TestSummary(t *testing.T) {
 		"tcp psh ack data":              "192.168.0.3.43910 > 192.168.0.2.8888: Flags [P.], seq 3735928559, length 15",
 		"tcp all flags":                 "192.168.0.3.43910 > 192.168.0.2.8888: Flags [FSRPU.], seq 3735928559, length 3",
 		"arp request":                   "ARP, Request who-has 192.168.0.2 tell 192.168.0.3",
-		"arp reply":                     "ARP, Reply 192.168.0.3 is-at [2 0 0 0 0 1]",
+		"arp reply":                     "ARP, Reply 192.168.0.3 is-at 02:00:00:00:00:01",
 		"vlan udp":                      "192.168.0.3.40000 > 192.168.0.2.9: UDP, length 12",
 		"vlan ip6":                      "ethertype Dot1Q (0x8100)",
 		"ip6 tcp syn":                   "ethertype IPv6 (0x86dd)",
@@ -85,12 +84,6 @@ func TestSummary(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	for _, f := range truncations(corpus(t)) {
-		p := Decode(f.data)
-		if p.Err != nil && !strings.Contains(p.Err.Error(), "header") && !strings.Contains(p.Err.Error(), "length") && !strings.Contains(p.Err.Error(), "arp") {
-			t.Errorf("%s: unexpected error %q", f.name, p.Err)
-		}
-	}
 	p := Decode(nil)
 	if !errors.Is(p.Err, ErrTruncated) || p.Layers != 0 {
 		t.Errorf("Decode(nil) = layers %b, err %v; want nothing, ErrTruncated", p.Layers, p.Err)
@@ -98,6 +91,17 @@ func TestDecodeErrors(t *testing.T) {
 	syn := Decode(mustFrame(t, "tcp syn")[:50])
 	if !errors.Is(syn.Err, ErrTruncated) || !syn.Has(LayerEthernet|LayerIPv4) || syn.Has(LayerTCP) {
 		t.Errorf("a SYN cut in its TCP header: layers %b, err %v", syn.Layers, syn.Err)
+	}
+	// A header whose fixed part is there but whose lengths contradict each
+	// other is decoded, with the error, and nothing after it is.
+	ihl := Decode(mustFrame(t, "ihl 0"))
+	if ihl.Err == nil || errors.Is(ihl.Err, ErrTruncated) || !ihl.Has(LayerIPv4) || ihl.Has(LayerUDP) || ihl.IPv4.Src != netip.MustParseAddr("192.168.0.3") {
+		t.Errorf("IHL 0: layers %b, err %v, %+v", ihl.Layers, ihl.Err, ihl.IPv4)
+	}
+	// A frame that ends where a header should start is truncated there.
+	eth := Decode(mustFrame(t, "udp 18")[:14])
+	if !errors.Is(eth.Err, ErrTruncated) || eth.Layers != LayerEthernet {
+		t.Errorf("Ethernet header only: layers %b, err %v", eth.Layers, eth.Err)
 	}
 }
 

@@ -2,6 +2,7 @@ package packet
 
 import (
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -21,7 +22,7 @@ func (f *Frame) Summary() string {
 		if a.Operation == ARPRequest {
 			return fmt.Sprintf("ARP, Request who-has %s tell %s", dotted(a.TargetProto), dotted(a.SenderProto))
 		}
-		return fmt.Sprintf("ARP, Reply %s is-at %v", dotted(a.SenderProto), a.SenderHW)
+		return fmt.Sprintf("ARP, Reply %s is-at %s", dotted(a.SenderProto), net.HardwareAddr(a.SenderHW))
 	}
 	if !f.Has(LayerIPv4) {
 		if f.Has(LayerEthernet) {

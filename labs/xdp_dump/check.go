@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf/perf"
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 
+	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
 )
@@ -249,22 +248,18 @@ func (p tcpPacket) String() string {
 
 var errNotTCP = errors.New("not an IPv4 TCP packet")
 
-// parseTCP decodes an Ethernet frame carrying IPv4 and TCP with gopacket.
+// parseTCP decodes an Ethernet frame carrying IPv4 and TCP.
 func parseTCP(frame []byte) (tcpPacket, error) {
-	pkt := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.DecodeOptions{NoCopy: true})
-	if e := pkt.ErrorLayer(); e != nil {
-		return tcpPacket{}, e.Error()
+	p := packet.Decode(frame)
+	if p.Err != nil {
+		return tcpPacket{}, p.Err
 	}
-	ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
-	tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
-	if ip == nil || tcp == nil {
+	if !p.Has(packet.LayerIPv4 | packet.LayerTCP) {
 		return tcpPacket{}, errNotTCP
 	}
-	src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
-	dst, _ := netip.AddrFromSlice(ip.DstIP.To4())
 	return tcpPacket{
-		src: netip.AddrPortFrom(src, uint16(tcp.SrcPort)),
-		dst: netip.AddrPortFrom(dst, uint16(tcp.DstPort)),
-		syn: tcp.SYN, ack: tcp.ACK, len: len(frame),
+		src: netip.AddrPortFrom(p.IPv4.Src, p.TCP.SrcPort),
+		dst: netip.AddrPortFrom(p.IPv4.Dst, p.TCP.DstPort),
+		syn: p.TCP.Flags&packet.TCPSyn != 0, ack: p.TCP.Flags&packet.TCPAck != 0, len: len(frame),
 	}, nil
 }

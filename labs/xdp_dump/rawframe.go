@@ -5,14 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"time"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/labs"
 )
 
@@ -27,17 +27,15 @@ func ipv6SYN(env *labs.Env) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP,
-		SrcIP: hostIPv6.AsSlice(), DstIP: node1IPv6.AsSlice()}
-	tcp := &layers.TCP{SrcPort: 43910, DstPort: layers.TCPPort(ipv6Target.Port()), SYN: true, Seq: 1, Window: 64240}
-	tcp.SetNetworkLayerForChecksum(ip)
-	buf := gopacket.NewSerializeBuffer()
-	err = gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
-		&layers.Ethernet{SrcMAC: src.MAC, DstMAC: dst.MAC, EthernetType: layers.EthernetTypeIPv6}, ip, tcp)
+	frame, err := packet.TCPFrame{
+		SrcMAC: src.MAC, DstMAC: dst.MAC,
+		Src: netip.AddrPortFrom(hostIPv6, 43910), Dst: ipv6Target,
+		Flags: packet.TCPSyn, Seq: 1, Window: 64240,
+	}.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("build ipv6 frame: %w", err)
 	}
-	return buf.Bytes(), nil
+	return frame, nil
 }
 
 // sendIPv6SYN writes the IPv6 SYN on host/veth0 and reports whether it

@@ -11,11 +11,10 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcap"
 
 	"github.com/xdplab/xdplab/internal/capture"
+	"github.com/xdplab/xdplab/internal/filter"
+	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
 )
@@ -119,15 +118,13 @@ type mix struct {
 	replies int
 }
 
-func (m mix) isEchoRequest(p gopacket.Packet) bool {
-	icmp, ok := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
-	return ok && icmp.TypeCode.Type() == layers.ICMPv4TypeEchoRequest && int(icmp.Id) == m.pingID
+func (m mix) isEchoRequest(f *packet.Frame) bool {
+	return f.Has(packet.LayerICMPv4) && f.ICMPv4.Type == packet.ICMPv4EchoRequest && int(f.ICMPv4.ID) == m.pingID
 }
 
-func udpTo(port int) func(gopacket.Packet) bool {
-	return func(p gopacket.Packet) bool {
-		udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
-		return ok && int(udp.DstPort) == port
+func udpTo(port int) func(*packet.Frame) bool {
+	return func(f *packet.Frame) bool {
+		return f.Has(packet.LayerUDP) && int(f.UDP.DstPort) == port
 	}
 }
 
@@ -205,11 +202,12 @@ type captured struct {
 	lost    uint64 // perf lost samples
 }
 
-func (c captured) by(a capture.Action) []gopacket.Packet {
-	var out []gopacket.Packet
+// by is the frames captured under one action.
+func (c captured) by(a capture.Action) [][]byte {
+	var out [][]byte
 	for _, p := range c.packets {
 		if p.Action == a {
-			out = append(out, gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default))
+			out = append(out, p.Data)
 		}
 	}
 	return out
@@ -226,10 +224,10 @@ func (s *session) stop() (captured, error) {
 	return captured{packets: s.packets, stats: st, lost: s.c.LostSamples()}, errors.Join(err, serr, cerr)
 }
 
-func count(ps []gopacket.Packet, match func(gopacket.Packet) bool) int {
+func count(frames [][]byte, match func(*packet.Frame) bool) int {
 	n := 0
-	for _, p := range ps {
-		if match(p) {
+	for _, data := range frames {
+		if f := packet.Decode(data); match(&f) {
 			n++
 		}
 	}
@@ -271,17 +269,20 @@ func balanced(c captured) labs.Result {
 }
 
 // libpcapKeeps runs tcpdump's own filter machine (libpcap's bpf_filter) over
-// packets: the independent answer to what the filter should keep.
-func libpcapKeeps(expr string, ps []gopacket.Packet) ([][]byte, error) {
-	bpf, err := pcap.NewBPF(layers.LinkTypeEthernet, capture.Snaplen, expr)
+// frames: the independent answer to what the filter should keep, which the
+// capture computes with the program translated to eBPF.
+func libpcapKeeps(expr string, frames [][]byte) ([][]byte, error) {
+	insns, err := filter.Compile(expr, capture.Snaplen)
 	if err != nil {
-		return nil, fmt.Errorf("libpcap filter %q: %w", expr, err)
+		return nil, err
 	}
 	var keep [][]byte
-	for _, p := range ps {
-		data := p.Data()
-		ci := gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}
-		if bpf.Matches(ci, data) {
+	for _, data := range frames {
+		ok, err := filter.Match(insns, data)
+		if err != nil {
+			return nil, fmt.Errorf("libpcap filter %q: %w", expr, err)
+		}
+		if ok {
 			keep = append(keep, data)
 		}
 	}
