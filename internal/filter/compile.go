@@ -2,9 +2,48 @@
 package filter
 
 /*
-#cgo LDFLAGS: -lpcap
+#cgo LDFLAGS: -ldl
 #include <stdlib.h>
+#include <dlfcn.h>
 #include <pcap/pcap.h>
+
+// libpcap is opened on first use rather than linked: linking it pulls eight
+// shared libraries (dbus, systemd, gcrypt, ...) into every xdplab start,
+// about 1.3 ms each time, for the one command that compiles filters.
+static void *pl_lib;
+static pcap_t *(*pl_open_dead)(int, int);
+static int (*pl_compile)(pcap_t *, struct bpf_program *, const char *, int, bpf_u_int32);
+static char *(*pl_geterr)(pcap_t *);
+static void (*pl_freecode)(struct bpf_program *);
+static void (*pl_close)(pcap_t *);
+static u_int (*pl_filter)(const struct bpf_insn *, const u_char *, u_int, u_int);
+static int (*pl_validate)(const struct bpf_insn *, int);
+
+#define PL_SYM(var, name) do { *(void **)(&var) = dlsym(pl_lib, name); if (!var) return "libpcap lacks " name; } while (0)
+
+static const char *pl_load(void) {
+	static const char *names[] = {"libpcap.so.1", "libpcap.so.0.8", "libpcap.so", NULL};
+	for (int i = 0; names[i] && !pl_lib; i++)
+		pl_lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!pl_lib)
+		return dlerror();
+	PL_SYM(pl_open_dead, "pcap_open_dead");
+	PL_SYM(pl_compile, "pcap_compile");
+	PL_SYM(pl_geterr, "pcap_geterr");
+	PL_SYM(pl_freecode, "pcap_freecode");
+	PL_SYM(pl_close, "pcap_close");
+	PL_SYM(pl_filter, "bpf_filter");
+	PL_SYM(pl_validate, "bpf_validate");
+	return NULL;
+}
+
+static pcap_t *pl_pcap_open_dead(int linktype, int snaplen) { return pl_open_dead(linktype, snaplen); }
+static int pl_pcap_compile(pcap_t *p, struct bpf_program *fp, const char *s, int opt, bpf_u_int32 mask) { return pl_compile(p, fp, s, opt, mask); }
+static char *pl_pcap_geterr(pcap_t *p) { return pl_geterr(p); }
+static void pl_pcap_freecode(struct bpf_program *fp) { pl_freecode(fp); }
+static void pl_pcap_close(pcap_t *p) { pl_close(p); }
+static u_int pl_bpf_filter(const struct bpf_insn *pc, const u_char *pkt, u_int wirelen, u_int buflen) { return pl_filter(pc, pkt, wirelen, buflen); }
+static int pl_bpf_validate(const struct bpf_insn *f, int len) { return pl_validate(f, len); }
 */
 import "C"
 
@@ -40,6 +79,21 @@ const DefaultSnaplen = 262144
 // libpcap the machine has.
 var compileMu sync.Mutex
 
+var (
+	loadOnce sync.Once
+	loadErr  error
+)
+
+// loadLibpcap opens libpcap once, on the first filter.
+func loadLibpcap() error {
+	loadOnce.Do(func() {
+		if msg := C.pl_load(); msg != nil {
+			loadErr = fmt.Errorf("capture filters need libpcap (%s): install it, e.g. `apt-get install libpcap0.8`", C.GoString(msg))
+		}
+	})
+	return loadErr
+}
+
 // Compile compiles a tcpdump filter expression for Ethernet frames to classic
 // BPF, as tcpdump would. The program returns 0 for a frame that does not
 // match, and snaplen (the number of bytes to keep) for one that does.
@@ -66,23 +120,26 @@ func Compile(expr string, snaplen int) ([]bpf.Instruction, error) {
 // optimiser on, no netmask (so "ip broadcast" is refused, as in tcpdump -r).
 // Its errors are libpcap's pcap_geterr text, unchanged.
 func pcapCompile(expr string, snaplen int) ([]bpf.RawInstruction, error) {
-	p := C.pcap_open_dead(C.DLT_EN10MB, C.int(snaplen))
+	if err := loadLibpcap(); err != nil {
+		return nil, err
+	}
+	p := C.pl_pcap_open_dead(C.DLT_EN10MB, C.int(snaplen))
 	if p == nil {
 		return nil, errors.New("error opening dead capture")
 	}
-	defer C.pcap_close(p)
+	defer C.pl_pcap_close(p)
 	cexpr := C.CString(expr)
 	defer C.free(unsafe.Pointer(cexpr))
 
 	var prog C.struct_bpf_program
 	compileMu.Lock()
-	rc := C.pcap_compile(p, &prog, cexpr, 1, C.PCAP_NETMASK_UNKNOWN)
+	rc := C.pl_pcap_compile(p, &prog, cexpr, 1, C.PCAP_NETMASK_UNKNOWN)
 	compileMu.Unlock()
 	if rc < 0 {
 		// The message lives in the handle, which is still open here.
-		return nil, errors.New(C.GoString(C.pcap_geterr(p)))
+		return nil, errors.New(C.GoString(C.pl_pcap_geterr(p)))
 	}
-	defer C.pcap_freecode(&prog)
+	defer C.pl_pcap_freecode(&prog)
 
 	insns := unsafe.Slice(prog.bf_insns, prog.bf_len)
 	raw := make([]bpf.RawInstruction, len(insns))
@@ -99,6 +156,9 @@ func pcapCompile(expr string, snaplen int) ([]bpf.RawInstruction, error) {
 // program keeps the packet (returns non-zero). A program libpcap's
 // bpf_validate refuses is an error, as the interpreter trusts its input.
 func Match(insns []bpf.Instruction, pkt []byte) (bool, error) {
+	if err := loadLibpcap(); err != nil {
+		return false, err
+	}
 	raw, err := bpf.Assemble(insns)
 	if err != nil {
 		return false, fmt.Errorf("assemble filter: %w", err)
@@ -110,7 +170,7 @@ func Match(insns []bpf.Instruction, pkt []byte) (bool, error) {
 	for i, ri := range raw {
 		prog[i] = C.struct_bpf_insn{code: C.u_short(ri.Op), jt: C.u_char(ri.Jt), jf: C.u_char(ri.Jf), k: C.bpf_u_int32(ri.K)}
 	}
-	if C.bpf_validate(&prog[0], C.int(len(prog))) == 0 {
+	if C.pl_bpf_validate(&prog[0], C.int(len(prog))) == 0 {
 		return false, errors.New("libpcap refuses the filter program")
 	}
 	// bpf_filter never reads past buflen; an empty packet still needs an
@@ -120,7 +180,7 @@ func Match(insns []bpf.Instruction, pkt []byte) (bool, error) {
 		data = make([]byte, 1)
 	}
 	n := len(pkt)
-	return C.bpf_filter(&prog[0], (*C.u_char)(unsafe.Pointer(&data[0])), C.u_int(n), C.u_int(n)) != 0, nil
+	return C.pl_bpf_filter(&prog[0], (*C.u_char)(unsafe.Pointer(&data[0])), C.u_int(n), C.u_int(n)) != 0, nil
 }
 
 // Opcodes x/net/bpf's Disassemble gets wrong for the X register: it decodes
