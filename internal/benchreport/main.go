@@ -190,7 +190,7 @@ func run() error {
 
 	step("capture throughput")
 	if _, err := os.Stat("internal/capture"); err == nil {
-		capOut, err := output("go", "test", "-run", "^$", "-bench", "BenchmarkCapture", "-benchtime", "3x", "./internal/capture/")
+		capOut, err := output("go", "test", "-run", "^$", "-bench", "BenchmarkCapture", "-benchtime", "3x", "./internal/capture/", "./labs/xdpcap/")
 		if err != nil {
 			rep.CaptureMissing = "capture benchmark failed: " + firstLine(capOut)
 		} else {
