@@ -50,14 +50,5 @@ func BenchmarkProgramFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer prog.Close()
-	frame := make([]byte, 64)
-	var total float64
-	for b.Loop() {
-		_, d, err := prog.Benchmark(frame, 1_000_000, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += float64(d.Nanoseconds())
-	}
-	b.ReportMetric(total/float64(b.N), "ns/packet")
+	testutils.BenchmarkPackets(b, prog, make([]byte, 64))
 }

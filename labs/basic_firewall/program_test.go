@@ -23,20 +23,10 @@ var (
 	dstMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
 )
 
-func frame(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // echoFrom is an ICMP echo request from src to node1, as ping sends it.
 func echoFrom(t testing.TB, src string) []byte {
 	t.Helper()
-	return frame(t,
+	return testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
 		&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4,
 			SrcIP: net.ParseIP(src).To4(), DstIP: net.IP{192, 168, 0, 2}},
@@ -77,12 +67,12 @@ func TestProgram(t *testing.T) {
 		SrcIP: net.ParseIP("fd00::3"), DstIP: net.ParseIP("fd00::2")}
 	icmp6 := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeEchoRequest, 0)}
 	icmp6.SetNetworkLayerForChecksum(ip6)
-	ipv6 := frame(t,
+	ipv6 := testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv6},
 		ip6, icmp6, gopacket.Payload(make([]byte, 56)))
 	// ARP carries 192.168.0.3 as its sender, but it is not IPv4: it must pass,
 	// or the host could never resolve node1.
-	arp := frame(t,
+	arp := testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
 			HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
@@ -209,16 +199,7 @@ func BenchmarkProgram(b *testing.B) {
 	for _, c := range []struct{ name, src string }{{"drop", "192.168.0.3"}, {"pass", "8.8.8.8"}} {
 		b.Run(c.name, func(b *testing.B) {
 			f := echoFrom(b, c.src)
-			const repeat = 1_000_000
-			var total float64
-			for b.Loop() {
-				_, d, err := objs.Firewall.Benchmark(f, repeat, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				total += float64(d.Nanoseconds())
-			}
-			b.ReportMetric(total/float64(b.N), "ns/packet")
+			testutils.BenchmarkPackets(b, objs.Firewall, f)
 		})
 	}
 }

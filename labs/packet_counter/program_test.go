@@ -16,16 +16,6 @@ var (
 	dstMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
 )
 
-func frame(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func ipv4Frame(t testing.TB, proto layers.IPProtocol, l4 ...gopacket.SerializableLayer) []byte {
 	eth := &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4}
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: proto,
@@ -36,7 +26,7 @@ func ipv4Frame(t testing.TB, proto layers.IPProtocol, l4 ...gopacket.Serializabl
 	if udp, ok := firstUDP(l4); ok {
 		udp.SetNetworkLayerForChecksum(ip)
 	}
-	return frame(t, append([]gopacket.SerializableLayer{eth, ip}, l4...)...)
+	return testutils.Serialize(t, append([]gopacket.SerializableLayer{eth, ip}, l4...)...)
 }
 
 func firstTCP(ls []gopacket.SerializableLayer) (*layers.TCP, bool) {
@@ -90,10 +80,10 @@ func TestProgram(t *testing.T) {
 		SrcIP: net.ParseIP("fd00::3"), DstIP: net.ParseIP("fd00::2")}
 	icmp6 := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeEchoRequest, 0)}
 	icmp6.SetNetworkLayerForChecksum(ip6)
-	ipv6 := frame(t,
+	ipv6 := testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv6},
 		ip6, icmp6, payload)
-	arp := frame(t,
+	arp := testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
 			HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
@@ -162,14 +152,5 @@ func BenchmarkProgram(b *testing.B) {
 	testutils.RequirePrivileged(b)
 	objs := loadForTest(b)
 	f := ipv4Frame(b, layers.IPProtocolUDP, &layers.UDP{SrcPort: 5000, DstPort: 9}, gopacket.Payload(make([]byte, 18)))
-	const repeat = 1_000_000
-	var total float64
-	for b.Loop() {
-		_, d, err := objs.PacketCount.Benchmark(f, repeat, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += float64(d.Nanoseconds())
-	}
-	b.ReportMetric(total/float64(b.N), "ns/packet")
+	testutils.BenchmarkPackets(b, objs.PacketCount, f)
 }

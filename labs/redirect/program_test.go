@@ -124,19 +124,9 @@ func (b *bench) counts(tb testing.TB) Counts {
 	return c
 }
 
-func serialize(tb testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	tb.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // echo builds an ICMP echo request frame from src to dst.
 func echo(tb testing.TB, srcMAC, dstMAC net.HardwareAddr, src, dst string) []byte {
-	return serialize(tb,
+	return testutils.Serialize(tb,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
 		&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, Id: 7,
 			SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()},
@@ -271,14 +261,14 @@ func TestProgramIgnoresOtherTraffic(t *testing.T) {
 	udp.SetNetworkLayerForChecksum(udpIP)
 	icmp := echo(t, src, dst, "192.168.0.3", "192.168.1.5")
 	frames := map[string][]byte{
-		"udp": serialize(t, &layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: layers.EthernetTypeIPv4},
+		"udp": testutils.Serialize(t, &layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: layers.EthernetTypeIPv4},
 			udpIP, udp, gopacket.Payload(make([]byte, 18))),
-		"arp": serialize(t, &layers.Ethernet{SrcMAC: src, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
+		"arp": testutils.Serialize(t, &layers.Ethernet{SrcMAC: src, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
 			&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
 				HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
 				SourceHwAddress: src, SourceProtAddress: []byte{192, 168, 0, 3},
 				DstHwAddress: make([]byte, 6), DstProtAddress: []byte{192, 168, 0, 2}}),
-		"ipv6": serialize(t, &layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: layers.EthernetTypeIPv6},
+		"ipv6": testutils.Serialize(t, &layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: layers.EthernetTypeIPv6},
 			&layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolNoNextHeader,
 				SrcIP: net.ParseIP("fd00::3"), DstIP: net.ParseIP("fd00::2")}),
 		"truncated ip header": icmp[:14+10],

@@ -16,15 +16,6 @@ import (
 // lo's frames carry an all-zero Ethernet header.
 var zeroMAC = net.HardwareAddr{0, 0, 0, 0, 0, 0}
 
-func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // ipv4Frame is an lo frame between two TEST-NET addresses, so the stack
 // drops it on the way back in instead of answering (and being counted).
 func ipv4Frame(t testing.TB, proto layers.IPProtocol, l4 gopacket.SerializableLayer, payload int) []byte {
@@ -35,7 +26,7 @@ func ipv4Frame(t testing.TB, proto layers.IPProtocol, l4 gopacket.SerializableLa
 	}); ok {
 		n.SetNetworkLayerForChecksum(ip)
 	}
-	return serialize(t, &layers.Ethernet{SrcMAC: zeroMAC, DstMAC: zeroMAC, EthernetType: layers.EthernetTypeIPv4},
+	return testutils.Serialize(t, &layers.Ethernet{SrcMAC: zeroMAC, DstMAC: zeroMAC, EthernetType: layers.EthernetTypeIPv4},
 		ip, l4, gopacket.Payload(make([]byte, payload)))
 }
 
@@ -59,7 +50,7 @@ func frames(t testing.TB) []frameCase {
 		{"gre", ipv4Frame(t, layers.IPProtocolGRE, &layers.GRE{Protocol: layers.EthernetTypeIPv4}, 20), int(layers.IPProtocolGRE)},
 		// The sample reads byte 23 whatever the EtherType: for IPv6 that is
 		// the second byte of the source address (0x00 of fd00::3).
-		{"ipv6 counts under byte 23", serialize(t,
+		{"ipv6 counts under byte 23", testutils.Serialize(t,
 			&layers.Ethernet{SrcMAC: zeroMAC, DstMAC: zeroMAC, EthernetType: layers.EthernetTypeIPv6}, ip6, tcp6), 0},
 		// load_byte past the end stops the program: nothing is counted.
 		{"cut before the protocol byte", icmp[:protoOffset], -1},
@@ -191,16 +182,5 @@ func BenchmarkProgram(b *testing.B) {
 	testutils.RequirePrivileged(b)
 	objs := loadForTest(b)
 	frame := frames(b)[0].frame
-	const repeat = 1_000_000
-	var total float64
-	for b.Loop() {
-		// Benchmark is BPF_PROG_TEST_RUN with RunOptions.Repeat; it returns
-		// the kernel's time per repetition.
-		_, d, err := objs.BpfProg1.Benchmark(frame, repeat, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += float64(d.Nanoseconds())
-	}
-	b.ReportMetric(total/float64(b.N), "ns/packet")
+	testutils.BenchmarkPackets(b, objs.BpfProg1, frame)
 }

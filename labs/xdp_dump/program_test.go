@@ -24,16 +24,6 @@ var (
 	dstMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
 )
 
-func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func ipv4(proto layers.IPProtocol) *layers.IPv4 {
 	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto,
 		SrcIP: net.IP{192, 168, 0, 3}, DstIP: net.IP{192, 168, 0, 2}}
@@ -44,7 +34,7 @@ func tcpFrame(t testing.TB, tcp *layers.TCP, payload []byte) []byte {
 	ip := ipv4(layers.IPProtocolTCP)
 	tcp.SrcPort, tcp.DstPort, tcp.Window = 43910, 8888, 64240
 	tcp.SetNetworkLayerForChecksum(ip)
-	return serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
+	return testutils.Serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
 		ip, tcp, gopacket.Payload(payload))
 }
 
@@ -101,7 +91,7 @@ func TestProgram(t *testing.T) {
 	optIP.Options = []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 0}}
 	optTCP := &layers.TCP{SrcPort: 43911, DstPort: 8888, SYN: true, Window: 64240}
 	optTCP.SetNetworkLayerForChecksum(optIP)
-	synWithOptions := serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4}, optIP, optTCP)
+	synWithOptions := testutils.Serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4}, optIP, optTCP)
 	if synWithOptions[14]&0x0f != 6 {
 		t.Fatalf("ihl = %d, want 6", synWithOptions[14]&0x0f)
 	}
@@ -114,14 +104,14 @@ func TestProgram(t *testing.T) {
 		SrcIP: net.ParseIP("fd00::3"), DstIP: net.ParseIP("fd00::2")}
 	tcp6 := &layers.TCP{SrcPort: 43910, DstPort: 8888, SYN: true, Window: 64240}
 	tcp6.SetNetworkLayerForChecksum(ip6)
-	ipv6SYN := serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv6}, ip6, tcp6)
+	ipv6SYN := testutils.Serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv6}, ip6, tcp6)
 
 	udpIP := ipv4(layers.IPProtocolUDP)
 	udp := &layers.UDP{SrcPort: 43910, DstPort: 8888}
 	udp.SetNetworkLayerForChecksum(udpIP)
-	udpFrame := serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
+	udpFrame := testutils.Serialize(t, &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
 		udpIP, udp, gopacket.Payload(make([]byte, 32)))
-	arp := serialize(t,
+	arp := testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
 			HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,

@@ -22,16 +22,6 @@ var (
 	dstMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
 )
 
-func frame(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func ipv4(proto layers.IPProtocol) *layers.IPv4 {
 	return &layers.IPv4{Version: 4, TTL: 64, Protocol: proto, SrcIP: net.IP{192, 168, 0, 3}, DstIP: net.IP{192, 168, 0, 2}}
 }
@@ -43,7 +33,7 @@ func eth(t layers.EthernetType) *layers.Ethernet {
 func udpFrame(t testing.TB, ip *layers.IPv4, dport layers.UDPPort) []byte {
 	udp := &layers.UDP{SrcPort: 40000, DstPort: dport}
 	udp.SetNetworkLayerForChecksum(ip)
-	return frame(t, eth(layers.EthernetTypeIPv4), ip, udp, gopacket.Payload(make([]byte, 18)))
+	return testutils.Serialize(t, eth(layers.EthernetTypeIPv4), ip, udp, gopacket.Payload(make([]byte, 18)))
 }
 
 func loadForTest(t testing.TB) (*ebpf.Program, *ebpf.Map) {
@@ -67,13 +57,13 @@ func testFrames(t testing.TB) []struct {
 	withOptions.Options = []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 0}} // NOP NOP NOP EOL: ihl 6
 	fragment := ipv4(layers.IPProtocolUDP)
 	fragment.FragOffset = 100 // a later fragment: "port 9" there is payload
-	icmp := frame(t, eth(layers.EthernetTypeIPv4), ipv4(layers.IPProtocolICMPv4),
+	icmp := testutils.Serialize(t, eth(layers.EthernetTypeIPv4), ipv4(layers.IPProtocolICMPv4),
 		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 1, Seq: 1},
 		gopacket.Payload(make([]byte, 56)))
 	tcp := &layers.TCP{SrcPort: 40000, DstPort: 9, SYN: true, Window: 64240}
 	tcpIP := ipv4(layers.IPProtocolTCP)
 	tcp.SetNetworkLayerForChecksum(tcpIP)
-	arp := frame(t,
+	arp := testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
 			HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
@@ -89,7 +79,7 @@ func testFrames(t testing.TB) []struct {
 		{"udp to port 7777 passes", udpFrame(t, ipv4(layers.IPProtocolUDP), 7777), xdpPass},
 		{"udp to port 9 behind ip options is dropped", udpFrame(t, withOptions, 9), xdpDrop},
 		{"a later fragment passes", udpFrame(t, fragment, 9), xdpPass},
-		{"tcp to port 9 passes", frame(t, eth(layers.EthernetTypeIPv4), tcpIP, tcp), xdpPass},
+		{"tcp to port 9 passes", testutils.Serialize(t, eth(layers.EthernetTypeIPv4), tcpIP, tcp), xdpPass},
 		{"icmp passes", icmp, xdpPass},
 		{"arp passes", arp, xdpPass},
 		{"udp header cut off passes", udp9[:14+20+4], xdpPass},
@@ -160,14 +150,5 @@ func BenchmarkProgram(b *testing.B) {
 	testutils.RequirePrivileged(b)
 	prog, _ := loadForTest(b)
 	f := udpFrame(b, ipv4(layers.IPProtocolUDP), 9)
-	const repeat = 1_000_000
-	var total float64
-	for b.Loop() {
-		_, d, err := prog.Benchmark(f, repeat, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += float64(d.Nanoseconds())
-	}
-	b.ReportMetric(total/float64(b.N), "ns/packet")
+	testutils.BenchmarkPackets(b, prog, f)
 }
