@@ -1,7 +1,6 @@
 package sockex1_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/netip"
@@ -9,9 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/testutils"
@@ -120,34 +117,6 @@ func TestBadObj(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that Watch may write while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitFor(t *testing.T, out *syncBuffer, s string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if strings.Contains(out.String(), s) {
-			return
-		}
-	}
-	t.Fatalf("watch never printed %q; it printed:\n%s", s, out.String())
-}
-
 // TestWatch: the sample's experience. watch attaches the filter, 5 pings
 // over node1's lo show up as ICMP 980 bytes, Ctrl-C ends it.
 func TestWatch(t *testing.T) {
@@ -168,11 +137,11 @@ func TestWatch(t *testing.T) {
 	}
 	defer env.Topo.Close()
 
-	out := &syncBuffer{}
+	out := &testutils.SyncBuffer{}
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- lab.Watch(wctx, env, out) }()
-	waitFor(t, out, "TCP 0 UDP 0 ICMP 0 bytes\n") // first line: the socket is attached
+	testutils.WaitFor(t, out, "TCP 0 UDP 0 ICMP 0 bytes\n") // first line: the socket is attached
 
 	res, err := traffic.Ping(ctx, env.Topo.MustNS("node1"), netip.MustParseAddr("127.0.0.1"), traffic.PingOptions{Count: 5})
 	if err != nil {
@@ -181,7 +150,7 @@ func TestWatch(t *testing.T) {
 	if res.Received != 5 {
 		t.Fatalf("ping: %d of 5 replies", res.Received)
 	}
-	waitFor(t, out, "TCP 0 UDP 0 ICMP 980 bytes\n")
+	testutils.WaitFor(t, out, "TCP 0 UDP 0 ICMP 980 bytes\n")
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)

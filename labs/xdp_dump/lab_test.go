@@ -1,7 +1,6 @@
 package xdpdump_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,9 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/testutils"
@@ -126,35 +123,6 @@ func TestBadObj(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that Watch may write while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls until out contains s or the test's patience ends.
-func waitFor(t *testing.T, out *syncBuffer, s string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(out.String(), s) {
-			return
-		}
-	}
-	t.Fatalf("watch never printed %q; it printed:\n%s", s, out.String())
-}
-
 // TestWatch is the acceptance scenario: while xdp_dump is up, a TCP
 // connection from host appears in watch with its tuple and a hex dump, and
 // Ctrl-C ends watch with the totals.
@@ -176,11 +144,11 @@ func TestWatch(t *testing.T) {
 	}
 	defer env.Topo.Close()
 
-	out := &syncBuffer{}
+	out := &testutils.SyncBuffer{}
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- lab.Watch(wctx, env, out) }()
-	waitFor(t, out, "will be dumped here.") // the reader is open
+	testutils.WaitFor(t, out, "will be dumped here.") // the reader is open
 
 	ln, err := traffic.ListenTCP(env.Topo.MustNS("node1"), netip.MustParseAddrPort("192.168.0.2:8888"))
 	if err != nil {
@@ -192,7 +160,7 @@ func TestWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := fmt.Sprintf("TCP: 192.168.0.3:%d -> 192.168.0.2:8888\n00000000  ", res.Local.Port())
-	waitFor(t, out, line)
+	testutils.WaitFor(t, out, line)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
