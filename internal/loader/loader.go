@@ -216,6 +216,27 @@ func SumPerCPU(m *ebpf.Map, key uint32) (uint64, error) {
 	return sum, nil
 }
 
+// PerCPUCounts reads a PERCPU_ARRAY of u64 counters keyed by u32: each
+// non-zero counter summed over the CPUs, by key.
+func PerCPUCounts(m *ebpf.Map) (map[uint32]uint64, error) {
+	out := map[uint32]uint64{}
+	var (
+		key  uint32
+		vals []uint64
+	)
+	it := m.Iterate()
+	for it.Next(&key, &vals) {
+		var sum uint64
+		for _, v := range vals {
+			sum += v
+		}
+		if sum != 0 {
+			out[key] = sum
+		}
+	}
+	return out, it.Err()
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

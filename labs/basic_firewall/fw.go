@@ -3,6 +3,7 @@ package basicfirewall
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	"github.com/xdplab/xdplab/labs"
 )
@@ -29,32 +30,21 @@ func List(ctx context.Context, r *labs.Runner) ([]Rule, error) {
 
 // Add installs a rule at the lowest free index, with its counter at 0.
 func Add(ctx context.Context, r *labs.Runner, cidr string) (Rule, error) {
-	p, err := ParseRule(cidr)
-	if err != nil {
-		return Rule{}, labs.Errorf(labs.ErrUsage, "fw add: %w", err)
-	}
-	var rule Rule
-	err = r.WithLab(ctx, labName, func(_ labs.Lab, env *labs.Env) error {
-		m, err := openMaps(env, false)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		rule, err = m.add(p)
-		return err
-	})
-	if err != nil {
-		return Rule{}, fmt.Errorf("fw add %s: %w", p, err)
-	}
-	return rule, nil
+	return change(ctx, r, "add", cidr, (*fwMaps).add)
 }
 
 // Del removes a rule, frees its index and zeroes its counter; it returns the
 // rule with the count it had.
 func Del(ctx context.Context, r *labs.Runner, cidr string) (Rule, error) {
+	return change(ctx, r, "del", cidr, (*fwMaps).del)
+}
+
+// change applies one rule change to the running lab's maps under the
+// instance lock, so it never interleaves with up, check or down.
+func change(ctx context.Context, r *labs.Runner, verb, cidr string, apply func(*fwMaps, netip.Prefix) (Rule, error)) (Rule, error) {
 	p, err := ParseRule(cidr)
 	if err != nil {
-		return Rule{}, labs.Errorf(labs.ErrUsage, "fw del: %w", err)
+		return Rule{}, labs.Errorf(labs.ErrUsage, "fw %s: %w", verb, err)
 	}
 	var rule Rule
 	err = r.WithLab(ctx, labName, func(_ labs.Lab, env *labs.Env) error {
@@ -63,11 +53,11 @@ func Del(ctx context.Context, r *labs.Runner, cidr string) (Rule, error) {
 			return err
 		}
 		defer m.Close()
-		rule, err = m.del(p)
+		rule, err = apply(m, p)
 		return err
 	})
 	if err != nil {
-		return Rule{}, fmt.Errorf("fw del %s: %w", p, err)
+		return Rule{}, fmt.Errorf("fw %s %s: %w", verb, p, err)
 	}
 	return rule, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
 )
 
@@ -117,13 +118,9 @@ func (m *fwMaps) rules() ([]Rule, error) {
 
 // count sums one rule's counter over the CPUs.
 func (m *fwMaps) count(index uint32) (uint64, error) {
-	var vals []uint64
-	if err := m.matches.Lookup(index, &vals); err != nil {
+	sum, err := loader.SumPerCPU(m.matches, index)
+	if err != nil {
 		return 0, fmt.Errorf("read %s[%d]: %w", matchesMap, index, err)
-	}
-	var sum uint64
-	for _, v := range vals {
-		sum += v
 	}
 	return sum, nil
 }

@@ -92,22 +92,8 @@ func counts(env *labs.Env) (map[uint32]uint64, error) {
 		return nil, fmt.Errorf("open pinned map %s: %w", mapName, err)
 	}
 	defer m.Close()
-	out := map[uint32]uint64{}
-	var (
-		key  uint32
-		vals []uint64
-	)
-	it := m.Iterate()
-	for it.Next(&key, &vals) {
-		var sum uint64
-		for _, v := range vals {
-			sum += v
-		}
-		if sum != 0 {
-			out[key] = sum
-		}
-	}
-	if err := it.Err(); err != nil {
+	out, err := loader.PerCPUCounts(m)
+	if err != nil {
 		return nil, fmt.Errorf("read map %s: %w", mapName, err)
 	}
 	return out, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/topology"
 )
@@ -133,25 +134,11 @@ func readCounts(env *labs.Env) (c Counts, ok bool, err error) {
 		return nil, false, fmt.Errorf("open pinned map %s: %w", mapResults, err)
 	}
 	defer m.Close()
-	c = Counts{}
-	var (
-		key  uint32
-		vals []uint64
-	)
-	it := m.Iterate()
-	for it.Next(&key, &vals) {
-		var sum uint64
-		for _, v := range vals {
-			sum += v
-		}
-		if sum != 0 {
-			c[key] = sum
-		}
-	}
-	if err := it.Err(); err != nil {
+	counts, err := loader.PerCPUCounts(m)
+	if err != nil {
 		return nil, true, fmt.Errorf("read map %s: %w", mapResults, err)
 	}
-	return c, true, nil
+	return Counts(counts), true, nil
 }
 
 // situation is what a hint may mention besides the counters.
