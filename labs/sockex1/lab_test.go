@@ -170,7 +170,7 @@ func TestFormat(t *testing.T) {
 
 func TestGuide(t *testing.T) {
 	g := sockex1.New().Guide()
-	for _, want := range []string{"# sockex1", "--obj", "ICMP 980 bytes", "SO_ATTACH_BPF"} {
+	for _, want := range []string{"# Lab 6: sockex1", "--obj", "ICMP 980 bytes", "SO_ATTACH_BPF"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("guide does not contain %q", want)
 		}

@@ -172,7 +172,7 @@ func TestWatch(t *testing.T) {
 
 func TestGuide(t *testing.T) {
 	g := xdpdump.New().Guide()
-	for _, want := range []string{"# xdp_dump", "--obj", "TCP: 192.168.0.3:"} {
+	for _, want := range []string{"# Lab 2: xdp_dump", "--obj", "TCP: 192.168.0.3:"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("guide does not contain %q", want)
 		}
