@@ -122,7 +122,7 @@ func Check(spec *ebpf.CollectionSpec, want Want) error {
 		p, ok := spec.Programs[name]
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("no program named %q (have: %s); the lab expects a %s program with that function name", name, names(spec.Programs), typ))
+			problems = append(problems, fmt.Sprintf("no program named %q (have: %s); the lab expects a program of type %s with that function name", name, names(spec.Programs), typ))
 		case p.Type != typ:
 			problems = append(problems, fmt.Sprintf("program %q is of type %s, the lab expects %s (check its SEC() name)", name, p.Type, typ))
 		}
@@ -132,9 +132,9 @@ func Check(spec *ebpf.CollectionSpec, want Want) error {
 		m, ok := spec.Maps[name]
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("no map named %q (have: %s); the lab expects a %s map with that name", name, names(spec.Maps), shape.kinds()))
+			problems = append(problems, fmt.Sprintf("no map named %q (have: %s); the lab expects a map of type %s with that name", name, names(spec.Maps), shape.kinds()))
 		case !shape.accepts(m.Type):
-			problems = append(problems, fmt.Sprintf("map %q is a %s, the lab expects a %s", name, m.Type, shape.kinds()))
+			problems = append(problems, fmt.Sprintf("map %q is of type %s, the lab expects %s", name, m.Type, shape.kinds()))
 		case shape.KeySize != 0 && m.KeySize != shape.KeySize:
 			problems = append(problems, fmt.Sprintf("map %q has %d-byte keys, the lab expects %d", name, m.KeySize, shape.KeySize))
 		case shape.ValueSize != 0 && m.ValueSize != shape.ValueSize:

@@ -22,7 +22,7 @@ func TestCheckSaysWhatIsExpected(t *testing.T) {
 	err := Check(spec, want)
 	for _, s := range []string{
 		`program "packet_count" is of type SocketFilter, the lab expects XDP`,
-		`map "protocols" is a Array, the lab expects a PerCPUArray`,
+		`map "protocols" is of type Array, the lab expects PerCPUArray`,
 		`no map named "matches" (have: protocols)`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), s) {

@@ -92,7 +92,7 @@ func TestBadObj(t *testing.T) {
 		{"missing program and map", testdata + "wrong_names.o", []string{
 			`no program named "bpf_prog1" (have: count)`, `no map named "my_map" (have: counters)`}},
 		{"wrong map type", testdata + "sockex1_wrong_map.o", []string{
-			`map "my_map" is a Hash, the lab expects a Array`}},
+			`map "my_map" is of type Hash, the lab expects Array`}},
 		{"an XDP program", testdata + "xdp_dump_tutorial.o", []string{`no program named "bpf_prog1" (have: xdp_dump)`}},
 	}
 	for _, c := range cases {

@@ -98,7 +98,7 @@ func TestBadObj(t *testing.T) {
 		{"missing program and map", testdata + "wrong_names.o", []string{
 			`no program named "xdp_dump" (have: count)`, `no map named "perfmap" (have: counters)`}},
 		{"wrong map type", testdata + "xdp_dump_wrong_map.o", []string{
-			`map "perfmap" is a Array, the lab expects a PerfEventArray`}},
+			`map "perfmap" is of type Array, the lab expects PerfEventArray`}},
 		{"a socket filter", testdata + "sockex1_legacy.o", []string{`no program named "xdp_dump" (have: bpf_prog1)`}},
 	}
 	for _, c := range cases {

@@ -61,7 +61,7 @@ func TestLearnerObjects(t *testing.T) {
 // is created, saying what is wrong.
 func TestBadObjects(t *testing.T) {
 	cases := []struct{ name, want string }{
-		{"wrong_hook", `map "xdpcap_hook" is a Array, the lab expects a ProgramArray`},
+		{"wrong_hook", `map "xdpcap_hook" is of type Array, the lab expects ProgramArray`},
 		{"no_xdp", `no XDP program (have: sock_prog)`},
 	}
 	for _, c := range cases {
