@@ -110,7 +110,9 @@ func TestParseMeta(t *testing.T) {
 func TestClock(t *testing.T) {
 	c := newClock()
 	got := c.wall(uint64(monotonicNow()))
-	if d := time.Since(got); d < -time.Millisecond || d > time.Second {
+	// Generous bounds: a wrong base (boot time, seconds vs nanoseconds) is
+	// off by far more; scheduling on a loaded machine is not.
+	if d := time.Since(got); d < -5*time.Second || d > 5*time.Second {
 		t.Errorf("monotonic now converts to %v, %v from the wall clock", got, d)
 	}
 }

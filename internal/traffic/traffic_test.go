@@ -48,7 +48,10 @@ func TestLive(t *testing.T) {
 	ctx := t.Context()
 
 	t.Run("PingPeer", func(t *testing.T) {
-		res, err := traffic.Ping(ctx, host, node1Addr, traffic.PingOptions{Count: 3})
+		// A timeout no machine reaches by accident: returning before it
+		// shows Ping stops once every reply is in (no timing assertion).
+		const longTimeout = 30 * time.Second
+		res, err := traffic.Ping(ctx, host, node1Addr, traffic.PingOptions{Count: 3, Timeout: longTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,9 +66,8 @@ func TestLive(t *testing.T) {
 		if len(res.Requests) != 0 || len(res.Other) != 0 {
 			t.Errorf("unexpected requests %+v other %+v", res.Requests, res.Other)
 		}
-		// All replies in: no waiting for the timeout.
-		if res.Elapsed >= traffic.DefaultTimeout {
-			t.Errorf("took %v, want an early return", res.Elapsed)
+		if res.Elapsed >= longTimeout {
+			t.Errorf("took %v: waited for the timeout although every reply was in", res.Elapsed)
 		}
 	})
 
@@ -97,8 +99,10 @@ func TestLive(t *testing.T) {
 		if res.Sent != 3 || res.Received != 0 {
 			t.Errorf("sent %d received %d, want 3 and 0", res.Sent, res.Received)
 		}
-		if res.Elapsed < timeout || res.Elapsed > timeout+time.Second {
-			t.Errorf("took %v, want about %v", res.Elapsed, timeout+2*traffic.DefaultInterval)
+		// It waits out the timeout for the missing replies (a lower bound
+		// only: a loaded machine may take longer, never shorter).
+		if res.Elapsed < timeout {
+			t.Errorf("took %v, want at least the %v timeout", res.Elapsed, timeout)
 		}
 	})
 
