@@ -37,6 +37,10 @@ func exitCode(err error) int {
 		return exitPass
 	case errors.Is(err, errChecksFailed):
 		return exitFail
+	case errors.Is(err, context.Canceled):
+		// Ctrl-C or SIGTERM: what the command had built was rolled back.
+		fmt.Fprintln(os.Stderr, "xdplab: interrupted; what this command had started was undone")
+		return exitUsage
 	}
 	fmt.Fprintf(os.Stderr, "xdplab: %v\n", err)
 	switch {
