@@ -110,7 +110,8 @@ func run() error {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "xdplab")
-	if err := sh("go", "build", "-o", bin, "./cmd/xdplab"); err != nil {
+	// Built as `make build` builds it, so the figures are the installed binary's.
+	if err := sh("go", "build", "-ldflags", "-s -w", "-o", bin, "./cmd/xdplab"); err != nil {
 		return err
 	}
 	rep := Report{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(),
