@@ -13,7 +13,8 @@ all: build
 
 # Stripped (-s -w): a smaller binary starts about 1 ms faster, and every
 # xdplab command is a new process. Panics still print symbolized stacks.
-LDFLAGS := -s -w
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -s -w -X main.version=$(VERSION)
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/xdplab
