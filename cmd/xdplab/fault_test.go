@@ -194,3 +194,75 @@ ls /run/netns`
 		t.Fatalf("up, ip netns add, down: %s", r)
 	}
 }
+
+// TestCaptureEndsWithItsLab: a capture still running when its lab is taken
+// down ends by itself (its hook pin is gone), leaving a valid file, instead
+// of holding programs for a lab that no longer exists.
+func TestCaptureEndsWithItsLab(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	mustSucceed(t, xdplab(t, inst, "up", "xdpcap"))
+	file := filepath.Join(t.TempDir(), "c.pcapng")
+	stderr := &testutils.SyncBuffer{}
+	cmd := exec.Command(bin, "capture", "xdpcap", "--instance", inst, "-w", file)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	testutils.WaitFor(t, stderr, "Ctrl-C stops")
+	mustSucceed(t, xdplab(t, inst, "down"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("capture exited with %v:\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second): // a liveness bound, not a timing
+		cmd.Process.Kill()
+		t.Fatalf("capture still running 30 s after down:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "the lab was taken down") {
+		t.Errorf("capture did not say why it ended:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Errorf("no capture file: %v", err)
+	}
+}
+
+// TestCaptureEndsWhenReaderGoes: `capture -w - | tcpdump -c 1` on an idle lab
+// must not run forever after tcpdump exits: no packet comes to hit EPIPE, so
+// the capture notices the closed pipe itself.
+func TestCaptureEndsWhenReaderGoes(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	mustSucceed(t, xdplab(t, inst, "up", "xdpcap"))
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &testutils.SyncBuffer{}
+	cmd := exec.Command(bin, "capture", "xdpcap", "--instance", inst, "-w", "-", "icmp")
+	cmd.Stdout, cmd.Stderr = w, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	testutils.WaitFor(t, stderr, "Ctrl-C stops")
+	r.Close() // the reader goes away without reading a packet
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("capture exited with %v:\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second): // a liveness bound, not a timing
+		cmd.Process.Kill()
+		t.Fatalf("capture still running 30 s after its reader left:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "reader of the capture stream went away") {
+		t.Errorf("capture did not say why it ended:\n%s", stderr.String())
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Config is a whole capture as `xdplab capture` runs it.
@@ -42,6 +44,8 @@ func Record(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	defer func() {
 		if cerr := c.Close(); err == nil {
 			err = cerr
@@ -97,6 +101,12 @@ func Record(ctx context.Context, cfg Config) (err error) {
 				return
 			case <-t.C:
 			}
+			if why := gone(cfg); why != "" {
+				// Nothing would ever arrive or be read again: end as Ctrl-C would.
+				fmt.Fprintln(cfg.Status, why)
+				cancel()
+				return
+			}
 			st, err := c.Stats()
 			if err != nil {
 				continue
@@ -130,6 +140,25 @@ func Record(ctx context.Context, cfg Config) (err error) {
 		fmt.Fprintf(cfg.Status, "%d packets captured; %s\n", written, FormatStats(c.Actions(), st))
 	}
 	return runErr
+}
+
+// gone says why a capture can no longer deliver anything, or "": the lab was
+// taken down (its hook pin is gone), or the reader of the stream went away
+// (`| tcpdump -c 3` exited while no packet came to reveal it by EPIPE).
+func gone(cfg Config) string {
+	if cfg.Hook != "" {
+		if _, err := os.Stat(cfg.Hook); errors.Is(err, os.ErrNotExist) {
+			return fmt.Sprintf("the hook %s is gone (the lab was taken down): capture ends", cfg.Hook)
+		}
+	}
+	if f, ok := cfg.Out.(*os.File); ok && cfg.Output == "-" {
+		// A pipe whose reader closed reports POLLERR to its writer.
+		fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: 0}}
+		if n, err := unix.Poll(fds, 0); err == nil && n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
+			return "the reader of the capture stream went away: capture ends"
+		}
+	}
+	return ""
 }
 
 func actionList(actions []Action) string {
