@@ -2,7 +2,6 @@ package sockex1_test
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -10,24 +9,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/labs/labtest"
 	"github.com/xdplab/xdplab/labs/sockex1"
 )
 
 const testdata = "../../internal/testutils/testdata/"
 
-func runner(t *testing.T) *labs.Runner {
-	return &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-}
-
 // TestRun goes through the same path as `xdplab run sockex1`.
 func TestRun(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	reports, err := runner(t).Run(context.Background(), []string{"sockex1"}, labs.Options{})
+	reports, err := labtest.Runner(t).Run(context.Background(), []string{"sockex1"}, labs.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +32,7 @@ func TestRun(t *testing.T) {
 // (legacy maps section, load_byte) loaded with --obj.
 func TestRunSampleObject(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	reports, err := runner(t).Run(context.Background(), []string{"sockex1"},
+	reports, err := labtest.Runner(t).Run(context.Background(), []string{"sockex1"},
 		labs.Options{Obj: testdata + "sockex1_legacy.o"})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +44,7 @@ func TestRunSampleObject(t *testing.T) {
 // test: on lo it counts every packet twice, and the check must say so.
 func TestCheckCatchesMistakes(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	reports, err := runner(t).Run(context.Background(), []string{"sockex1"},
+	reports, err := labtest.Runner(t).Run(context.Background(), []string{"sockex1"},
 		labs.Options{Obj: testdata + "sockex1_both_ways.o"})
 	if err != nil {
 		t.Fatal(err)
@@ -84,44 +78,21 @@ func TestBadObj(t *testing.T) {
 	if err := os.WriteFile(notELF, []byte("\x7fEL"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name, obj string
-		want      []string
-	}{
-		{"not an ELF", notELF, []string{"is not an ELF file"}},
-		{"missing program and map", testdata + "wrong_names.o", []string{
+	labtest.RefusesBadObjects(t, "sockex1", []labtest.BadObj{
+		{Name: "not an ELF", Obj: notELF, Want: []string{"is not an ELF file"}},
+		{Name: "missing program and map", Obj: testdata + "wrong_names.o", Want: []string{
 			`no program named "bpf_prog1" (have: count)`, `no map named "my_map" (have: counters)`}},
-		{"wrong map type", testdata + "sockex1_wrong_map.o", []string{
+		{Name: "wrong map type", Obj: testdata + "sockex1_wrong_map.o", Want: []string{
 			`map "my_map" is of type Hash, the lab expects Array`}},
-		{"an XDP program", testdata + "xdp_dump_tutorial.o", []string{`no program named "bpf_prog1" (have: xdp_dump)`}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := runner(t)
-			_, runErr := r.Run(context.Background(), []string{"sockex1"}, labs.Options{Obj: c.obj})
-			upErr := r.Up(context.Background(), "sockex1", labs.Options{Obj: c.obj})
-			for _, err := range []error{runErr, upErr} {
-				if err == nil {
-					t.Fatal("accepted")
-				}
-				for _, w := range c.want {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q does not say %q", err, w)
-					}
-				}
-				if !errors.Is(err, loader.ErrBadObject) {
-					t.Errorf("error %q is not ErrBadObject", err)
-				}
-			}
-		})
-	}
+		{Name: "an XDP program", Obj: testdata + "xdp_dump_tutorial.o", Want: []string{`no program named "bpf_prog1" (have: xdp_dump)`}},
+	})
 }
 
 // TestWatch: the sample's experience. watch attaches the filter, 5 pings
 // over node1's lo show up as ICMP 980 bytes, Ctrl-C ends it.
 func TestWatch(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	r := runner(t)
+	r := labtest.Runner(t)
 	ctx := context.Background()
 	if err := r.Up(ctx, "sockex1", labs.Options{}); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package xdpdump_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,26 +10,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/labs/labtest"
 	xdpdump "github.com/xdplab/xdplab/labs/xdp_dump"
 )
 
 const testdata = "../../internal/testutils/testdata/"
-
-func runner(t *testing.T) *labs.Runner {
-	return &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-}
 
 // TestRun goes through the same path as `xdplab run xdp_dump`, in both modes.
 func TestRun(t *testing.T) {
 	for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
 		t.Run(string(mode), func(t *testing.T) {
 			testutils.RequirePrivileged(t)
-			reports, err := runner(t).Run(context.Background(), []string{"xdp_dump"}, labs.Options{Mode: mode})
+			reports, err := labtest.Runner(t).Run(context.Background(), []string{"xdp_dump"}, labs.Options{Mode: mode})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +37,7 @@ func TestRun(t *testing.T) {
 // section, 12-byte perf_event_item without a length) loaded with --obj.
 func TestRunTutorialObject(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	reports, err := runner(t).Run(context.Background(), []string{"xdp_dump"},
+	reports, err := labtest.Runner(t).Run(context.Background(), []string{"xdp_dump"},
 		labs.Options{Obj: testdata + "xdp_dump_tutorial.o"})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +49,7 @@ func TestRunTutorialObject(t *testing.T) {
 // without its bytes: exactly the expectations about that must fail.
 func TestCheckCatchesMistakes(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	reports, err := runner(t).Run(context.Background(), []string{"xdp_dump"},
+	reports, err := labtest.Runner(t).Run(context.Background(), []string{"xdp_dump"},
 		labs.Options{Obj: testdata + "xdp_dump_every_packet.o"})
 	if err != nil {
 		t.Fatal(err)
@@ -89,38 +83,15 @@ func TestBadObj(t *testing.T) {
 	if err := os.WriteFile(notELF, []byte("int main() { return 0; }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name, obj string
-		want      []string
-	}{
-		{"not an ELF", notELF, []string{"is not an ELF file", "clang -O2 -g -target bpf"}},
-		{"missing file", filepath.Join(t.TempDir(), "nope.o"), []string{"no such file"}},
-		{"missing program and map", testdata + "wrong_names.o", []string{
+	labtest.RefusesBadObjects(t, "xdp_dump", []labtest.BadObj{
+		{Name: "not an ELF", Obj: notELF, Want: []string{"is not an ELF file", "clang -O2 -g -target bpf"}},
+		{Name: "missing file", Obj: filepath.Join(t.TempDir(), "nope.o"), Want: []string{"no such file"}, NotBadObject: true},
+		{Name: "missing program and map", Obj: testdata + "wrong_names.o", Want: []string{
 			`no program named "xdp_dump" (have: count)`, `no map named "perfmap" (have: counters)`}},
-		{"wrong map type", testdata + "xdp_dump_wrong_map.o", []string{
+		{Name: "wrong map type", Obj: testdata + "xdp_dump_wrong_map.o", Want: []string{
 			`map "perfmap" is of type Array, the lab expects PerfEventArray`}},
-		{"a socket filter", testdata + "sockex1_legacy.o", []string{`no program named "xdp_dump" (have: bpf_prog1)`}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := runner(t)
-			_, runErr := r.Run(context.Background(), []string{"xdp_dump"}, labs.Options{Obj: c.obj})
-			upErr := r.Up(context.Background(), "xdp_dump", labs.Options{Obj: c.obj})
-			for _, err := range []error{runErr, upErr} {
-				if err == nil {
-					t.Fatal("accepted")
-				}
-				for _, w := range c.want {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q does not say %q", err, w)
-					}
-				}
-				if c.name != "missing file" && !errors.Is(err, loader.ErrBadObject) {
-					t.Errorf("error %q is not ErrBadObject", err)
-				}
-			}
-		})
-	}
+		{Name: "a socket filter", Obj: testdata + "sockex1_legacy.o", Want: []string{`no program named "xdp_dump" (have: bpf_prog1)`}},
+	})
 }
 
 // TestWatch is the acceptance scenario: while xdp_dump is up, a TCP
@@ -128,7 +99,7 @@ func TestBadObj(t *testing.T) {
 // Ctrl-C ends watch with the totals.
 func TestWatch(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	r := runner(t)
+	r := labtest.Runner(t)
 	ctx := context.Background()
 	if err := r.Up(ctx, "xdp_dump", labs.Options{}); err != nil {
 		t.Fatal(err)
