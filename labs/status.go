@@ -21,11 +21,36 @@ type Status struct {
 
 // LabStatus describes one lab that is up.
 type LabStatus struct {
-	Lab   string       `json:"lab"`
-	Mode  string       `json:"mode"`
-	Nodes []NodeStatus `json:"nodes"`
-	Maps  []MapStatus  `json:"maps"`
-	Error string       `json:"error,omitempty"`
+	Lab      string       `json:"lab"`
+	Mode     string       `json:"mode"`
+	Nodes    []NodeStatus `json:"nodes"`
+	Maps     []MapStatus  `json:"maps"`
+	Problems []Problem    `json:"problems"`
+	Error    string       `json:"error,omitempty"`
+}
+
+// Problem is something wrong with a lab that is up (a detached program, a
+// killed capture's leftovers), with the command that fixes it.
+type Problem struct {
+	What string `json:"what"`
+	Fix  string `json:"fix"`
+}
+
+// Diagnoser is implemented by labs that can spot damage or leftovers of
+// their own in a running lab, which only they know how to recognize.
+type Diagnoser interface {
+	Diagnose(env *Env) []Problem
+}
+
+// Troubled reports whether a status shows an error or a problem: `status`
+// then exits non-zero, so scripts notice.
+func (st *Status) Troubled() bool {
+	for _, l := range st.Labs {
+		if l.Error != "" || len(l.Problems) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // NodeStatus is one namespace and its interfaces.
@@ -68,7 +93,7 @@ func (r *Runner) Status() (*Status, error) {
 	st := &Status{Instance: r.Instance}
 	for _, rec := range up {
 		ls := LabStatus{Lab: rec.Lab, Mode: rec.Mode}
-		_, env, err := r.Open(rec.Lab)
+		lab, env, err := r.Open(rec.Lab)
 		if err != nil {
 			ls.Error = err.Error()
 			st.Labs = append(st.Labs, ls)
@@ -106,8 +131,14 @@ func (r *Runner) Status() (*Status, error) {
 			}
 			ls.Nodes = append(ls.Nodes, node)
 		}
+		if d, ok := lab.(Diagnoser); ok {
+			ls.Problems = append(ls.Problems, d.Diagnose(env)...)
+		}
 		env.Topo.Close()
 		ls.Maps = pinnedMaps(rec.PinDir)
+		if ls.Problems == nil {
+			ls.Problems = []Problem{}
+		}
 		st.Labs = append(st.Labs, ls)
 	}
 	return st, nil
@@ -229,6 +260,12 @@ func WriteStatus(w io.Writer, st *Status) {
 		fmt.Fprintf(w, "%s (instance %s, %s mode)\n", l.Lab, st.Instance, l.Mode)
 		if l.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", l.Error)
+		}
+		for _, p := range l.Problems {
+			fmt.Fprintf(w, "  problem: %s\n", p.What)
+			if p.Fix != "" {
+				fmt.Fprintf(w, "    fix: %s\n", p.Fix)
+			}
 		}
 		for _, n := range l.Nodes {
 			fmt.Fprintf(w, "  %s (netns %s)\n", n.Node, n.Namespace)

@@ -384,9 +384,15 @@ func statusCmd(reg *labs.Registry) *cli.Command {
 				return err
 			}
 			if c.Bool("json") {
-				return writeJSON(st)
+				if err := writeJSON(st); err != nil {
+					return err
+				}
+			} else {
+				labs.WriteStatus(os.Stdout, st)
 			}
-			labs.WriteStatus(os.Stdout, st)
+			if st.Troubled() {
+				return labs.Errorf(labs.ErrEnvironment, "status found problems in instance %s (see above)", r.Instance)
+			}
 			return nil
 		},
 	}
