@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/testutils"
 )
@@ -148,33 +145,17 @@ func TestTrafficCountZero(t *testing.T) {
 // up in open(2) forever, deaf to Ctrl-C.
 func TestObjNotRegular(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "prog.o")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock.o")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cases := []struct{ obj, want string }{
-		{fifo, "--obj " + fifo + " is a FIFO (named pipe), not a regular file"},
-		{sock, "--obj " + sock + " is a socket, not a regular file"},
-		{"/dev/null", "--obj /dev/null is a character device, not a regular file"},
-		{dir, "--obj " + dir + " is a directory"},
-	}
+	files := testutils.SpecialFiles(t)
 	for _, args := range [][]string{{"up", "packet_counter"}, {"run", "packet_counter"}, {"up", "redirect"}, {"up", "basic_firewall"}} {
 		inst := testutils.Instance(t)
-		for _, c := range cases {
-			r := xdplabWithin(t, 30*time.Second, nil, append(args, "--obj", c.obj, "--instance", inst)...)
-			wantError(t, r, c.want, "clang -O2 -g -target bpf")
+		for _, f := range files {
+			r := xdplabWithin(t, 30*time.Second, nil, append(args, "--obj", f.Path, "--instance", inst)...)
+			wantError(t, r, "--obj "+f.Path+" is a "+f.Kind, "clang -O2 -g -target bpf")
 			if strings.Contains(r.stderr, "not an ELF file") {
-				t.Errorf("%s --obj %s is called not an ELF file:\n%s", strings.Join(args, " "), c.obj, r)
+				t.Errorf("%s --obj %s is called not an ELF file:\n%s", strings.Join(args, " "), f.Path, r)
 			}
 			if left := testutils.Leftovers(inst); len(left) > 0 {
-				t.Errorf("%s --obj %s left %v", strings.Join(args, " "), c.obj, left)
+				t.Errorf("%s --obj %s left %v", strings.Join(args, " "), f.Path, left)
 			}
 		}
 	}

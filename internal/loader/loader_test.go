@@ -2,7 +2,6 @@ package loader
 
 import (
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,33 +63,27 @@ func BenchmarkProgramFloor(b *testing.B) {
 // it is, promptly.
 func TestSpecFromFileRefusesNonRegular(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "prog.o")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock.o")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	text := filepath.Join(dir, "text.o")
 	if err := os.WriteFile(text, []byte("not an object\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	linkToFIFO := filepath.Join(dir, "link.o")
-	if err := os.Symlink(fifo, linkToFIFO); err != nil {
-		t.Fatal(err)
+	type testCase struct{ path, want string }
+	var cases []testCase
+	var fifo string
+	for _, f := range testutils.SpecialFiles(t) {
+		cases = append(cases, testCase{f.Path, "--obj " + f.Path + " is a " + f.Kind})
+		if f.Kind == "FIFO (named pipe), not a regular file" {
+			fifo = f.Path
+			// A symlink is followed: what it points to is judged.
+			link := filepath.Join(dir, "link.o")
+			if err := os.Symlink(fifo, link); err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, testCase{link, "--obj " + link + " is a " + f.Kind})
+		}
 	}
-	for _, tc := range []struct{ path, want string }{
-		{fifo, "--obj " + fifo + " is a FIFO (named pipe), not a regular file"},
-		{linkToFIFO, "--obj " + linkToFIFO + " is a FIFO (named pipe), not a regular file"},
-		{dir, "--obj " + dir + " is a directory"},
-		{"/dev/null", "--obj /dev/null is a character device, not a regular file"},
-		{sock, "--obj " + sock + " is a socket, not a regular file"},
-		{text, "is not an ELF file"},
-		{filepath.Join(dir, "missing.o"), "no such file or directory"},
-	} {
+	cases = append(cases, testCase{text, "is not an ELF file"}, testCase{filepath.Join(dir, "missing.o"), "no such file or directory"})
+	for _, tc := range cases {
 		done := make(chan error, 1)
 		go func() {
 			_, err := SpecFromFile(tc.path, Want{})
@@ -104,7 +97,7 @@ func TestSpecFromFileRefusesNonRegular(t *testing.T) {
 			if tc.want != "no such file or directory" && !errors.Is(err, ErrBadObject) {
 				t.Errorf("SpecFromFile(%s): %v is not ErrBadObject", tc.path, err)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(5 * time.Second): // a liveness bound, not a timing
 			// Unblock the stuck open so the test binary can end.
 			if w, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
 				w.Close()
