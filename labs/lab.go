@@ -153,6 +153,13 @@ func InstanceFlag(instance string) string {
 	return " --instance " + instance
 }
 
+// Cmd spells an xdplab command line for hints, in backquotes, with
+// --instance when it is not the default, so that pasting it acts on the same
+// instance.
+func Cmd(instance, args string) string {
+	return "`xdplab " + args + InstanceFlag(instance) + "`"
+}
+
 // NextSteps is what `up` suggests trying once the lab is up.
 func NextSteps(l Lab, instance string) []string {
 	flag := InstanceFlag(instance)

@@ -83,14 +83,8 @@ func (r *Runner) locked(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// Cmd spells an xdplab command line for hints, with --instance when it is
-// not the default, so the learner can paste it.
-func (r *Runner) Cmd(args string) string {
-	if r.Instance != "" && r.Instance != "xdplab" {
-		args += " --instance " + r.Instance
-	}
-	return "`xdplab " + args + "`"
-}
+// Cmd spells an xdplab command line on the runner's instance for hints.
+func (r *Runner) Cmd(args string) string { return Cmd(r.Instance, args) }
 
 // Preflight checks what every privileged command needs: root and bpffs.
 func Preflight() error {

@@ -253,7 +253,7 @@ func numOrHex(b []byte) string {
 // WriteStatus prints a status for people.
 func WriteStatus(w io.Writer, st *Status) {
 	if len(st.Labs) == 0 {
-		fmt.Fprintf(w, "instance %s: nothing is up (start a lab with `xdplab up <lab>`)\n", st.Instance)
+		fmt.Fprintf(w, "instance %s: nothing is up (start a lab with %s)\n", st.Instance, Cmd(st.Instance, "up <lab>"))
 		return
 	}
 	for _, l := range st.Labs {

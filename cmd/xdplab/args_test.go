@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"strings"
 	"testing"
@@ -20,12 +21,57 @@ func TestInterspersed(t *testing.T) {
 		{"xdplab exec node1 --instance a -- ip -br link", "xdplab exec --instance a node1 -- ip -br link"},
 		{"xdplab traffic ping --from host --to 192.168.0.2 -c 5", "xdplab traffic ping --from host --to 192.168.0.2 -c 5"},
 		{"xdplab list", "xdplab list"},
-		{"xdplab nosuchcommand --x", "xdplab nosuchcommand --x"},
+		{"xdplab traffic ping --to 192.168.0.2 -c -1", "xdplab traffic ping --to 192.168.0.2 -c -1"},
+		{"xdplab capture xdpcap icmp -w -", "xdplab capture -w - xdpcap icmp"},
+		{"xdplab help up", "xdplab help up"},
+		{"xdplab traffic help ping", "xdplab traffic help ping"},
+		{"xdplab up redirect --mode --generate-bash-completion", "xdplab up redirect --mode --generate-bash-completion"},
 	}
 	for _, c := range cases {
-		got := strings.Join(interspersed(strings.Fields(c.in)), " ")
-		if got != c.want {
-			t.Errorf("interspersed(%q) = %q, want %q", c.in, got, c.want)
+		args, err := interspersed(strings.Fields(c.in))
+		if got := strings.Join(args, " "); err != nil || got != c.want {
+			t.Errorf("interspersed(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+// TestInterspersedRefuses: what urfave/cli would misread is a usage error
+// that names the flag or the word.
+func TestInterspersedRefuses(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"xdplab down packet_counter --instance", "--instance needs a value, as in `--instance NAME`"},
+		{"xdplab --instance", "--instance needs a value"},
+		{"xdplab --instance down", "--instance needs a value, as in `--instance NAME` (it took 'down', which left no command)"},
+		{"xdplab status --instance --json", "--instance needs a value"},
+		{"xdplab up redirect --obj --mode native", "--obj needs a value, as in `--obj FILE.o`"},
+		{"xdplab up redirect --obj=", "--obj needs a value"},
+		{"xdplab up redirect --obj ", "--obj needs a value"},
+		{"xdplab exec node1 --lab -- true", "--lab needs a value, as in `--lab LAB`"},
+		{"xdplab traffic ping --to 192.168.0.2 -c", "-c needs a value, as in `-c N`"},
+		{"xdplab traffic udp --to -c 3", "--to needs a value, as in `--to ADDR`"},
+		{"xdplab nosuchcommand --x", "unknown command 'nosuchcommand'"},
+		{"xdplab stauts", "unknown command 'stauts': did you mean 'status'?"},
+		{"xdplab chekc redirect", "unknown command 'chekc': did you mean 'check'?"},
+		{"xdplab help frobnicate", "unknown command 'frobnicate': did you mean '"},
+		{"xdplab traffic bogus", "unknown traffic subcommand 'bogus': did you mean 'ping'? (traffic has ping, tcp, udp)"},
+		{"xdplab fw lst", "unknown fw subcommand 'lst': did you mean 'list'?"},
+	} {
+		// Fields would drop the empty value: split on single spaces.
+		args, err := interspersed(strings.Split(c.in, " "))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("interspersed(%q) = %q, %v; want an error containing %q", c.in, args, err, c.want)
+		}
+		if !errors.Is(err, labs.ErrUsage) {
+			t.Errorf("interspersed(%q): %v is not a usage error", c.in, err)
+		}
+	}
+}
+
+func TestClosest(t *testing.T) {
+	names := []string{"list", "up", "check", "run", "down", "status", "exec", "traffic"}
+	for word, want := range map[string]string{"stauts": "status", "lsit": "list", "dwon": "down", "ru": "run", "trafic": "traffic"} {
+		if got := closest(word, names); got != want {
+			t.Errorf("closest(%q) = %q, want %q", word, got, want)
 		}
 	}
 }

@@ -53,7 +53,7 @@ func captureCmd(reg *labs.Registry) *cli.Command {
 				}
 				cp, ok := lab.(capturable)
 				if !ok {
-					return usageErr("lab %s has no xdpcap hook: its program returns its action directly, so there is nothing to capture from; try `xdplab capture xdpcap`", target)
+					return usageErr("lab %s has no xdpcap hook: its program returns its action directly, so there is nothing to capture from; try %s", target, labs.Cmd(instance(c), "capture xdpcap"))
 				}
 				r, err := runner(c, reg)
 				if err != nil {

@@ -29,7 +29,7 @@ var (
 		Usage: "scope every namespace, pin and state file by `NAME`, so several learners or tests share one machine",
 	}
 	jsonFlag = &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}
-	modeFlag = &cli.StringFlag{Name: "mode", Value: "generic", Usage: "XDP attach mode: generic or native"}
+	modeFlag = &cli.StringFlag{Name: "mode", Value: "generic", Usage: "XDP attach `MODE`: generic or native"}
 	objFlag  = &cli.StringFlag{Name: "obj", Usage: "load your own compiled `FILE.o` instead of the lab's program"}
 )
 
@@ -354,18 +354,39 @@ func downCmd(reg *labs.Registry) *cli.Command {
 			if err != nil {
 				return err
 			}
-			removed, err := r.Down(c.Context, c.Args().First())
+			name := c.Args().First()
+			removed, err := r.Down(c.Context, name)
 			if err != nil {
 				return err
 			}
 			if len(removed) == 0 {
-				fmt.Printf("nothing of instance %s was up\n", r.Instance)
+				fmt.Println(nothingRemoved(r, name))
 				return nil
 			}
 			fmt.Printf("removed %s (instance %s)\n", strings.Join(removed, ", "), r.Instance)
 			return nil
 		},
 	}
+}
+
+// nothingRemoved says why down removed nothing: for a named lab, that it
+// was not up, and which labs of the instance are.
+func nothingRemoved(r *labs.Runner, name string) string {
+	if name == "" {
+		return fmt.Sprintf("nothing of instance %s was up", r.Instance)
+	}
+	up, _ := r.UpLabs()
+	switch len(up) {
+	case 0:
+		return fmt.Sprintf("%s was not up in instance %s, nor was any other lab", name, r.Instance)
+	case 1:
+		return fmt.Sprintf("%s was not up in instance %s; %s is (%s takes it down)", name, r.Instance, up[0].Lab, r.Cmd("down "+up[0].Lab))
+	}
+	var names []string
+	for _, u := range up {
+		names = append(names, u.Lab)
+	}
+	return fmt.Sprintf("%s was not up in instance %s; these labs are: %s (%s takes them all down)", name, r.Instance, strings.Join(names, ", "), r.Cmd("down --all"))
 }
 
 func statusCmd(reg *labs.Registry) *cli.Command {
@@ -416,7 +437,7 @@ func nodeNS(c *cli.Context, reg *labs.Registry, node string) (*namespace.NS, err
 	if labName == "" {
 		switch len(up) {
 		case 0:
-			return nil, labs.Errorf(labs.ErrNotUp, "nothing is up in instance %s: start a lab with `xdplab up <lab>`", r.Instance)
+			return nil, labs.Errorf(labs.ErrNotUp, "nothing is up in instance %s: start a lab with %s", r.Instance, r.Cmd("up <lab>"))
 		case 1:
 			labName = up[0].Lab
 		default:
@@ -440,12 +461,12 @@ func nodeNS(c *cli.Context, reg *labs.Registry, node string) (*namespace.NS, err
 	}
 	ns, err := namespace.Open(topology.NamespaceName(r.Instance, labName, node))
 	if err != nil {
-		return nil, labs.Errorf(labs.ErrNotUp, "%s is not up in instance %s: start it with `xdplab up %s`", labName, r.Instance, labName)
+		return nil, labs.Errorf(labs.ErrNotUp, "%s is not up in instance %s: start it with %s", labName, r.Instance, r.Cmd("up "+labName))
 	}
 	return ns, nil
 }
 
-var labFlag = &cli.StringFlag{Name: "lab", Usage: "the lab whose node is meant, when several are up"}
+var labFlag = &cli.StringFlag{Name: "lab", Usage: "the `LAB` whose node is meant, when several are up"}
 
 func execCmd(reg *labs.Registry) *cli.Command {
 	return &cli.Command{
@@ -457,14 +478,14 @@ func execCmd(reg *labs.Registry) *cli.Command {
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			if len(args) < 2 {
-				return usageErr("usage: xdplab exec <node> -- CMD [ARGS...]")
+				return usageErr("usage: xdplab exec <node>%s -- CMD [ARGS...]", labs.InstanceFlag(instance(c)))
 			}
 			node, cmdArgs := args[0], args[1:]
 			if cmdArgs[0] == "--" {
 				cmdArgs = cmdArgs[1:]
 			}
 			if len(cmdArgs) == 0 {
-				return usageErr("usage: xdplab exec <node> -- CMD [ARGS...]")
+				return usageErr("usage: xdplab exec <node>%s -- CMD [ARGS...]", labs.InstanceFlag(instance(c)))
 			}
 			ns, err := nodeNS(c, reg, node)
 			if err != nil {
@@ -497,10 +518,14 @@ func trafficCmd(reg *labs.Registry) *cli.Command {
 			Flags: withInstance(labFlag,
 				&cli.StringFlag{Name: "from", Value: "host", Usage: "the `NODE` that sends"},
 				&cli.StringFlag{Name: "to", Required: true, Usage: "destination `ADDR` (ping) or ADDR:PORT (tcp, udp)"},
-				&cli.IntFlag{Name: "count", Aliases: []string{"c"}, Value: 3, Usage: "how many packets or connections"},
+				&cli.IntFlag{Name: "count", Aliases: []string{"c"}, Value: traffic.DefaultCount, Usage: "how many packets or connections (`N`, at least 1)"},
 			),
 			Before: needRoot,
 			Action: func(c *cli.Context) error {
+				// Bad arguments are the answer even when nothing is up.
+				if err := traffic.CheckRequest(kind, c.String("to"), c.Int("count")); err != nil {
+					return fmt.Errorf("traffic %s: %w", kind, err)
+				}
 				ns, err := nodeNS(c, reg, c.String("from"))
 				if err != nil {
 					return err
@@ -555,7 +580,7 @@ func topoCmd(reg *labs.Registry) *cli.Command {
 		Name:      "topo",
 		Usage:     "draw a lab's topology",
 		ArgsUsage: "[<lab>]",
-		Flags:     withInstance(&cli.StringFlag{Name: "format", Value: "text", Usage: "text, dot or mermaid"}),
+		Flags:     withInstance(&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, dot or mermaid"}),
 		Action: func(c *cli.Context) error {
 			names := c.Args().Slice()
 			if len(names) == 0 {

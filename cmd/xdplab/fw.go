@@ -14,7 +14,7 @@ import (
 func fwCmd(reg *labs.Registry) *cli.Command {
 	oneCIDR := func(c *cli.Context) (string, error) {
 		if c.NArg() != 1 {
-			return "", usageErr("usage: xdplab fw %s CIDR (an IPv4 prefix such as 192.168.0.0/24, or an address)", c.Command.Name)
+			return "", usageErr("usage: xdplab fw %s CIDR%s (an IPv4 prefix such as 192.168.0.0/24, or an address)", c.Command.Name, labs.InstanceFlag(instance(c)))
 		}
 		return c.Args().First(), nil
 	}

@@ -36,7 +36,11 @@ func TestLabOptionsDrop(t *testing.T) {
 				},
 			}},
 		}
-		if rerr := app.Run(interspersed(append([]string{"xdplab", "up"}, args...))); rerr != nil {
+		line, rerr := interspersed(append([]string{"xdplab", "up"}, args...))
+		if rerr == nil {
+			rerr = app.Run(line)
+		}
+		if rerr != nil {
 			t.Fatal(rerr)
 		}
 		return opts, err

@@ -27,7 +27,10 @@ var errChecksFailed = errors.New("some expectations failed")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := newApp().RunContext(ctx, interspersed(os.Args))
+	args, err := interspersed(os.Args)
+	if err == nil {
+		err = newApp().RunContext(ctx, args)
+	}
 	os.Exit(exitCode(err))
 }
 

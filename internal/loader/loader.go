@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/namespace"
 )
@@ -93,17 +94,17 @@ func LoadAndPin(embedded func() (*ebpf.CollectionSpec, error), obj string, want 
 
 // SpecFromFile reads and checks a learner-built object.
 func SpecFromFile(obj string, want Want) (*ebpf.CollectionSpec, error) {
-	f, err := os.Open(obj)
+	f, err := openObject(obj)
 	if err != nil {
-		return nil, fmt.Errorf("--obj %s: %w", obj, err)
+		return nil, err
 	}
+	defer f.Close()
 	magic := make([]byte, 4)
-	_, rerr := f.Read(magic)
-	f.Close()
-	if rerr != nil || string(magic) != "\x7fELF" {
+	if _, err := f.ReadAt(magic, 0); err != nil || string(magic) != "\x7fELF" {
 		return nil, fmt.Errorf("%w: --obj %s is not an ELF file: build it with `clang -O2 -g -target bpf -c prog.c -o prog.o`", ErrBadObject, obj)
 	}
-	spec, err := ebpf.LoadCollectionSpec(obj)
+	// Parse the file that was checked, not whatever the path names by now.
+	spec, err := ebpf.LoadCollectionSpecFromReader(f)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --obj %s is not a BPF object clang built for -target bpf: %w", ErrBadObject, obj, err)
 	}
@@ -111,6 +112,59 @@ func SpecFromFile(obj string, want Want) (*ebpf.CollectionSpec, error) {
 		return nil, fmt.Errorf("--obj %s: %w", obj, err)
 	}
 	return spec, nil
+}
+
+// openObject opens --obj for reading if it is a regular file. Opening a FIFO
+// blocks until a writer comes, in a system call that Ctrl-C cannot end, and
+// a device or socket is no object file either: both are refused after a stat,
+// and the open itself is non-blocking in case the path changed in between.
+func openObject(obj string) (*os.File, error) {
+	fi, err := os.Stat(obj)
+	if err != nil {
+		return nil, fmt.Errorf("--obj %s: %w", obj, err)
+	}
+	if err := regularObject(obj, fi); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(obj, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("--obj %s: %w", obj, err)
+	}
+	if fi, err = f.Stat(); err == nil {
+		err = regularObject(obj, fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func regularObject(obj string, fi os.FileInfo) error {
+	const fix = "give the path of the .o file clang built (`clang -O2 -g -target bpf -c prog.c -o prog.o`)"
+	switch m := fi.Mode(); {
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		return fmt.Errorf("%w: --obj %s is a directory: %s", ErrBadObject, obj, fix)
+	default:
+		return fmt.Errorf("%w: --obj %s is a %s, not a regular file: %s", ErrBadObject, obj, fileKind(m), fix)
+	}
+}
+
+// fileKind names a file type the way ls and stat(1) do.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO (named pipe)"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeCharDevice != 0:
+		return "character device"
+	case m&os.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
 }
 
 // Check compares a spec against what the lab needs and says, in words, what

@@ -1,11 +1,16 @@
 package loader
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/testutils"
 )
@@ -51,4 +56,53 @@ func BenchmarkProgramFloor(b *testing.B) {
 	}
 	defer prog.Close()
 	testutils.BenchmarkPackets(b, prog, make([]byte, 64))
+}
+
+// TestSpecFromFileRefusesNonRegular: a FIFO would block the open forever (and
+// Ctrl-C with it), a directory or device is no object; each is named for what
+// it is, promptly.
+func TestSpecFromFileRefusesNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "text.o")
+	if err := os.WriteFile(text, []byte("not an object\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type testCase struct{ path, want string }
+	var cases []testCase
+	var fifo string
+	for _, f := range testutils.SpecialFiles(t) {
+		cases = append(cases, testCase{f.Path, "--obj " + f.Path + " is a " + f.Kind})
+		if f.Kind == "FIFO (named pipe), not a regular file" {
+			fifo = f.Path
+			// A symlink is followed: what it points to is judged.
+			link := filepath.Join(dir, "link.o")
+			if err := os.Symlink(fifo, link); err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, testCase{link, "--obj " + link + " is a " + f.Kind})
+		}
+	}
+	cases = append(cases, testCase{text, "is not an ELF file"}, testCase{filepath.Join(dir, "missing.o"), "no such file or directory"})
+	for _, tc := range cases {
+		done := make(chan error, 1)
+		go func() {
+			_, err := SpecFromFile(tc.path, Want{})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("SpecFromFile(%s) = %v, want an error containing %q", tc.path, err, tc.want)
+			}
+			if tc.want != "no such file or directory" && !errors.Is(err, ErrBadObject) {
+				t.Errorf("SpecFromFile(%s): %v is not ErrBadObject", tc.path, err)
+			}
+		case <-time.After(5 * time.Second): // a liveness bound, not a timing
+			// Unblock the stuck open so the test binary can end.
+			if w, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
+			t.Fatalf("SpecFromFile(%s) still blocked after 5s", tc.path)
+		}
+	}
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/xdplab/xdplab/internal/namespace"
 )
 
-// DefaultCount is how many pings, datagrams or connections Run sends when the
-// user gave no count.
+// DefaultCount is how many pings, datagrams or connections `xdplab traffic`
+// sends when the user gave no count.
 const DefaultCount = 3
 
 // Run payload sizes: ping(8)'s default for ping, small recognisable ones
@@ -40,17 +40,11 @@ func (e usageError) Is(target error) bool { return target == ErrUsage }
 var ErrNoReply = errors.New("no reply")
 
 // Run is `xdplab traffic KIND --to TO -c COUNT`: it sends the traffic from
-// inside ns and writes ping(8)-like output to w. count 0 means DefaultCount.
+// inside ns and writes ping(8)-like output to w.
 func Run(ctx context.Context, ns *namespace.NS, kind, to string, count int, w io.Writer) error {
-	dst, err := parseTarget(kind, to)
+	dst, err := parseRequest(kind, to, count)
 	if err != nil {
 		return err
-	}
-	if count < 0 {
-		return usageError(fmt.Sprintf("-c %d: want a positive count", count))
-	}
-	if count == 0 {
-		count = DefaultCount
 	}
 	switch kind {
 	case "ping":
@@ -66,7 +60,28 @@ func Run(ctx context.Context, ns *namespace.NS, kind, to string, count int, w io
 	}
 }
 
-// parseTarget checks kind and --to before anything touches a namespace.
+// CheckRequest reports what Run would refuse in kind, to and count, so a
+// command can say so before it looks for the namespace to send from.
+func CheckRequest(kind, to string, count int) error {
+	_, err := parseRequest(kind, to, count)
+	return err
+}
+
+// parseRequest checks kind, --to and -c before anything touches a namespace.
+// A count of 0 is refused like a negative one: sending the default instead
+// would not be what was asked.
+func parseRequest(kind, to string, count int) (netip.AddrPort, error) {
+	dst, err := parseTarget(kind, to)
+	if err != nil {
+		return dst, err
+	}
+	if count < 1 {
+		return dst, usageError(fmt.Sprintf("-c %d: want a count of at least 1 (the default is %d)", count, DefaultCount))
+	}
+	return dst, nil
+}
+
+// parseTarget checks kind and --to.
 func parseTarget(kind, to string) (netip.AddrPort, error) {
 	want := usageError(fmt.Sprintf("--to %q: want ADDR for ping, ADDR:PORT for tcp and udp", to))
 	switch kind {

@@ -29,7 +29,10 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"udp", "[::1]:9", 1, `--to "[::1]:9": only IPv4 addresses are supported`},
 		{"tcp", "192.168.0.2:0", 1, `--to "192.168.0.2:0": port 0 is not a destination`},
 		{"http", "192.168.0.2", 1, `unknown traffic kind "http": want ping, tcp or udp`},
-		{"ping", "192.168.0.2", -1, `-c -1: want a positive count`},
+		{"ping", "192.168.0.2", -1, `-c -1: want a count of at least 1`},
+		{"ping", "192.168.0.2", 0, `-c 0: want a count of at least 1 (the default is 3)`},
+		{"tcp", "192.168.0.2:8888", 0, `-c 0: want a count of at least 1`},
+		{"udp", "192.168.0.2:9", 0, `-c 0: want a count of at least 1`},
 	} {
 		// A nil namespace proves the arguments are checked before any is used.
 		err := Run(context.Background(), nil, tc.kind, tc.to, tc.count, io.Discard)
@@ -38,6 +41,9 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		}
 		if !errors.Is(err, ErrUsage) {
 			t.Errorf("Run(%s, %q): %v is not ErrUsage", tc.kind, tc.to, err)
+		}
+		if cerr := CheckRequest(tc.kind, tc.to, tc.count); cerr == nil || cerr.Error() != err.Error() {
+			t.Errorf("CheckRequest(%s, %q, %d) = %v, want what Run says: %v", tc.kind, tc.to, tc.count, cerr, err)
 		}
 	}
 }

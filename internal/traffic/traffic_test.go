@@ -230,7 +230,7 @@ func TestLive(t *testing.T) {
 		if err := traffic.Run(ctx, host, "tcp", "192.168.0.2:8888", 2, &out); err != nil {
 			t.Fatal(err)
 		}
-		if err := traffic.Run(ctx, host, "udp", "192.168.0.2:9", 0, &out); err != nil {
+		if err := traffic.Run(ctx, host, "udp", "192.168.0.2:9", traffic.DefaultCount, &out); err != nil {
 			t.Fatal(err)
 		}
 		if ln.Conns() != 2 {

@@ -157,17 +157,18 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprint(w, Format(rules))
+		fmt.Fprint(w, Format(rules, env.Instance))
 		return nil
 	})
 }
 
 // Format renders rules as the tutorial's watch loop does, "%18s\t%d" per rule
 // followed by a blank line; unlike the tutorial it sums every CPU's counter
-// and also shows rules that matched nothing yet.
-func Format(rules []Rule) string {
+// and also shows rules that matched nothing yet. With no rules it says how to
+// add one to the instance's firewall.
+func Format(rules []Rule, instance string) string {
 	if len(rules) == 0 {
-		return "(blacklist is empty: `xdplab fw add CIDR` adds a rule)\n\n"
+		return "(blacklist is empty: " + command(instance, "fw add CIDR") + " adds a rule)\n\n"
 	}
 	var b strings.Builder
 	for _, r := range rules {

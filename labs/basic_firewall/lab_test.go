@@ -130,14 +130,18 @@ func TestFormat(t *testing.T) {
 	got := basicfirewall.Format([]basicfirewall.Rule{
 		{Index: 0, Prefix: netip.MustParsePrefix("192.168.0.0/24"), Matches: 5},
 		{Index: 1, Prefix: netip.MustParsePrefix("10.0.0.0/8"), Matches: 0},
-	})
+	}, "xdplab")
 	// The tutorial prints fmt.Printf("%18s\t%d\n", rule, count) per rule, then a blank line.
 	want := "    192.168.0.0/24\t5\n        10.0.0.0/8\t0\n\n"
 	if got != want {
 		t.Errorf("Format = %q, want %q", got, want)
 	}
-	if !strings.Contains(basicfirewall.Format(nil), "fw add") {
-		t.Error("an empty blacklist does not say how to add a rule")
+	if got := basicfirewall.Format(nil, "xdplab"); !strings.Contains(got, "`xdplab fw add CIDR`") {
+		t.Errorf("an empty blacklist does not say how to add a rule: %q", got)
+	}
+	// On another instance, the hint acts on that instance when pasted.
+	if got := basicfirewall.Format(nil, "class1"); !strings.Contains(got, "`xdplab fw add CIDR --instance class1`") {
+		t.Errorf("the hint for an empty blacklist lacks the instance: %q", got)
 	}
 	if !strings.Contains(basicfirewall.New().Guide(), "xdplab fw add") {
 		t.Error("guide is not embedded or does not document xdplab fw")

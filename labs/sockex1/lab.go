@@ -195,7 +195,7 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		"a socket filter cannot drop anything for others: if pings fail here, node1's lo is not up"))
 	results = append(results, labs.Expect(
 		fmt.Sprintf("ICMP counts %d x (%d request + %d reply) bytes", pings, pingFrameLen, pingFrameLen),
-		2*pings*pingFrameLen, d[protoICMP], icmpHint(d[protoICMP])))
+		2*pings*pingFrameLen, d[protoICMP], icmpHint(d[protoICMP], env.Instance)))
 
 	// 2. UDP datagrams to a listener, so no ICMP port unreachable comes back.
 	before = after
@@ -274,14 +274,14 @@ func addStray(stray, d Counts, sent uint32) {
 	}
 }
 
-func icmpHint(got uint64) string {
+func icmpHint(got uint64, instance string) string {
 	const want = 2 * pings * pingFrameLen
 	switch {
 	case got == 0:
 		return "nothing was counted under IPPROTO_ICMP (1): read the protocol byte at ETH_HLEN + offsetof(struct iphdr, protocol) and add skb->len to that slot"
 	case got%want == 0:
 		return "counted several times: skip packets whose skb->pkt_type is not PACKET_OUTGOING (lo shows each packet leaving and arriving), " +
-			"and close other sockets running this filter (`xdplab watch sockex1`): each one counts every packet again"
+			"and close other sockets running this filter (" + labs.Cmd(instance, "watch sockex1") + "): each one counts every packet again"
 	}
 	return "add skb->len, the whole frame with its 14-byte Ethernet header, once per outgoing packet"
 }

@@ -2,6 +2,7 @@ package sockex1
 
 import (
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -183,4 +184,14 @@ func BenchmarkProgram(b *testing.B) {
 	objs := loadForTest(b)
 	frame := frames(b)[0].frame
 	testutils.BenchmarkPackets(b, objs.BpfProg1, frame)
+}
+
+func TestICMPHintNamesInstance(t *testing.T) {
+	twice := uint64(2 * 2 * pings * pingFrameLen)
+	if got := icmpHint(twice, "class1"); !strings.Contains(got, "(`xdplab watch sockex1 --instance class1`)") {
+		t.Errorf("icmpHint on instance class1: %q", got)
+	}
+	if got := icmpHint(twice, "xdplab"); !strings.Contains(got, "(`xdplab watch sockex1`)") {
+		t.Errorf("icmpHint on the default instance: %q", got)
+	}
 }
