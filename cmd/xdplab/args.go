@@ -174,7 +174,7 @@ func unknownCommand(cmds []*cli.Command, word string) error {
 			names = append(names, c.Names()...)
 		}
 	}
-	return usageErr("unknown command '%s': did you mean '%s'? (`xdplab help` lists every command)", word, closest(word, names))
+	return usageErr("unknown command '%s'%s (`xdplab help` lists every command)", word, suggest(word, names))
 }
 
 func unknownSubcommand(cmd *cli.Command, word string) error {
@@ -182,17 +182,31 @@ func unknownSubcommand(cmd *cli.Command, word string) error {
 	for _, c := range cmd.Subcommands {
 		names = append(names, c.Names()...)
 	}
-	return usageErr("unknown %s subcommand '%s': did you mean '%s'? (%s has %s)", cmd.Name, word, closest(word, names), cmd.Name, strings.Join(names, ", "))
+	return usageErr("unknown %s subcommand '%s'%s (%s has %s)", cmd.Name, word, suggest(word, names), cmd.Name, strings.Join(names, ", "))
+}
+
+// suggest is ": did you mean 'X'?" when a name is a plausible typo of word,
+// and nothing when none is: a far-fetched guess only misleads.
+func suggest(word string, names []string) string {
+	if c := closest(word, names); c != "" {
+		return fmt.Sprintf(": did you mean '%s'?", c)
+	}
+	return ""
 }
 
 // closest is the name with the fewest single-letter edits (insert, delete,
-// replace, swap two neighbours) from word; the first such one on a tie.
+// replace, swap two neighbours) from word, the first such one on a tie; ""
+// when even that one needs more edits than a typo makes (a third of the
+// word, at least 2).
 func closest(word string, names []string) string {
 	best, bestDist := "", -1
 	for _, n := range names {
 		if d := editDistance(word, n); bestDist < 0 || d < bestDist {
 			best, bestDist = n, d
 		}
+	}
+	if bestDist > max(2, len([]rune(word))/3) {
+		return ""
 	}
 	return best
 }

@@ -105,11 +105,11 @@ func TestUnknownCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"frobnicate"}, "unknown command 'frobnicate': did you mean '"},
+		{[]string{"frobnicate"}, "unknown command 'frobnicate' (`xdplab help` lists every command)"},
 		{[]string{"stauts"}, "unknown command 'stauts': did you mean 'status'? (`xdplab help` lists every command)"},
 		{[]string{"--instance", "t1", "chekc", "redirect"}, "unknown command 'chekc': did you mean 'check'?"},
 		{[]string{"help", "frobnicate"}, "unknown command 'frobnicate'"},
-		{[]string{"traffic", "bogus", "--to", "192.168.0.2"}, "unknown traffic subcommand 'bogus': did you mean 'ping'? (traffic has ping, tcp, udp)"},
+		{[]string{"traffic", "bogus", "--to", "192.168.0.2"}, "unknown traffic subcommand 'bogus' (traffic has ping, tcp, udp)"},
 		{[]string{"fw", "lst"}, "unknown fw subcommand 'lst': did you mean 'list'? (fw has list, add, del)"},
 	} {
 		r := xdplabWithin(t, 30*time.Second, nil, c.args...)
