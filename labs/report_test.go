@@ -84,24 +84,20 @@ func TestJSONOfAnErroredReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Pass    bool   `json:"pass"`
-		Verdict string `json:"verdict"`
-		Reports []struct {
-			Pass    bool   `json:"pass"`
-			Verdict string `json:"verdict"`
-			Error   string `json:"error"`
-		} `json:"reports"`
+		Pass    bool          `json:"pass"`
+		Verdict labs.Verdict  `json:"verdict"`
+		Reports []labs.Report `json:"reports"`
 	}
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Pass || doc.Verdict != "error" || len(doc.Reports) != 2 {
+	if doc.Pass || doc.Verdict != labs.VerdictError || len(doc.Reports) != 2 {
 		t.Fatalf("document: %s", b.String())
 	}
-	if r := doc.Reports[0]; r.Pass || r.Verdict != "error" || !strings.Contains(r.Error, "taken by pid 7 (nc)") {
+	if r := doc.Reports[0]; r.Pass || r.Verdict != labs.VerdictError || !strings.Contains(r.Error, "taken by pid 7 (nc)") {
 		t.Errorf("errored report: %+v", r)
 	}
-	if r := doc.Reports[1]; r.Pass || r.Verdict != "fail" || r.Error != "" {
+	if r := doc.Reports[1]; r.Pass || r.Verdict != labs.VerdictFail || r.Error != "" {
 		t.Errorf("failed report: %+v", r)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs"
 )
 
 // These tests break the environment under a lab, never the learner's
@@ -279,19 +280,15 @@ func TestPortTakenIsAnError(t *testing.T) {
 		t.Errorf("check --json: %s", js)
 	}
 	var doc struct {
-		Pass    bool   `json:"pass"`
-		Verdict string `json:"verdict"`
-		Reports []struct {
-			Pass    bool   `json:"pass"`
-			Verdict string `json:"verdict"`
-			Error   string `json:"error"`
-		} `json:"reports"`
+		Pass    bool          `json:"pass"`
+		Verdict labs.Verdict  `json:"verdict"`
+		Reports []labs.Report `json:"reports"`
 	}
 	if err := json.Unmarshal([]byte(js.stdout), &doc); err != nil {
 		t.Fatalf("check --json: %v\n%s", err, js)
 	}
-	if doc.Pass || doc.Verdict != "error" || len(doc.Reports) != 1 || doc.Reports[0].Pass ||
-		doc.Reports[0].Verdict != "error" || doc.Reports[0].Error != cause {
+	if doc.Pass || doc.Verdict != labs.VerdictError || len(doc.Reports) != 1 || doc.Reports[0].Pass ||
+		doc.Reports[0].Verdict != labs.VerdictError || doc.Reports[0].Error != cause {
 		t.Errorf("JSON of a check that could not run:\n%s", js.stdout)
 	}
 	x, _ := os.ReadFile(junit)
