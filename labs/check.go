@@ -105,6 +105,7 @@ func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 
 func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 	names := []string{name}
+	modes := map[string]Mode{}
 	if name == "" {
 		recorded, err := r.store().Labs()
 		if err != nil {
@@ -127,18 +128,23 @@ func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 		names = names[:0]
 		for _, rec := range up {
 			names = append(names, rec.Lab)
+			modes[rec.Lab], _ = ParseMode(rec.Mode)
 		}
 	}
 	var reports []*Report
 	for _, n := range names {
+		if ctx.Err() != nil {
+			// Interrupted while checking an earlier lab: say so for every lab
+			// left, so the reports still list them all.
+			rep := &Report{Instance: r.Instance, Lab: n, Mode: modes[n], Error: interrupted(ctx, "its turn", "the lab is still up", r.Cmd("check "+n))}
+			reports = append(reports, rep.finish(time.Now()))
+			continue
+		}
 		rep, err := r.check(ctx, n)
 		if err != nil {
 			return reports, err
 		}
 		reports = append(reports, rep)
-		if ctx.Err() != nil {
-			break // interrupted: the rest is not checked
-		}
 	}
 	return reports, nil
 }
@@ -226,7 +232,7 @@ func (r *Runner) run(ctx context.Context, labs []Lab, opts Options) ([]*Report, 
 		if ctx.Err() != nil {
 			// Interrupted during an earlier lab: say so for every lab left, so
 			// the summary still lists them all.
-			rep.Error = interrupted(ctx, "this lab's turn", "nothing of it was built", r.Cmd(again))
+			rep.Error = interrupted(ctx, "its turn", "nothing of it was built", r.Cmd(again))
 			reports = append(reports, rep.finish(start))
 			continue
 		}
