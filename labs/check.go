@@ -16,8 +16,38 @@ type Report struct {
 	Mode     Mode          `json:"mode"`
 	Results  []Result      `json:"results"`
 	Pass     bool          `json:"pass"`
+	Verdict  Verdict       `json:"verdict"`
 	Error    string        `json:"error,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+}
+
+// Verdict is what a report concludes.
+type Verdict string
+
+const (
+	// VerdictPass: every expectation was met.
+	VerdictPass Verdict = "pass"
+	// VerdictFail: the check ran to its end and an expectation was not met.
+	VerdictFail Verdict = "fail"
+	// VerdictError: the check could not run to its end (Report.Error says
+	// why), so its results say nothing about the learner's program.
+	VerdictError Verdict = "error"
+)
+
+// Outcome is the verdict over several reports. One that could not be
+// checked outweighs one that failed: a grader must never read "could not
+// check" as a clean fail.
+func Outcome(reports []*Report) Verdict {
+	v := VerdictPass
+	for _, r := range reports {
+		switch {
+		case r.Verdict == VerdictError:
+			return VerdictError
+		case !r.Pass:
+			v = VerdictFail
+		}
+	}
+	return v
 }
 
 // Passed counts the passing results.
@@ -33,9 +63,23 @@ func (r *Report) Passed() int {
 
 func (r *Report) finish(start time.Time) *Report {
 	r.Duration = time.Since(start)
-	r.Pass = r.Error == "" && len(r.Results) > 0
+	if r.Error == "" && len(r.Results) == 0 {
+		r.Error = "the check returned no results: this is a bug in the lab's check, please report it"
+	}
+	if r.Results == nil {
+		r.Results = []Result{} // JSON readers get a list, never null
+	}
+	r.Pass = r.Error == ""
 	for _, res := range r.Results {
 		r.Pass = r.Pass && res.Pass
+	}
+	switch {
+	case r.Error != "":
+		r.Verdict = VerdictError
+	case r.Pass:
+		r.Verdict = VerdictPass
+	default:
+		r.Verdict = VerdictFail
 	}
 	return r
 }
@@ -61,6 +105,7 @@ func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 
 func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 	names := []string{name}
+	modes := map[string]Mode{}
 	if name == "" {
 		recorded, err := r.store().Labs()
 		if err != nil {
@@ -83,10 +128,18 @@ func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 		names = names[:0]
 		for _, rec := range up {
 			names = append(names, rec.Lab)
+			modes[rec.Lab], _ = ParseMode(rec.Mode)
 		}
 	}
 	var reports []*Report
 	for _, n := range names {
+		if ctx.Err() != nil {
+			// Interrupted while checking an earlier lab: say so for every lab
+			// left, so the reports still list them all.
+			rep := &Report{Instance: r.Instance, Lab: n, Mode: modes[n], Error: interrupted(ctx, "its turn", "the lab is still up", r.Cmd("check "+n))}
+			reports = append(reports, rep.finish(time.Now()))
+			continue
+		}
 		rep, err := r.check(ctx, n)
 		if err != nil {
 			return reports, err
@@ -98,18 +151,46 @@ func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 
 func (r *Runner) check(ctx context.Context, name string) (*Report, error) {
 	start := time.Now()
-	lab, env, err := r.Open(name)
+	lab, env, rec, err := r.open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer env.Topo.Close()
 	rep := &Report{Instance: r.Instance, Lab: name, Mode: env.Options.Mode}
+	r.checkLab(ctx, lab, env, rec, rep, "the lab is still up", "check "+name)
+	return rep.finish(start), nil
+}
+
+// checkLab runs a lab's check once the lab is known to be as up left it, and
+// records in rep.Error whatever kept the check from running to its end: the
+// lab damaged since up, an interruption, any error of the lab's Check. left
+// says what became of the lab, again is the command that checks it again.
+func (r *Runner) checkLab(ctx context.Context, lab Lab, env *Env, rec state.Lab, rep *Report, left, again string) {
+	if problems := r.diagnose(rec, env.Topo); len(problems) > 0 {
+		rep.Error = cause(problems)
+		return
+	}
 	results, err := lab.Check(ctx, env)
 	rep.Results = results
-	if err != nil {
-		rep.Error = err.Error()
+	switch {
+	case ctx.Err() != nil:
+		// Whatever the check made of it, traffic cut short proves nothing.
+		rep.Error = interrupted(ctx, "the check finished", left, r.Cmd(again))
+	case err != nil:
+		// A pin deleted while the check ran fails it with a bare "no such
+		// file": the damage is the cause worth naming.
+		if problems := r.diagnose(rec, env.Topo); len(problems) > 0 {
+			rep.Error = cause(problems)
+		} else {
+			rep.Error = err.Error()
+		}
 	}
-	return rep.finish(start), nil
+}
+
+// interrupted says that a signal stopped a command before something it was
+// doing, and how to do it again.
+func interrupted(ctx context.Context, before, left, again string) string {
+	return fmt.Sprintf("interrupted (%v) before %s; %s: run %s again", context.Cause(ctx), before, left, again)
 }
 
 // Run is up, check and down for each lab in turn: the grading entry point.
@@ -145,39 +226,45 @@ func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Repo
 func (r *Runner) run(ctx context.Context, labs []Lab, opts Options) ([]*Report, error) {
 	var reports []*Report
 	for _, l := range labs {
-		if err := ctx.Err(); err != nil {
-			return reports, err
-		}
 		start := time.Now()
 		rep := &Report{Instance: r.Instance, Lab: l.Name(), Mode: opts.Mode}
+		again := "run " + l.Name() + upFlags(state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values})
+		if ctx.Err() != nil {
+			// Interrupted during an earlier lab: say so for every lab left, so
+			// the summary still lists them all.
+			rep.Error = interrupted(ctx, "its turn", "nothing of it was built", r.Cmd(again))
+			reports = append(reports, rep.finish(start))
+			continue
+		}
 		fmt.Fprintf(r.log(), "== %s (%s)\n", l.Name(), opts.Mode)
 		if err := r.up(ctx, l, opts); err != nil {
 			if errors.Is(err, ErrAlreadyUp) {
 				return reports, err
 			}
 			rep.Error = err.Error()
-		} else {
-			rep.Results, err = r.checkUp(ctx, l)
-			if err != nil {
-				rep.Error = err.Error()
+			if ctx.Err() != nil {
+				rep.Error = interrupted(ctx, "the lab was up", "what was built is removed", r.Cmd(again))
 			}
+		} else {
+			r.checkUp(ctx, l, rep, again)
 		}
 		if err := r.teardown(context.Background(), l.Name()); err != nil {
 			if rep.Error != "" {
 				rep.Error += "; "
 			}
-			rep.Error += "down: " + err.Error()
+			rep.Error += fmt.Sprintf("down: %v (%s removes what is left)", err, r.Cmd("down "+l.Name()))
 		}
 		reports = append(reports, rep.finish(start))
 	}
 	return reports, nil
 }
 
-func (r *Runner) checkUp(ctx context.Context, l Lab) ([]Result, error) {
-	_, env, err := r.Open(l.Name())
+func (r *Runner) checkUp(ctx context.Context, l Lab, rep *Report, again string) {
+	_, env, rec, err := r.open(l.Name())
 	if err != nil {
-		return nil, err
+		rep.Error = err.Error()
+		return
 	}
 	defer env.Topo.Close()
-	return l.Check(ctx, env)
+	r.checkLab(ctx, l, env, rec, rep, "the lab was taken down", again)
 }

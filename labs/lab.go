@@ -29,7 +29,11 @@ type Lab interface {
 	// whatever must outlive the process under env.PinDir.
 	Up(ctx context.Context, env *Env) error
 	// Check drives traffic and returns one result per expectation. An error means
-	// the check could not run (environment), not that an expectation failed.
+	// the check could not run to its end (environment: a port taken, a map
+	// full), not that an expectation failed: the report is then an ERROR and
+	// check and run exit 2. Return the results gathered so far with it. What
+	// the learner's program causes (a dropped packet, a failed connection) is
+	// a failed expectation, never an error.
 	Check(ctx context.Context, env *Env) ([]Result, error)
 	// Watch prints the lab's live view in the tutorial's format until ctx ends.
 	Watch(ctx context.Context, env *Env, w io.Writer) error

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // WriteText prints reports one expectation per line, with a hint under each
@@ -23,59 +24,69 @@ func WriteText(w io.Writer, reports []*Report) {
 				fmt.Fprintf(w, "        hint: %s\n", res.Hint)
 			}
 		}
-		if r.Error != "" {
-			fmt.Fprintf(w, "  ERROR %s\n", r.Error)
-		}
-		verdict := "PASS"
-		if !r.Pass {
-			verdict = "FAIL"
-		}
-		fmt.Fprintf(w, "  %s: %d/%d expectations met in %s\n", verdict, r.Passed(), len(r.Results), r.Duration.Round(1e6))
+		fmt.Fprintf(w, "  %s\n", r.Summary())
 	}
+}
+
+// Summary is a report's last line: the verdict, and how many expectations
+// were met, or for a check that could not run, why and how far it got.
+func (r *Report) Summary() string {
+	took := r.Duration.Round(time.Millisecond)
+	if r.Verdict != VerdictError {
+		return fmt.Sprintf("%s: %d/%d expectations met in %s", strings.ToUpper(string(r.Verdict)), r.Passed(), len(r.Results), took)
+	}
+	got := "no expectation was checked"
+	if len(r.Results) > 0 {
+		got = fmt.Sprintf("%d of %d expectations met before it stopped", r.Passed(), len(r.Results))
+	}
+	return fmt.Sprintf("ERROR: could not check: %s; %s (%s)", r.Error, got, took)
 }
 
 // WriteSummary prints the table `run` ends with.
 func WriteSummary(w io.Writer, reports []*Report) {
 	fmt.Fprintf(w, "\n%-16s %-8s %-6s %-8s %s\n", "LAB", "MODE", "RESULT", "CHECKS", "TIME")
-	pass := 0
+	count := map[Verdict]int{}
 	for _, r := range reports {
-		verdict := "FAIL"
-		if r.Pass {
-			verdict = "PASS"
-			pass++
-		}
-		fmt.Fprintf(w, "%-16s %-8s %-6s %-8s %s\n", r.Lab, r.Mode, verdict,
-			fmt.Sprintf("%d/%d", r.Passed(), len(r.Results)), r.Duration.Round(1e6))
+		count[r.Verdict]++
+		fmt.Fprintf(w, "%-16s %-8s %-6s %-8s %s\n", r.Lab, r.Mode, strings.ToUpper(string(r.Verdict)),
+			fmt.Sprintf("%d/%d", r.Passed(), len(r.Results)), r.Duration.Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "%d passed, %d failed\n", pass, len(reports)-pass)
+	fmt.Fprintf(w, "%d passed, %d failed", count[VerdictPass], count[VerdictFail])
+	if n := count[VerdictError]; n > 0 {
+		fmt.Fprintf(w, ", %d could not be checked (ERROR above)", n)
+	}
+	fmt.Fprintln(w)
 }
 
-// WriteJSON writes reports as one JSON document for graders.
+// WriteJSON writes reports as one JSON document for graders: pass is true
+// only when every report passed, verdict is Outcome's.
 func WriteJSON(w io.Writer, reports []*Report) error {
-	pass := true
-	for _, r := range reports {
-		pass = pass && r.Pass
-	}
+	verdict := Outcome(reports)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(struct {
 		Pass    bool      `json:"pass"`
+		Verdict Verdict   `json:"verdict"`
 		Reports []*Report `json:"reports"`
-	}{pass, reports})
+	}{verdict == VerdictPass, verdict, reports})
 }
 
 // WriteJUnit writes reports as JUnit XML: one testsuite per lab, one
-// testcase per expectation, so CI systems show labs like tests.
+// testcase per expectation, so CI systems show labs like tests. A check that
+// could not run adds a testcase with an <error>, which CI systems tell apart
+// from a <failure>.
 func WriteJUnit(w io.Writer, reports []*Report) error {
-	type failure struct {
+	type problem struct {
 		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr,omitempty"`
 		Text    string `xml:",chardata"`
 	}
 	type testcase struct {
 		Name      string   `xml:"name,attr"`
 		Classname string   `xml:"classname,attr"`
-		Failure   *failure `xml:"failure,omitempty"`
+		Failure   *problem `xml:"failure,omitempty"`
+		Error     *problem `xml:"error,omitempty"`
 	}
 	type testsuite struct {
 		Name     string     `xml:"name,attr"`
@@ -84,7 +95,6 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 		Errors   int        `xml:"errors,attr"`
 		Time     string     `xml:"time,attr"`
 		Cases    []testcase `xml:"testcase"`
-		SysErr   string     `xml:"system-err,omitempty"`
 	}
 	type testsuites struct {
 		XMLName xml.Name    `xml:"testsuites"`
@@ -92,21 +102,26 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 	}
 	var doc testsuites
 	for _, r := range reports {
-		s := testsuite{Name: r.Lab, Tests: len(r.Results), Time: fmt.Sprintf("%.3f", r.Duration.Seconds()), SysErr: r.Error}
-		if r.Error != "" {
-			s.Errors = 1
-		}
+		s := testsuite{Name: r.Lab, Time: fmt.Sprintf("%.3f", r.Duration.Seconds())}
 		for _, res := range r.Results {
 			tc := testcase{Name: res.Name, Classname: "xdplab." + r.Lab}
 			if !res.Pass {
 				s.Failures++
-				tc.Failure = &failure{
+				tc.Failure = &problem{
 					Message: fmt.Sprintf("expected %s, observed %s", res.Expected, res.Observed),
 					Text:    strings.TrimSpace("hint: " + res.Hint),
 				}
 			}
 			s.Cases = append(s.Cases, tc)
 		}
+		if r.Verdict == VerdictError {
+			s.Errors++
+			s.Cases = append(s.Cases, testcase{
+				Name: "the check runs to its end", Classname: "xdplab." + r.Lab,
+				Error: &problem{Message: "could not check: " + r.Error, Type: "environment", Text: r.Summary()},
+			})
+		}
+		s.Tests = len(s.Cases)
 		doc.Suites = append(doc.Suites, s)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

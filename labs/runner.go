@@ -181,6 +181,9 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 	if err := lab.Up(ctx, env); err != nil {
 		return fmt.Errorf("up %s: %w", name, err)
 	}
+	if rec.Attached, rec.Pins, err = inventory(dep, rec.PinDir); err != nil {
+		return fmt.Errorf("up %s: %w", name, err)
+	}
 	rec.Phase = state.PhaseUp
 	return st.Write(rec)
 }
@@ -306,24 +309,30 @@ func (r *Runner) UpLabs() ([]state.Lab, error) {
 // Open gives access to a lab that is up: its record and an Env with the
 // deployed topology. The caller closes env.Topo.
 func (r *Runner) Open(name string) (Lab, *Env, error) {
+	lab, env, _, err := r.open(name)
+	return lab, env, err
+}
+
+// open is Open that also returns the lab's record.
+func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 	lab, err := r.Registry.Get(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, state.Lab{}, err
 	}
 	rec, err := r.store().Read(name)
 	if errors.Is(err, os.ErrNotExist) || (err == nil && rec.Phase != state.PhaseUp) {
-		return nil, nil, Errorf(ErrNotUp, "%s is not up in instance %s: start it with %s", name, r.Instance, r.Cmd("up "+name))
+		return nil, nil, rec, Errorf(ErrNotUp, "%s is not up in instance %s: start it with %s", name, r.Instance, r.Cmd("up "+name))
 	}
 	if err != nil {
-		return nil, nil, Errorf(ErrEnvironment, "%w (%s cleans up)", err, r.Cmd("down "+name))
+		return nil, nil, rec, Errorf(ErrEnvironment, "%w (%s cleans up)", err, r.Cmd("down "+name))
 	}
 	res, err := topology.Resolve(lab.Topology(), r.Instance, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, rec, err
 	}
 	dep, err := res.Open()
 	if err != nil {
-		return nil, nil, Errorf(ErrNotUp, "%s is recorded as up but its namespaces are gone (%w): %s cleans up", name, err, r.Cmd("down "+name))
+		return nil, nil, rec, Errorf(ErrNotUp, "%s is recorded as up but its namespaces are gone (%w): %s cleans up", name, err, r.Cmd("down "+name))
 	}
 	mode, _ := ParseMode(rec.Mode)
 	env := &Env{
@@ -331,7 +340,7 @@ func (r *Runner) Open(name string) (Lab, *Env, error) {
 		Options: Options{Mode: mode, Obj: rec.Obj, Values: rec.Values},
 		Log:     r.log(),
 	}
-	return lab, env, nil
+	return lab, env, rec, nil
 }
 
 // WithLab runs fn on a lab that is up while holding the instance lock, so a

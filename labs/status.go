@@ -131,6 +131,7 @@ func (r *Runner) Status() (*Status, error) {
 			}
 			ls.Nodes = append(ls.Nodes, node)
 		}
+		ls.Problems = append(ls.Problems, r.diagnose(rec, env.Topo)...)
 		if d, ok := lab.(Diagnoser); ok {
 			ls.Problems = append(ls.Problems, d.Diagnose(env)...)
 		}

@@ -24,6 +24,12 @@ const (
 // maps to exit code 1, every other error to 2.
 var errChecksFailed = errors.New("some expectations failed")
 
+// errCouldNotCheck is returned by check and run when a lab could not be
+// checked to the end (its report says why): exit 2, even when another lab
+// failed an expectation, so that a grader never takes a check that did not
+// run for a learner's failure.
+var errCouldNotCheck = errors.New("some labs could not be checked")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -40,6 +46,8 @@ func exitCode(err error) int {
 		return exitPass
 	case errors.Is(err, errChecksFailed):
 		return exitFail
+	case errors.Is(err, errCouldNotCheck):
+		return exitUsage // the report printed the cause
 	case errors.Is(err, context.Canceled):
 		// Ctrl-C or SIGTERM: what the command had built was rolled back.
 		fmt.Fprintln(os.Stderr, "xdplab: interrupted; what this command had started was undone")

@@ -44,6 +44,38 @@ type Lab struct {
 	PinDir     string              `json:"pin_dir"`
 	PID        int                 `json:"pid"`
 	Created    time.Time           `json:"created"`
+	// Attached and Pins are what a finished up left in place, so that check
+	// and status can tell a lab damaged since (a deleted pin, a detached
+	// program) from a learner's program that misbehaves.
+	Attached []Attachment `json:"attached,omitempty"`
+	Pins     []Pin        `json:"pins,omitempty"`
+}
+
+// Attachment is an XDP program that up left attached to an interface.
+type Attachment struct {
+	Node    string `json:"node"`
+	Iface   string `json:"iface"`
+	Program string `json:"program"`
+	ProgID  uint32 `json:"prog_id"`
+}
+
+// Pin kinds.
+const (
+	PinMap     = "map"
+	PinProgram = "program"
+	PinLink    = "link"
+)
+
+// Pin is an object that up left pinned in the lab's pin directory.
+type Pin struct {
+	// Name is the file name in the pin directory.
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Object is the map's or program's own name; for a link, the name of
+	// the program it attaches.
+	Object string `json:"object,omitempty"`
+	// ProgID is the program a link attaches.
+	ProgID uint32 `json:"prog_id,omitempty"`
 }
 
 // Store reads and writes the state of one instance.

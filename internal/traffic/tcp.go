@@ -25,13 +25,14 @@ type TCPListener struct {
 	wg   sync.WaitGroup
 }
 
-// ListenTCP listens on addr inside ns (port 0 picks one) until Close.
+// ListenTCP listens on addr inside ns (port 0 picks one) until Close. A port
+// some other socket holds fails with a *PortInUseError.
 func ListenTCP(ns *namespace.NS, addr netip.AddrPort) (*TCPListener, error) {
 	ln, err := inNS(ns, func() (*net.TCPListener, error) {
 		return net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(addr))
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listen tcp %s in %s: %w", addr, ns.Name, err)
+		return nil, listenError(ns, "tcp", addr, err)
 	}
 	l := &TCPListener{ln: ln, conns: newCounter(), open: map[net.Conn]struct{}{}}
 	l.wg.Add(1)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,6 +184,50 @@ func TestLive(t *testing.T) {
 		}
 		if ln.Conns() != 1 || ln.Bytes() != 5 {
 			t.Errorf("listener saw %d conns, %d bytes; want 1, 5", ln.Conns(), ln.Bytes())
+		}
+	})
+
+	t.Run("PortInUse", func(t *testing.T) {
+		comm, err := os.ReadFile("/proc/self/comm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		me := fmt.Sprintf("pid %d (%s)", os.Getpid(), strings.TrimSpace(string(comm)))
+		target := netip.AddrPortFrom(node1Addr, 8888)
+		for _, tc := range []struct {
+			proto string
+			hold  netip.AddrPort // what the first socket binds
+		}{
+			{"tcp", target},
+			{"tcp", netip.AddrPortFrom(netip.IPv4Unspecified(), 8888)}, // the wildcard clashes too
+			{"udp", target},
+		} {
+			t.Run(tc.proto+" "+tc.hold.String(), func(t *testing.T) {
+				listen := func(a netip.AddrPort) (io.Closer, error) {
+					if tc.proto == "tcp" {
+						return traffic.ListenTCP(node1, a)
+					}
+					return traffic.ListenUDP(node1, a)
+				}
+				first, err := listen(tc.hold)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer first.Close()
+				second, err := listen(target)
+				if err == nil {
+					second.Close()
+					t.Fatal("second listen on a taken port succeeded")
+				}
+				var pe *traffic.PortInUseError
+				if !errors.As(err, &pe) || !errors.Is(err, traffic.ErrPortInUse) || !errors.Is(err, syscall.EADDRINUSE) {
+					t.Fatalf("error %v (%T) is not a PortInUseError wrapping EADDRINUSE", err, err)
+				}
+				want := fmt.Sprintf("%s port 8888 in netns %s is taken by %s: stop it and re-run", tc.proto, node1.Name, me)
+				if err.Error() != want {
+					t.Errorf("error %q\nwant  %q", err, want)
+				}
+			})
 		}
 	})
 

@@ -49,13 +49,13 @@ type UDPSink struct {
 }
 
 // ListenUDP binds addr inside ns (port 0 picks one) and counts what arrives
-// until Close.
+// until Close. A port some other socket holds fails with a *PortInUseError.
 func ListenUDP(ns *namespace.NS, addr netip.AddrPort) (*UDPSink, error) {
 	conn, err := inNS(ns, func() (*net.UDPConn, error) {
 		return net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listen udp %s in %s: %w", addr, ns.Name, err)
+		return nil, listenError(ns, "udp", addr, err)
 	}
 	s := &UDPSink{conn: conn, got: newCounter(), done: make(chan struct{})}
 	go func() {

@@ -135,7 +135,7 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		"the program must return XDP_PASS for ICMP; if it drops, node1 never sees the echo requests"))
 	after, err := counts(env)
 	if err != nil {
-		return nil, err
+		return results, err
 	}
 	results = append(results, labs.Expect(
 		fmt.Sprintf("IPPROTO_ICMP counts the %d echo requests", pings), pings, delta(after, before)[protoICMP],
@@ -144,22 +144,22 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	before = after
 	sink, err := traffic.ListenUDP(node1, udpTarget)
 	if err != nil {
-		return nil, err
+		return results, err
 	}
-	err = traffic.UDP(ctx, host, udpTarget, datagrams, 32)
-	if err == nil {
-		wctx, cancel := context.WithTimeout(ctx, time.Second)
-		err = sink.Wait(wctx, datagrams)
-		cancel()
+	if err := traffic.UDP(ctx, host, udpTarget, datagrams, 32); err != nil {
+		sink.Close()
+		return results, fmt.Errorf("udp from host: %w", err)
 	}
-	got := sink.Count()
+	// Waiting for the datagrams at node1 means the program has seen them.
+	// Fewer arriving is the program's doing (it dropped them) and shows in
+	// the counter, so a shortfall is no error of the check.
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	sink.Wait(wctx, datagrams)
+	cancel()
 	sink.Close()
-	if err != nil && got == 0 {
-		return nil, fmt.Errorf("udp from host: %w", err)
-	}
 	after, err = counts(env)
 	if err != nil {
-		return nil, err
+		return results, err
 	}
 	results = append(results, labs.Expect(
 		fmt.Sprintf("IPPROTO_UDP counts the %d datagrams", datagrams), datagrams, delta(after, before)[protoUDP],
@@ -168,21 +168,24 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	before = after
 	ln, err := traffic.ListenTCP(node1, tcpTarget)
 	if err != nil {
-		return nil, err
+		return results, err
 	}
-	_, err = traffic.TCPConnect(ctx, host, tcpTarget, []byte("hello xdplab\n"))
+	// A connection that fails is the program's doing (it dropped a
+	// segment): the expectation fails with the reason, the check goes on.
+	_, terr := traffic.TCPConnect(ctx, host, tcpTarget, []byte("hello xdplab\n"))
 	ln.Close()
-	if err != nil {
-		return nil, fmt.Errorf("tcp from host: %w", err)
-	}
 	after, err = counts(env)
 	if err != nil {
-		return nil, err
+		return results, err
 	}
 	tcp := delta(after, before)[protoTCP]
+	tcpObserved, hint := fmt.Sprint(tcp), "a TCP connection sends SYN, ACK, data and FIN towards node1: each is one packet with protocol 6"
+	if terr != nil {
+		tcpObserved += fmt.Sprintf(" (the connection failed: %v)", terr)
+		hint = "the program must return XDP_PASS for TCP too, or the connection never completes; then " + hint
+	}
 	results = append(results, labs.Assert("IPPROTO_TCP counts the TCP exchange",
-		tcp > 0, "> 0", fmt.Sprint(tcp),
-		"a TCP connection sends SYN, ACK, data and FIN towards node1: each is one packet with protocol 6"))
+		terr == nil && tcp > 0, "> 0", tcpObserved, hint))
 
 	others := map[string]uint64{}
 	for k, v := range delta(after, start) {
