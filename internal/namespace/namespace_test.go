@@ -26,7 +26,7 @@ func TestLifecycle(t *testing.T) {
 	name := testutils.Instance(t) + "-ns-test"
 	outside := netnsLink(t)
 
-	ns, err := namespace.Create(name)
+	ns, err := namespace.Create(name, "xdplab:test:lifecycle")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,10 @@ func TestLifecycle(t *testing.T) {
 	if !namespace.Exists(name) {
 		t.Fatal("created namespace does not exist")
 	}
-	if _, err := namespace.Create(name); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if e, err := namespace.Examine(name); err != nil || e.Kind != namespace.Mounted || e.Mark != "xdplab:test:lifecycle" {
+		t.Errorf("Examine = %+v, %v; want a mounted namespace with its mark", e, err)
+	}
+	if _, err := namespace.Create(name, ""); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("second create: %v", err)
 	}
 	var inside string
