@@ -362,11 +362,6 @@ func (r *Runner) down(ctx context.Context, name string) ([]string, error) {
 			os.RemoveAll(instPins)
 			os.Remove(r.pinRoot())
 		}
-		// Corrupt records would otherwise keep the state directory alive.
-		recorded, _ := st.Labs()
-		for _, l := range recorded {
-			st.Remove(l)
-		}
 	}
 	return removed, errors.Join(errs...)
 }
