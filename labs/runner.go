@@ -286,7 +286,8 @@ func (r *Runner) leftAlone(names []string) {
 
 // Down removes one lab, or every lab of the instance when name is "". It
 // works from state files and, for what they do not record, from a sweep of
-// the instance's namespace prefix and pin directory.
+// the instance's pin directory and of the namespaces with the instance's
+// prefix and our mark; namespaces someone else made stay.
 func (r *Runner) Down(ctx context.Context, name string) ([]string, error) {
 	if err := topology.ValidateInstance(r.Instance); err != nil {
 		return nil, Errorf(ErrUsage, "%w", err)

@@ -190,7 +190,8 @@ func (s Store) Write(l Lab) error {
 	return nil
 }
 
-// Read loads a lab record; os.ErrNotExist when there is none.
+// Read loads a lab record; os.ErrNotExist when there is none, ErrCorrupt
+// (and an empty record) when it cannot be parsed, ErrLink for a link.
 func (s Store) Read(lab string) (Lab, error) {
 	var l Lab
 	if err := s.checkDirs(); err != nil {
@@ -206,7 +207,9 @@ func (s Store) Read(lab string) (Lab, error) {
 		return l, fmt.Errorf("read state file %s: %w", s.Path(lab), err)
 	}
 	if err := json.Unmarshal(b, &l); err != nil {
-		return l, fmt.Errorf("%w %s: %w", ErrCorrupt, s.Path(lab), err)
+		// Nothing of a corrupt record is believed, not even the fields that
+		// parsed: its namespaces would vouch for placeholders.
+		return Lab{}, fmt.Errorf("%w %s: %w", ErrCorrupt, s.Path(lab), err)
 	}
 	return l, nil
 }
