@@ -31,6 +31,8 @@ type Runner struct {
 	LockWait time.Duration
 	// Log receives progress meant for people; nil discards it.
 	Log io.Writer
+
+	told map[string]bool // foreign names already reported by leftAlone
 }
 
 func (r *Runner) store() state.Store {
@@ -139,13 +141,26 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	if prev, rerr := st.Read(name); rerr == nil && prev.Phase == state.PhaseUp && allExist(res.Namespaces()) {
+	prev, rerr := st.Read(name)
+	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) && !errors.Is(rerr, state.ErrCorrupt) {
+		return Errorf(ErrEnvironment, "%w", rerr)
+	}
+	// Nothing of someone else's is adopted or replaced: refuse before
+	// anything is written or removed.
+	if err := res.CheckFree(prev.Namespaces); err != nil {
+		return Errorf(ErrEnvironment, "%w", err)
+	}
+	if err := r.checkPinDirs(name); err != nil {
+		return Errorf(ErrEnvironment, "%w", err)
+	}
+	if rerr == nil && prev.Phase == state.PhaseUp && allMounted(res.Namespaces()) {
 		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s, %s mode): check it with %s, or start over with %s",
 			name, r.Instance, prev.Created.Format(time.TimeOnly), prev.Mode, r.Cmd("check "+name), r.Cmd("down "+name))
 	}
 	// Anything else of this lab is a leftover of an interrupted up: reconcile
 	// by removing it, then build from scratch.
-	if left, _ := namespace.List(topology.LabPrefix(r.Instance, name)); len(left) > 0 || fileExists(st.Path(name)) {
+	left, _, _ := topology.Owned(r.Instance, name, prev.Namespaces)
+	if len(left) > 0 || pathExists(st.Path(name)) || pathExists(r.PinDir(name)) {
 		fmt.Fprintf(r.log(), "found a half-built %s (interrupted earlier?): removing it first\n", name)
 		if err := r.teardown(ctx, name); err != nil {
 			return err
@@ -158,7 +173,8 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 		Namespaces: res.Namespaces(), PinDir: r.PinDir(name),
 		PID: os.Getpid(), Created: time.Now(),
 	}
-	// Record first: a crash after this line leaves a trail for `down`.
+	// Record first: a crash after this line leaves a trail for `down`, which
+	// vouches for the placeholders of namespaces not yet mounted.
 	if err := st.Write(rec); err != nil {
 		return err
 	}
@@ -174,8 +190,8 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 		return fmt.Errorf("build topology of %s: %w", name, err)
 	}
 	defer dep.Close()
-	if err := os.MkdirAll(rec.PinDir, 0o755); err != nil {
-		return fmt.Errorf("create pin directory: %w", err)
+	if err := r.makePinDir(name); err != nil {
+		return err
 	}
 	env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log()}
 	if err := lab.Up(ctx, env); err != nil {
@@ -188,29 +204,87 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 	return st.Write(rec)
 }
 
+// pinDirs are the pin root, the instance's pin directory and the lab's.
+func (r *Runner) pinDirs(lab string) []string {
+	return []string{r.pinRoot(), filepath.Join(r.pinRoot(), r.Instance), r.PinDir(lab)}
+}
+
+// checkPinDirs refuses pin directories that are links: pinning through one
+// would put the lab's pins elsewhere, and removing through one would delete
+// whatever it points into.
+func (r *Runner) checkPinDirs(lab string) error {
+	for _, d := range r.pinDirs(lab) {
+		if err := state.CheckDir("pin directory", d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Runner) makePinDir(lab string) error {
+	if err := os.MkdirAll(filepath.Dir(r.pinRoot()), 0o755); err != nil {
+		return fmt.Errorf("create pin directory: %w", err)
+	}
+	for _, d := range r.pinDirs(lab) {
+		if err := state.MakeDir("pin directory", d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // teardown removes a lab's pins, namespaces and state, whatever state it is
 // in. Unpinning the links detaches the programs; deleting the namespaces
-// removes the veths with their addresses and routes.
+// removes the veths with their addresses and routes. Only namespaces xdplab
+// created go: those with the lab's mark, and the placeholders its record
+// names.
 func (r *Runner) teardown(ctx context.Context, name string) error {
-	var errs []error
-	dir := r.PinDir(name)
-	if err := os.RemoveAll(dir); err != nil {
-		errs = append(errs, fmt.Errorf("remove pins %s: %w", dir, err))
+	st := r.store()
+	rec, err := st.Read(name)
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, state.ErrCorrupt) {
+		return Errorf(ErrEnvironment, "%w", err) // a link, say: refuse rather than guess
 	}
-	os.Remove(filepath.Dir(dir)) // the instance's pin dir, once empty
-	os.Remove(r.pinRoot())       // and ours, once no instance uses it
-	if _, err := topology.Sweep(topology.LabPrefix(r.Instance, name)); err != nil {
+	var errs []error
+	if err := r.checkPinDirs(name); err != nil {
+		errs = append(errs, err)
+	} else {
+		dir := r.PinDir(name)
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove pins %s: %w", dir, err))
+		}
+		os.Remove(filepath.Dir(dir)) // the instance's pin dir, once empty
+		os.Remove(r.pinRoot())       // and ours, once no instance uses it
+	}
+	_, foreign, err := topology.Sweep(r.Instance, name, rec.Namespaces)
+	if err != nil {
 		errs = append(errs, err)
 	}
-	if err := r.store().Remove(name); err != nil {
+	r.leftAlone(foreign)
+	if err := st.Remove(name); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
+// leftAlone tells the user, once per name, about names with our prefix that
+// xdplab did not create and so did not delete.
+func (r *Runner) leftAlone(names []string) {
+	for _, n := range names {
+		if r.told[n] {
+			continue
+		}
+		if r.told == nil {
+			r.told = map[string]bool{}
+		}
+		r.told[n] = true
+		fmt.Fprintf(r.log(), "left %s alone: it has this instance's prefix but xdplab did not create it\n", namespace.Path(n))
+	}
+}
+
 // Down removes one lab, or every lab of the instance when name is "". It
 // works from state files and, for what they do not record, from a sweep of
-// the instance's namespace prefix and pin directory.
+// the instance's pin directory and of the namespaces with the instance's
+// prefix and our mark; namespaces someone else made stay.
 func (r *Runner) Down(ctx context.Context, name string) ([]string, error) {
 	if err := topology.ValidateInstance(r.Instance); err != nil {
 		return nil, Errorf(ErrUsage, "%w", err)
@@ -239,7 +313,10 @@ func (r *Runner) down(ctx context.Context, name string) ([]string, error) {
 		targets = []string{name}
 	} else {
 		seen := map[string]bool{}
-		recorded, _ := st.Labs()
+		recorded, err := st.Labs()
+		if err != nil {
+			return nil, err
+		}
 		for _, l := range recorded {
 			seen[l] = true
 			targets = append(targets, l)
@@ -254,8 +331,8 @@ func (r *Runner) down(ctx context.Context, name string) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, l := range targets {
-		present := r.hasState(l) || dirExists(r.PinDir(l))
-		if left, _ := namespace.List(topology.LabPrefix(r.Instance, l)); len(left) > 0 {
+		present := r.hasState(l) || pathExists(r.PinDir(l))
+		if owned, _, _ := topology.Owned(r.Instance, l, nil); len(owned) > 0 {
 			present = true
 		}
 		if !present {
@@ -267,24 +344,27 @@ func (r *Runner) down(ctx context.Context, name string) ([]string, error) {
 		removed = append(removed, l)
 	}
 	if name == "" {
-		// Whatever else carries the instance's prefix is ours too.
-		if swept, err := topology.Sweep(topology.Prefix(r.Instance)); err != nil {
+		// Whatever else carries the instance's prefix and our mark is ours too.
+		swept, foreign, err := topology.Sweep(r.Instance, "", nil)
+		if err != nil {
 			errs = append(errs, err)
-		} else if len(swept) > 0 {
-			removed = append(removed, swept...)
 		}
-		os.RemoveAll(filepath.Join(r.pinRoot(), r.Instance))
-		os.Remove(r.pinRoot())
-		// Corrupt records would otherwise keep the state directory alive.
-		recorded, _ := st.Labs()
-		for _, l := range recorded {
-			st.Remove(l)
+		removed = append(removed, swept...)
+		r.leftAlone(foreign)
+		instPins := filepath.Join(r.pinRoot(), r.Instance)
+		if err := state.CheckDir("pin directory", r.pinRoot()); err != nil {
+			errs = append(errs, err)
+		} else if err := state.CheckDir("pin directory", instPins); err != nil {
+			errs = append(errs, err)
+		} else {
+			os.RemoveAll(instPins)
+			os.Remove(r.pinRoot())
 		}
 	}
 	return removed, errors.Join(errs...)
 }
 
-func (r *Runner) hasState(lab string) bool { return fileExists(r.store().Path(lab)) }
+func (r *Runner) hasState(lab string) bool { return pathExists(r.store().Path(lab)) }
 
 // UpLabs lists the labs of the instance that are fully up.
 func (r *Runner) UpLabs() ([]state.Lab, error) {
@@ -322,6 +402,9 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 	rec, err := r.store().Read(name)
 	if errors.Is(err, os.ErrNotExist) || (err == nil && rec.Phase != state.PhaseUp) {
 		return nil, nil, rec, Errorf(ErrNotUp, "%s is not up in instance %s: start it with %s", name, r.Instance, r.Cmd("up "+name))
+	}
+	if errors.Is(err, state.ErrLink) {
+		return nil, nil, Errorf(ErrEnvironment, "%w", err)
 	}
 	if err != nil {
 		return nil, nil, rec, Errorf(ErrEnvironment, "%w (%s cleans up)", err, r.Cmd("down "+name))
@@ -367,21 +450,18 @@ func (r *Runner) WithLab(ctx context.Context, name string, fn func(Lab, *Env) er
 	})
 }
 
-func allExist(names []string) bool {
+// allMounted reports whether every name is a mounted namespace.
+func allMounted(names []string) bool {
 	for _, n := range names {
-		if !namespace.Exists(n) {
+		if e, err := namespace.Examine(n); err != nil || e.Kind != namespace.Mounted {
 			return false
 		}
 	}
 	return true
 }
 
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
+// pathExists reports whether anything has that path, links not followed.
+func pathExists(p string) bool {
+	_, err := os.Lstat(p)
 	return err == nil
-}
-
-func dirExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
 }

@@ -11,6 +11,9 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/vishvananda/netlink"
+
+	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/topology"
 )
 
 // Status is what `xdplab status` shows of an instance.
@@ -19,14 +22,21 @@ type Status struct {
 	Labs     []LabStatus `json:"labs"`
 }
 
-// LabStatus describes one lab that is up.
+// LabStatus describes one lab that is up, or that is not down: damaged or
+// being changed (State, see Condition).
 type LabStatus struct {
 	Lab      string       `json:"lab"`
+	State    string       `json:"state"`
 	Mode     string       `json:"mode"`
 	Nodes    []NodeStatus `json:"nodes"`
 	Maps     []MapStatus  `json:"maps"`
 	Problems []Problem    `json:"problems"`
 	Error    string       `json:"error,omitempty"`
+	// Pins and Holder are shown for labs that are not plainly up: what is
+	// pinned in the lab's pin directory, and the pid of a busy instance's
+	// command.
+	Pins   []string `json:"pins,omitempty"`
+	Holder string   `json:"holder,omitempty"`
 }
 
 // Problem is something wrong with a lab that is up (a detached program, a
@@ -81,18 +91,28 @@ type MapStatus struct {
 
 const maxEntries = 16
 
-// Status collects the live state of every lab of the instance that is up.
+// Status collects the live state of every lab of the instance that is up,
+// and what is left of labs whose state is damaged.
 func (r *Runner) Status() (*Status, error) {
 	if err := Preflight(); err != nil {
 		return nil, err
 	}
-	up, err := r.UpLabs()
+	conds, err := r.Conditions()
 	if err != nil {
 		return nil, err
 	}
 	st := &Status{Instance: r.Instance}
-	for _, rec := range up {
-		ls := LabStatus{Lab: rec.Lab, Mode: rec.Mode}
+	for _, c := range conds {
+		switch c.State {
+		case CondDown:
+			continue
+		case CondUp:
+		default:
+			st.Labs = append(st.Labs, r.leftoverStatus(c))
+			continue
+		}
+		rec := *c.Record
+		ls := LabStatus{Lab: rec.Lab, State: CondUp, Mode: rec.Mode}
 		lab, env, err := r.Open(rec.Lab)
 		if err != nil {
 			ls.Error = err.Error()
@@ -100,34 +120,10 @@ func (r *Runner) Status() (*Status, error) {
 			continue
 		}
 		for _, n := range env.Topo.Nodes {
-			ns := env.Topo.MustNS(n.Name)
-			node := NodeStatus{Node: n.Name, Namespace: n.Namespace}
-			links, err := ns.Netlink().LinkList()
+			node, err := nodeStatus(n.Name, env.Topo.MustNS(n.Name))
 			if err != nil {
 				ls.Error = err.Error()
 				continue
-			}
-			for _, l := range links {
-				a := l.Attrs()
-				if a.Name == "lo" {
-					continue
-				}
-				is := IfaceStatus{Name: a.Name, MAC: a.HardwareAddr.String(), State: a.OperState.String()}
-				addrs, _ := ns.Netlink().AddrList(l, netlink.FAMILY_ALL)
-				for _, ad := range addrs {
-					is.Addrs = append(is.Addrs, ad.IPNet.String())
-				}
-				if x := a.Xdp; x != nil && x.ProgId != 0 {
-					is.XDPID = x.ProgId
-					is.XDPMode = xdpMode(x.AttachMode)
-					if p, err := ebpf.NewProgramFromID(ebpf.ProgramID(x.ProgId)); err == nil {
-						if info, err := p.Info(); err == nil {
-							is.XDPProg = info.Name
-						}
-						p.Close()
-					}
-				}
-				node.Interfaces = append(node.Interfaces, is)
 			}
 			ls.Nodes = append(ls.Nodes, node)
 		}
@@ -143,6 +139,80 @@ func (r *Runner) Status() (*Status, error) {
 		st.Labs = append(st.Labs, ls)
 	}
 	return st, nil
+}
+
+// leftoverStatus shows what is really there of a lab whose state is damaged
+// (or that another command is changing): its namespaces, found by prefix and
+// mark, with their interfaces and programs, and its pins.
+func (r *Runner) leftoverStatus(c Condition) LabStatus {
+	ls := LabStatus{Lab: c.Lab, State: c.State, Problems: []Problem{}, Pins: c.Pins, Holder: c.Holder}
+	if c.Record != nil {
+		ls.Mode = c.Record.Mode
+	}
+	if c.Problem != nil {
+		ls.Problems = append(ls.Problems, *c.Problem)
+	}
+	var res *topology.Resolved
+	if lab, err := r.Registry.Get(c.Lab); err == nil {
+		res, _ = topology.Resolve(lab.Topology(), r.Instance, c.Lab)
+	}
+	for _, name := range c.Namespaces {
+		node := strings.TrimPrefix(name, topology.LabPrefix(r.Instance, c.Lab))
+		if res != nil {
+			for _, n := range res.Nodes {
+				if n.Namespace == name {
+					node = n.Name
+				}
+			}
+		}
+		ns, err := namespace.Open(name)
+		if err != nil {
+			ls.Error = err.Error()
+			continue
+		}
+		ni, err := nodeStatus(node, ns)
+		ns.Close()
+		if err != nil {
+			ls.Error = err.Error()
+			continue
+		}
+		ls.Nodes = append(ls.Nodes, ni)
+	}
+	ls.Maps = pinnedMaps(r.PinDir(c.Lab))
+	return ls
+}
+
+// nodeStatus lists a namespace's interfaces, their addresses and the XDP
+// programs attached to them.
+func nodeStatus(node string, ns *namespace.NS) (NodeStatus, error) {
+	ni := NodeStatus{Node: node, Namespace: ns.Name}
+	links, err := ns.Netlink().LinkList()
+	if err != nil {
+		return ni, err
+	}
+	for _, l := range links {
+		a := l.Attrs()
+		if a.Name == "lo" {
+			continue
+		}
+		is := IfaceStatus{Name: a.Name, MAC: a.HardwareAddr.String(), State: a.OperState.String()}
+		addrs, _ := ns.Netlink().AddrList(l, netlink.FAMILY_ALL)
+		for _, ad := range addrs {
+			is.Addrs = append(is.Addrs, ad.IPNet.String())
+		}
+		if x := a.Xdp; x != nil && x.ProgId != 0 {
+			is.XDPID = x.ProgId
+			is.XDPMode = xdpMode(x.AttachMode)
+			if p, err := ebpf.NewProgramFromID(ebpf.ProgramID(x.ProgId)); err == nil {
+				if info, err := p.Info(); err == nil {
+					is.XDPProg = info.Name
+				}
+				p.Close()
+			}
+		}
+		ni.Interfaces = append(ni.Interfaces, is)
+	}
+	return ni, nil
 }
 
 func xdpMode(m uint32) string {
@@ -258,7 +328,14 @@ func WriteStatus(w io.Writer, st *Status) {
 		return
 	}
 	for _, l := range st.Labs {
-		fmt.Fprintf(w, "%s (instance %s, %s mode)\n", l.Lab, st.Instance, l.Mode)
+		switch {
+		case l.State == CondBusy:
+			fmt.Fprintf(w, "%s (instance %s): another xdplab command (pid %s) is changing it; run status again when it is done\n", l.Lab, st.Instance, l.Holder)
+		case l.State != CondUp && l.State != "":
+			fmt.Fprintf(w, "%s (instance %s, %s)\n", l.Lab, st.Instance, l.State)
+		default:
+			fmt.Fprintf(w, "%s (instance %s, %s mode)\n", l.Lab, st.Instance, l.Mode)
+		}
 		if l.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", l.Error)
 		}
@@ -277,6 +354,9 @@ func WriteStatus(w io.Writer, st *Status) {
 				}
 				fmt.Fprintf(w, "    %-6s %-5s %s %s%s\n", i.Name, i.State, i.MAC, strings.Join(i.Addrs, ","), xdp)
 			}
+		}
+		if len(l.Pins) > 0 {
+			fmt.Fprintf(w, "  pins: %s\n", strings.Join(l.Pins, ", "))
 		}
 		for _, m := range l.Maps {
 			fmt.Fprintf(w, "  map %s (%s)\n", m.Name, m.Type)

@@ -48,6 +48,9 @@ func (d *Deployed) Close() {
 // directly in their namespaces, addresses, routes and neighbours. A failure
 // removes whatever this call created, so a partial deploy never stays behind.
 func (r *Resolved) Deploy(ctx context.Context) (_ *Deployed, err error) {
+	if err := r.CheckFree(nil); err != nil {
+		return nil, fmt.Errorf("deploy %s: %w", r.Lab, err)
+	}
 	for _, n := range r.Nodes {
 		if namespace.Exists(n.Namespace) {
 			return nil, fmt.Errorf("deploy %s: namespace %s already exists", r.Lab, n.Namespace)
@@ -66,7 +69,7 @@ func (r *Resolved) Deploy(ctx context.Context) (_ *Deployed, err error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ns, err := namespace.Create(n.Namespace)
+		ns, err := namespace.Create(n.Namespace, Mark(r.Instance, r.Lab))
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +188,9 @@ func (d *Deployed) addNeighbor(local, peer ResolvedEndpoint) error {
 	return nil
 }
 
-// Open opens an already deployed topology, e.g. for `check` after `up`.
+// Open opens an already deployed topology, e.g. for `check` after `up`. A
+// namespace of the right name without our mark is refused: it is someone
+// else's, and a check must not send traffic or attach programs there.
 func (r *Resolved) Open() (*Deployed, error) {
 	d := &Deployed{Resolved: r, ns: map[string]*namespace.NS{}}
 	for _, n := range r.Nodes {
@@ -195,37 +200,37 @@ func (r *Resolved) Open() (*Deployed, error) {
 			return nil, err
 		}
 		d.ns[n.Name] = ns
+		mark, err := ns.Mark()
+		if want := Mark(r.Instance, r.Lab); err == nil && mark != want {
+			err = fmt.Errorf("it was %w (the alias of its lo is %q, not %q)", ErrForeign, mark, want)
+		}
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("open namespace %s: %w", n.Namespace, err)
+		}
 	}
 	return d, nil
 }
 
-// Destroy deletes every namespace of the topology; the veths, addresses and
-// routes go with them. Destroying what is not there is not an error.
+// Destroy deletes every namespace of the topology that carries our mark; the
+// veths, addresses and routes go with them. A namespace of the same name that
+// xdplab did not create stays. Destroying what is not there is not an error.
 func (r *Resolved) Destroy(ctx context.Context) error {
 	var errs []error
 	for _, name := range r.Namespaces() {
+		e, err := namespace.Examine(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !owns(e, r.Instance, r.Lab, nil) {
+			continue
+		}
 		if err := namespace.Delete(name); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Sweep deletes every namespace whose name starts with prefix (from Prefix or
-// LabPrefix) and returns their names. It needs no state, so it cleans up after
-// a crash.
-func Sweep(prefix string) ([]string, error) {
-	names, err := namespace.List(prefix)
-	if err != nil {
-		return nil, err
-	}
-	var errs []error
-	for _, n := range names {
-		if err := namespace.Delete(n); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return names, errors.Join(errs...)
 }
 
 func prefixNet(p netip.Prefix) *net.IPNet {

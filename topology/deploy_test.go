@@ -95,7 +95,7 @@ func TestDeployRollsBackOnFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A namespace of the same name as node1's makes the deploy fail up front.
-	ns, err := namespace.Create(topology.NamespaceName(inst, "pair", "node1"))
+	ns, err := namespace.Create(topology.NamespaceName(inst, "pair", "node1"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,29 +165,43 @@ func listCmd(reg *labs.Registry) *cli.Command {
 			if err != nil {
 				return err
 			}
-			up := map[string]bool{}
-			recs, _ := r.UpLabs()
-			for _, rec := range recs {
-				up[rec.Lab] = true
+			conds, err := r.Conditions()
+			if err != nil {
+				return err
+			}
+			state := map[string]labs.Condition{}
+			for _, c := range conds {
+				state[c.Lab] = c
 			}
 			type row struct {
-				Lab     string `json:"lab"`
-				Summary string `json:"summary"`
-				State   string `json:"state"`
+				Lab     string        `json:"lab"`
+				Summary string        `json:"summary"`
+				State   string        `json:"state"`
+				Problem *labs.Problem `json:"problem,omitempty"`
 			}
 			var rows []row
+			damaged := false
 			for _, l := range reg.All() {
-				state := "down"
-				if up[l.Name()] {
-					state = "up"
-				}
-				rows = append(rows, row{l.Name(), l.Summary(), state})
+				c := state[l.Name()]
+				rows = append(rows, row{l.Name(), l.Summary(), c.State, c.Problem})
+				damaged = damaged || c.State == labs.CondDamaged
 			}
 			if c.Bool("json") {
-				return writeJSON(rows)
+				if err := writeJSON(rows); err != nil {
+					return err
+				}
+			} else {
+				for i, rw := range rows {
+					fmt.Printf("%d. %-16s %-7s %s\n", i+1, rw.Lab, rw.State, rw.Summary)
+				}
+				for _, rw := range rows {
+					if rw.Problem != nil {
+						fmt.Printf("\n%s: %s\n  fix: %s\n", rw.Lab, rw.Problem.What, rw.Problem.Fix)
+					}
+				}
 			}
-			for i, rw := range rows {
-				fmt.Printf("%d. %-16s %-5s %s\n", i+1, rw.Lab, rw.State, rw.Summary)
+			if damaged {
+				return labs.Errorf(labs.ErrEnvironment, "the state of some labs of instance %s is damaged (see above)", r.Instance)
 			}
 			return nil
 		},
@@ -548,11 +562,7 @@ func execCmd(reg *labs.Registry) *cli.Command {
 			// execve replaces the whole process with this thread's image, so
 			// the command starts in the namespace this thread entered.
 			runtime.LockOSThread()
-			h, err := netns.GetFromPath(namespace.Path(ns.Name))
-			if err != nil {
-				return err
-			}
-			if err := netns.Set(h); err != nil {
+			if err := netns.Set(netns.NsHandle(ns.Fd())); err != nil {
 				return fmt.Errorf("enter %s: %w", ns.Name, err)
 			}
 			return syscall.Exec(path, cmdArgs, os.Environ())

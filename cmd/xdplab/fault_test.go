@@ -155,7 +155,7 @@ func TestDownLeavesOthersAlone(t *testing.T) {
 	mustSucceed(t, xdplab(t, other, "up", "packet_counter"))
 	foreign := []string{inst + "_foreign", "xdplabtest" + inst, inst}
 	for _, n := range foreign {
-		ns, err := namespace.Create(n)
+		ns, err := namespace.Create(n, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,21 +28,27 @@ type NS struct {
 // Path is the bind-mount file that keeps the namespace alive.
 func Path(name string) string { return filepath.Join(Dir, name) }
 
-// Exists reports whether a namespace of that name is mounted.
+// Exists reports whether anything has that name in Dir: a namespace, or a
+// file or link that keeps the name taken. It never follows a link.
 func Exists(name string) bool {
-	_, err := os.Stat(Path(name))
+	_, err := os.Lstat(Path(name))
 	return err == nil
 }
 
-// Create makes a new named namespace. It runs on a throw-away OS thread: unshare
-// moves the calling thread into the new namespace, and we never want a Go
-// scheduler thread left there.
-func Create(name string) (*NS, error) {
+// Create makes a new named namespace whose lo carries mark as its alias (no
+// alias when mark is ""). It runs on a throw-away OS thread: unshare moves the
+// calling thread into the new namespace, and we never want a Go scheduler
+// thread left there.
+//
+// The mark is set before the bind mount, so a namespace that has the name is
+// marked at every moment a crash can come: killed earlier, the name is only an
+// empty placeholder file (see Examine).
+func Create(name, mark string) (*NS, error) {
 	if err := prepareDir(); err != nil {
 		return nil, err
 	}
 	p := Path(name)
-	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o444)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("create namespace %s: already exists", name)
@@ -59,6 +65,12 @@ func Create(name string) (*NS, error) {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			errc <- fmt.Errorf("unshare: %w", err)
 			return
+		}
+		if mark != "" {
+			if err := setMark(mark); err != nil {
+				errc <- err
+				return
+			}
 		}
 		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
 		if err := unix.Mount(src, p, "none", unix.MS_BIND, ""); err != nil {
@@ -77,6 +89,23 @@ func Create(name string) (*NS, error) {
 		return nil, err
 	}
 	return ns, nil
+}
+
+// setMark writes mark as the alias of lo in the calling thread's namespace.
+func setMark(mark string) error {
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return fmt.Errorf("netlink in the new namespace: %w", err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find lo: %w", err)
+	}
+	if err := h.LinkSetAlias(lo, mark); err != nil {
+		return fmt.Errorf("mark lo with %q: %w", mark, err)
+	}
+	return nil
 }
 
 // prepareDir makes /run/netns a shared mount point of its own, as iproute2's
@@ -103,21 +132,40 @@ func prepareDir() error {
 	}
 }
 
-// Open opens an existing named namespace.
+// Open opens an existing named namespace. A name that is a symbolic link is
+// refused: it would lead into a namespace that is not the one of that name.
 func Open(name string) (*NS, error) {
-	h, err := netns.GetFromPath(Path(name))
+	fd, err := unix.Open(Path(name), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, unix.ENOENT):
 			return nil, fmt.Errorf("open namespace %s: %w", name, ErrNotFound)
+		case errors.Is(err, unix.ELOOP):
+			return nil, fmt.Errorf("open namespace %s: %s is a symbolic link, not a namespace", name, Path(name))
 		}
 		return nil, fmt.Errorf("open namespace %s: %w", name, err)
 	}
+	return openFd(name, fd)
+}
+
+// openFd wraps an open namespace file; it takes fd over.
+func openFd(name string, fd int) (*NS, error) {
+	h := netns.NsHandle(fd)
 	nl, err := netlink.NewHandleAt(h)
 	if err != nil {
 		h.Close()
 		return nil, fmt.Errorf("netlink handle for namespace %s: %w", name, err)
 	}
 	return &NS{Name: name, handle: h, nl: nl}, nil
+}
+
+// Mark is the alias of the namespace's lo, where Create put its mark.
+func (ns *NS) Mark() (string, error) {
+	lo, err := ns.nl.LinkByName("lo")
+	if err != nil {
+		return "", fmt.Errorf("lo of namespace %s: %w", ns.Name, err)
+	}
+	return lo.Attrs().Alias, nil
 }
 
 // ErrNotFound is returned when a named namespace does not exist.
@@ -202,10 +250,12 @@ func WriteSysctl(key, value string) error {
 }
 
 // Delete unmounts and removes a named namespace. Deleting one that does not
-// exist is not an error, so teardown is idempotent.
+// exist is not an error, so teardown is idempotent. It never follows a link:
+// a link of that name is removed, the namespace it points to is not touched.
+// Delete does not judge ownership; callers decide what is theirs to delete.
 func Delete(name string) error {
 	p := Path(name)
-	if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+	if err := unix.Unmount(p, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("unmount namespace %s: %w", name, err)
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {

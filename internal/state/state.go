@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -87,16 +88,109 @@ type Store struct {
 // ErrCorrupt marks a state file that cannot be parsed.
 var ErrCorrupt = errors.New("corrupt state file")
 
+// ErrLink marks a symbolic link found where xdplab keeps its files: the
+// lock, a state file, the state or pin directories. Following one would make
+// xdplab write or delete wherever it points.
+var ErrLink = errors.New("xdplab does not follow symbolic links where it keeps its files")
+
 func (s Store) dir() string { return filepath.Join(s.Dir, s.Instance) }
+
+func (s Store) lockPath() string { return filepath.Join(s.dir(), "lock") }
 
 // Path is the state file of a lab.
 func (s Store) Path(lab string) string { return filepath.Join(s.dir(), lab+".json") }
 
-// Write saves a lab record atomically: a reader sees the old or the new file,
-// never half of one.
-func (s Store) Write(l Lab) error {
-	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
+// checkKind refuses a link, and a file of the wrong type, where xdplab
+// expects its own directory (dir) or file.
+func checkKind(what, path string, fi os.FileInfo, dir bool) error {
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		target, _ := os.Readlink(path)
+		return fmt.Errorf("%s %s is a symbolic link (to %s): %w; remove the link (`rm %s`) and run the command again", what, path, target, ErrLink, path)
+	case dir && !fi.IsDir():
+		return fmt.Errorf("%s %s is not a directory: move it away and run the command again", what, path)
+	case !dir && !fi.Mode().IsRegular():
+		return fmt.Errorf("%s %s is not a regular file: move it away and run the command again", what, path)
+	}
+	return nil
+}
+
+// CheckDir makes sure that path, if it exists, is a directory and not a
+// symbolic link, so that nothing xdplab writes or deletes under it lands
+// somewhere else.
+func CheckDir(what, path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return checkKind(what, path, fi, true)
+}
+
+// MakeDir creates a directory whose parent exists, unless it is there, and
+// checks it as CheckDir does.
+func MakeDir(what, path string) error {
+	if err := os.Mkdir(path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create %s %s: %w", what, path, err)
+	}
+	return CheckDir(what, path)
+}
+
+func (s Store) checkDirs() error {
+	if err := CheckDir("state directory", s.Dir); err != nil {
+		return err
+	}
+	return CheckDir("state directory", s.dir())
+}
+
+func (s Store) makeDirs() error {
+	if err := os.MkdirAll(filepath.Dir(s.Dir), 0o755); err != nil {
 		return fmt.Errorf("state directory: %w", err)
+	}
+	if err := MakeDir("state directory", s.Dir); err != nil {
+		return err
+	}
+	return MakeDir("state directory", s.dir())
+}
+
+// openNoFollow opens one of xdplab's files without following a link and
+// without blocking on a FIFO, and makes sure it is a regular file.
+func openNoFollow(what, path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o644)
+	if errors.Is(err, syscall.ELOOP) {
+		if fi, lerr := os.Lstat(path); lerr == nil {
+			return nil, checkKind(what, path, fi, false)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkKind(what, path, fi, false)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Write saves a lab record atomically: a reader sees the old or the new file,
+// never half of one. The record is on disk when Write returns, so a record
+// written before creating something survives a crash right after.
+func (s Store) Write(l Lab) error {
+	if err := s.makeDirs(); err != nil {
+		return err
+	}
+	if fi, err := os.Lstat(s.Path(l.Lab)); err == nil {
+		// Renaming over a link would not follow it, but would hide from the
+		// user that someone put a link there.
+		if err := checkKind("state file", s.Path(l.Lab), fi, false); err != nil {
+			return err
+		}
 	}
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
@@ -121,24 +215,42 @@ func (s Store) Write(l Lab) error {
 	if err := os.Rename(tmp.Name(), s.Path(l.Lab)); err != nil {
 		return fmt.Errorf("write state of %s: %w", l.Lab, err)
 	}
+	if d, err := os.Open(s.dir()); err == nil {
+		d.Sync() // the rename itself
+		d.Close()
+	}
 	return nil
 }
 
-// Read loads a lab record; os.ErrNotExist when there is none.
+// Read loads a lab record; os.ErrNotExist when there is none, ErrCorrupt
+// (and an empty record) when it cannot be parsed, ErrLink for a link.
 func (s Store) Read(lab string) (Lab, error) {
 	var l Lab
-	b, err := os.ReadFile(s.Path(lab))
+	if err := s.checkDirs(); err != nil {
+		return l, err
+	}
+	f, err := openNoFollow("state file", s.Path(lab), os.O_RDONLY)
 	if err != nil {
 		return l, err
 	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return l, fmt.Errorf("read state file %s: %w", s.Path(lab), err)
+	}
 	if err := json.Unmarshal(b, &l); err != nil {
-		return l, fmt.Errorf("%w %s: %w", ErrCorrupt, s.Path(lab), err)
+		// Nothing of a corrupt record is believed, not even the fields that
+		// parsed: its namespaces would vouch for placeholders.
+		return Lab{}, fmt.Errorf("%w %s: %w", ErrCorrupt, s.Path(lab), err)
 	}
 	return l, nil
 }
 
 // Labs lists the labs that have a state file, sorted.
 func (s Store) Labs() ([]string, error) {
+	if err := s.checkDirs(); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(s.dir())
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -159,6 +271,9 @@ func (s Store) Labs() ([]string, error) {
 
 // Remove deletes a lab's record; a missing one is fine.
 func (s Store) Remove(lab string) error {
+	if err := s.checkDirs(); err != nil {
+		return err
+	}
 	if err := os.Remove(s.Path(lab)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove state of %s: %w", lab, err)
 	}
@@ -178,17 +293,17 @@ var ErrBusy = errors.New("instance is busy")
 // Lock waits (until ctx ends) for exclusive use of the instance, so two
 // commands on one instance run one after the other instead of interleaving.
 func (s Store) Lock(ctx context.Context) (*Lock, error) {
-	path := filepath.Join(s.dir(), "lock")
+	path := s.lockPath()
 	for {
-		if err := os.MkdirAll(s.dir(), 0o755); err != nil {
-			return nil, fmt.Errorf("state directory: %w", err)
+		if err := s.makeDirs(); err != nil {
+			return nil, err
 		}
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := openNoFollow("lock file", path, os.O_RDWR|os.O_CREATE)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // the holder removed the directory just now
 		}
 		if err != nil {
-			return nil, fmt.Errorf("open lock %s: %w", path, err)
+			return nil, err // it names the lock file
 		}
 		for {
 			err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
@@ -197,10 +312,10 @@ func (s Store) Lock(ctx context.Context) (*Lock, error) {
 			}
 			select {
 			case <-ctx.Done():
-				holder, _ := os.ReadFile(path)
+				holder := holder(f)
 				f.Close()
 				return nil, fmt.Errorf("%w: another xdplab command (pid %s) holds %s; wait for it or stop it",
-					ErrBusy, strings.TrimSpace(string(holder)), path)
+					ErrBusy, holder, path)
 			case <-time.After(5 * time.Millisecond):
 			}
 		}
@@ -211,13 +326,46 @@ func (s Store) Lock(ctx context.Context) (*Lock, error) {
 		// `down` removes the lock file when the instance is empty. If that
 		// happened while we waited, we hold a lock on a deleted file: retry.
 		var fst, pst syscall.Stat_t
-		if syscall.Fstat(int(f.Fd()), &fst) == nil && syscall.Stat(path, &pst) == nil && fst.Ino == pst.Ino {
+		if syscall.Fstat(int(f.Fd()), &fst) == nil && syscall.Lstat(path, &pst) == nil && fst.Ino == pst.Ino {
 			f.Truncate(0)
 			f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 			return &Lock{f: f, path: path}, nil
 		}
 		f.Close()
 	}
+}
+
+// holder is the pid the lock's holder wrote into it.
+func holder(f *os.File) string {
+	b := make([]byte, 32)
+	n, _ := f.ReadAt(b, 0)
+	return strings.TrimSpace(string(b[:n]))
+}
+
+// Peek takes a shared hold on the instance without waiting, so that a reader
+// (status, list) never sees a command half-way through. When another command
+// holds the instance, busy is its pid and nothing is held. Either way the
+// caller calls Unlock.
+func (s Store) Peek() (l *Lock, busy string, err error) {
+	if err := s.checkDirs(); err != nil {
+		return nil, "", err
+	}
+	path := s.lockPath()
+	f, err := openNoFollow("lock file", path, os.O_RDONLY)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Lock{}, "", nil // no command has run since the instance was last empty
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		defer f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return &Lock{}, holder(f), nil
+		}
+		return nil, "", fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &Lock{f: f, path: path}, "", nil
 }
 
 // Unlock releases the instance.
@@ -231,6 +379,9 @@ func (l *Lock) Unlock() {
 // RemoveStale deletes temporary files of writes that a killed command never
 // finished. Call it while holding the lock: then no write is in progress.
 func (s Store) RemoveStale() {
+	if s.checkDirs() != nil {
+		return
+	}
 	stale, _ := filepath.Glob(filepath.Join(s.dir(), ".*.tmp"))
 	for _, f := range stale {
 		os.Remove(f)
@@ -245,7 +396,7 @@ func (s Store) RemoveIfEmpty() error {
 		return err
 	}
 	s.RemoveStale()
-	os.Remove(filepath.Join(s.dir(), "lock"))
+	os.Remove(s.lockPath())
 	if err := os.Remove(s.dir()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil // something else is in there; leave it
 	}

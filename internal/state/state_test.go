@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,4 +103,107 @@ func TestLockTimesOut(t *testing.T) {
 	if _, err := s.Lock(ctx); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second Lock = %v, want ErrBusy", err)
 	}
+}
+
+// TestLinksRefused: a link as the state root, the instance's directory, the
+// lock or a state file is refused with ErrLink naming it, and what it points
+// to stays as it was.
+func TestLinksRefused(t *testing.T) {
+	rec := Lab{Instance: "i1", Lab: "x", Phase: PhaseUp}
+	for _, c := range []struct {
+		name string
+		link func(s Store, target string) string // makes the link, returns its path
+	}{
+		{"root", func(s Store, target string) string {
+			os.Symlink(target, s.Dir)
+			return s.Dir
+		}},
+		{"instance dir", func(s Store, target string) string {
+			os.Mkdir(s.Dir, 0o755)
+			os.Symlink(target, s.dir())
+			return s.dir()
+		}},
+		{"lock", func(s Store, target string) string {
+			os.MkdirAll(s.dir(), 0o755)
+			os.Symlink(filepath.Join(target, "victim"), s.lockPath())
+			return s.lockPath()
+		}},
+		{"state file", func(s Store, target string) string {
+			os.MkdirAll(s.dir(), 0o755)
+			os.Symlink(filepath.Join(target, "victim"), s.Path("x"))
+			return s.Path("x")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := t.TempDir()
+			target := filepath.Join(base, "target")
+			os.Mkdir(target, 0o755)
+			victim := filepath.Join(target, "victim")
+			os.WriteFile(victim, []byte("precious\n"), 0o644)
+			s := Store{Dir: filepath.Join(base, "state"), Instance: "i1"}
+			link := c.link(s, target)
+
+			// Every call that goes through the link refuses.
+			var errs []error
+			if c.name != "state file" {
+				_, err := s.Lock(context.Background())
+				errs = append(errs, err)
+				_, _, err = s.Peek()
+				errs = append(errs, err)
+			}
+			if c.name != "lock" {
+				errs = append(errs, s.Write(rec))
+				_, err := s.Read("x")
+				errs = append(errs, err)
+			}
+			if c.name == "root" || c.name == "instance dir" {
+				_, err := s.Labs()
+				errs = append(errs, err)
+				errs = append(errs, s.Remove("x"))
+			}
+			for i, err := range errs {
+				if !errors.Is(err, ErrLink) || !strings.Contains(err.Error(), link+" is a symbolic link") || !strings.Contains(err.Error(), "rm "+link) {
+					t.Errorf("call %d: %v, want ErrLink naming %s", i, err, link)
+				}
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+				t.Errorf("the link's target changed: %q", b)
+			}
+			if entries, _ := os.ReadDir(target); len(entries) != 1 {
+				t.Errorf("something was created where the link points: %v", entries)
+			}
+		})
+	}
+}
+
+// TestPeek: a reader's shared hold sees a command that holds the instance,
+// with its pid, and holds nothing then.
+func TestPeek(t *testing.T) {
+	s := Store{Dir: t.TempDir(), Instance: "i1"}
+	l, busy, err := s.Peek()
+	if err != nil || busy != "" {
+		t.Fatalf("Peek with no lock file = %q, %v", busy, err)
+	}
+	l.Unlock()
+	held, err := s.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, busy, err = s.Peek()
+	if err != nil || busy != strconv.Itoa(os.Getpid()) {
+		t.Fatalf("Peek while locked = %q, %v; want our pid", busy, err)
+	}
+	l.Unlock()
+	held.Unlock()
+	l, busy, err = s.Peek()
+	if err != nil || busy != "" {
+		t.Fatalf("Peek after unlock = %q, %v", busy, err)
+	}
+	// While the reader holds, a command waits for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.Lock(ctx); !errors.Is(err, ErrBusy) {
+		t.Errorf("Lock during Peek = %v, want ErrBusy", err)
+	}
+	l.Unlock()
 }

@@ -125,7 +125,7 @@ func TestProgram(t *testing.T) {
 func TestProgramOutgoing(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	objs := loadForTest(t)
-	ns, err := namespace.Create(testutils.Instance(t) + "-sockex1-prog")
+	ns, err := namespace.Create(testutils.Instance(t)+"-sockex1-prog", "")
 	if err != nil {
 		t.Fatal(err)
 	}
