@@ -404,7 +404,7 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 		return nil, nil, rec, Errorf(ErrNotUp, "%s is not up in instance %s: start it with %s", name, r.Instance, r.Cmd("up "+name))
 	}
 	if errors.Is(err, state.ErrLink) {
-		return nil, nil, Errorf(ErrEnvironment, "%w", err)
+		return nil, nil, rec, Errorf(ErrEnvironment, "%w", err)
 	}
 	if err != nil {
 		return nil, nil, rec, Errorf(ErrEnvironment, "%w (%s cleans up)", err, r.Cmd("down "+name))
