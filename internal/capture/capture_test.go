@@ -391,12 +391,20 @@ func BenchmarkCaptureFile(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		return c.Run(ctx, func(p capture.Packet) error {
-			err := w.WritePacket(p)
-			handed()
-			return err
-		})
+		return c.RunTo(ctx, handedWriter{w, handed})
 	})
+}
+
+// handedWriter counts the packets it writes through.
+type handedWriter struct {
+	*capture.PcapngWriter
+	handed func()
+}
+
+func (w handedWriter) WritePacket(p capture.Packet) error {
+	err := w.PcapngWriter.WritePacket(p)
+	w.handed()
+	return err
 }
 
 // benchCapture measures a capture whose packets run hands over; run calls
