@@ -39,6 +39,21 @@ var node1Addr = netip.MustParseAddr("192.168.0.2")
 // filter, which must keep exactly what libpcap keeps of the entry capture.
 func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	hook, entry := l.CapturePoints(env.PinDir)
+	if err := inUse(env, hook, entry); err != nil {
+		return nil, err
+	}
+	// A capture started while the check runs takes a place the check
+	// needs next: the check could not go on, through no fault of the
+	// program.
+	startSession := func(opts capture.Options) (*session, error) {
+		s, err := startSession(opts)
+		if errors.Is(err, capture.ErrBusy) {
+			if berr := inUse(env, hook, entry); berr != nil {
+				return nil, berr
+			}
+		}
+		return s, err
+	}
 	var results []labs.Result
 
 	// 1. Every action, no filter.
