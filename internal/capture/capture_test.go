@@ -339,17 +339,7 @@ func TestStaleSlot(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	leftover, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name: "xdpcap_" + strconv.Itoa(dead.Process.Pid), Type: ebpf.XDP, AttachType: ebpf.AttachXDP, License: "GPL",
-		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2), asm.Return()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer leftover.Close()
-	if err := hook.Put(uint32(capture.TX), leftover); err != nil {
-		t.Fatal(err)
-	}
+	slotProgram(t, hook, capture.TX, "xdpcap_"+strconv.Itoa(dead.Process.Pid))
 	var notes []string
 	var mu sync.Mutex
 	packets, _, _ := run(t, prog, capture.Options{Hook: path, Note: func(s string) { mu.Lock(); notes = append(notes, s); mu.Unlock() }}, mix(t))

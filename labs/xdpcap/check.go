@@ -45,7 +45,7 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	// A capture started while the check runs takes a place the check
 	// needs next: the check could not go on, through no fault of the
 	// program.
-	startSession := func(opts capture.Options) (*session, error) {
+	start := func(opts capture.Options) (*session, error) {
 		s, err := startSession(opts)
 		if errors.Is(err, capture.ErrBusy) {
 			if berr := inUse(env, hook, entry); berr != nil {
@@ -57,7 +57,7 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	var results []labs.Result
 
 	// 1. Every action, no filter.
-	all, err := startSession(capture.Options{Hook: hook})
+	all, err := start(capture.Options{Hook: hook})
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +87,11 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	)
 
 	// 2. Before the program, and after it with a filter, at the same time.
-	after, err := startSession(capture.Options{Hook: hook, Filter: checkFilter})
+	after, err := start(capture.Options{Hook: hook, Filter: checkFilter})
 	if err != nil {
 		return results, err
 	}
-	before, err := startSession(capture.Options{Entry: &entry})
+	before, err := start(capture.Options{Entry: &entry})
 	if err != nil {
 		after.stop()
 		return results, err
