@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -27,11 +28,13 @@ func captureCmd(reg *labs.Registry) *cli.Command {
 			"interface named for its action (XDPpass, XDPdrop, ...). FILTER is a tcpdump expression.\n\n" +
 			"   sudo xdplab capture xdpcap -w - icmp | tcpdump -nr -\n" +
 			"   sudo xdplab capture xdpcap -w drops.pcapng --actions drop\n" +
-			"   sudo xdplab capture xdpcap --entry udp port 9      # before the program ran",
+			"   sudo xdplab capture xdpcap --entry udp port 9      # before the program ran\n" +
+			"   sudo xdplab capture xdpcap --clear-stale           # after a capture was killed (kill -9)",
 		Flags: withInstance(
 			&cli.StringFlag{Name: "w", Usage: "write pcapng to `FILE` (- streams to stdout: | tcpdump -r -); without -w, one line per packet"},
 			&cli.StringFlag{Name: "actions", Usage: "capture only these actions, a `LIST` of aborted,drop,pass,tx,redirect (default: all; with --entry: none)"},
 			&cli.BoolFlag{Name: "entry", Usage: "capture before the program ran, as an XDPentry interface (a front program on the lab's link)"},
+			&cli.BoolFlag{Name: "clear-stale", Usage: "capture nothing: remove what killed captures left (their programs in hook slots, their front program on the lab's link, a next_prog pin nothing uses) and exit; running captures are left alone"},
 		),
 		Before: needRoot,
 		Action: func(c *cli.Context) error {
@@ -40,6 +43,10 @@ func captureCmd(reg *labs.Registry) *cli.Command {
 				return usageErr("name a lab (%s) or the pin path of an xdpcap hook", strings.Join(reg.Names(), ", "))
 			}
 			target, expr := args[0], strings.Join(args[1:], " ")
+			clearOnly := c.Bool("clear-stale")
+			if clearOnly && (expr != "" || c.IsSet("w") || c.IsSet("actions") || c.Bool("entry")) {
+				return usageErr("--clear-stale captures nothing: give it alone, with the lab or the hook pin path (drop -w, --actions, --entry and the filter)")
+			}
 			var opts capture.Options
 			if strings.Contains(target, "/") {
 				if c.Bool("entry") {
@@ -69,9 +76,12 @@ func captureCmd(reg *labs.Registry) *cli.Command {
 				env.Topo.Close() // only the pins are needed
 				hook, entry := cp.CapturePoints(env.PinDir)
 				opts.Hook = hook
-				if c.Bool("entry") {
+				if c.Bool("entry") || clearOnly {
 					opts.Entry = &entry
 				}
+			}
+			if clearOnly {
+				return clearStale(opts)
 			}
 			if c.IsSet("actions") {
 				actions, err := capture.ParseActions(c.String("actions"))
@@ -94,4 +104,17 @@ func captureCmd(reg *labs.Registry) *cli.Command {
 			})
 		},
 	}
+}
+
+// clearStale removes a killed capture's leftovers at the hook (and the lab's
+// link, for a lab) and says what it did.
+func clearStale(opts capture.Options) error {
+	n, err := capture.ClearStale(opts.Hook, opts.Entry, func(s string) { fmt.Println(s) })
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fmt.Printf("no leftovers of killed captures at %s\n", opts.Hook)
+	}
+	return nil
 }

@@ -3,13 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,10 +21,14 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
 
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/traffic"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/course"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -417,4 +425,304 @@ func TestCaptureKilled(t *testing.T) {
 	if left := testutils.Leftovers(inst); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
 	}
+}
+
+// TestCaptureFileSurvivesSignals: whatever ends `capture -w FILE`, the file
+// holds every packet that came a second or more before the end. SIGKILL
+// skips every cleanup, so the packets must be in the file already; Ctrl-C
+// and SIGTERM end it properly, with a statistics block per interface.
+func TestCaptureFileSurvivesSignals(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	requireTool(t, "tcpdump")
+	inst, host, _ := upXdpcap(t)
+	const datagrams = 25
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "c.pcapng")
+			c := startCapture(t, inst, nil, "xdpcap", "-w", file, "udp", "port", "9")
+			if err := traffic.UDP(context.Background(), host, netip.AddrPortFrom(node1Addr, 9), datagrams, 32); err != nil {
+				t.Fatal(err)
+			}
+			// The promise is "everything up to the last second": give it that.
+			time.Sleep(1500 * time.Millisecond)
+			c.cmd.Process.Signal(sig)
+			code, stderr := c.wait(t)
+			if sig != syscall.SIGKILL && code != 0 {
+				t.Errorf("capture ended by %s exited %d:\n%s", sig, code, stderr)
+			}
+			// tcpdump is the independent reader; run fails the test if it
+			// cannot read the file.
+			if got := tcpdumpPackets(t, file); len(got) != datagrams {
+				t.Errorf("tcpdump reads %d packets from the file of a capture ended by %s, want %d:\n%s",
+					len(got), sig, datagrams, strings.Join(got, "\n"))
+			}
+			stats := 0
+			for _, typ := range pcapngBlockTypes(t, file) {
+				if typ == 5 { // Interface Statistics Block
+					stats++
+				}
+			}
+			want := 5 // one per interface: XDPaborted ... XDPredirect
+			if sig == syscall.SIGKILL {
+				want = 0
+			}
+			if stats != want {
+				t.Errorf("ended by %s: %d statistics blocks, want %d", sig, stats, want)
+			}
+		})
+	}
+}
+
+// pcapngBlockTypes walks a little-endian pcapng file block by block and
+// fails the test if a block is cut short.
+func pcapngBlockTypes(t *testing.T, file string) []uint32 {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []uint32
+	for len(b) > 0 {
+		if len(b) < 12 {
+			t.Fatalf("%s ends with %d bytes of a block", file, len(b))
+		}
+		n := int(binary.LittleEndian.Uint32(b[4:]))
+		if n < 12 || n > len(b) || binary.LittleEndian.Uint32(b[n-4:]) != uint32(n) {
+			t.Fatalf("%s: block %d (type %d) is cut short or malformed", file, len(types), binary.LittleEndian.Uint32(b))
+		}
+		types = append(types, binary.LittleEndian.Uint32(b))
+		b = b[n:]
+	}
+	return types
+}
+
+// capturePlaces reads, as bpftool would, the names of the programs in the
+// xdpcap lab's hook slots and on its link.
+func capturePlaces(t *testing.T, inst string) (slots []string, onLink string) {
+	t.Helper()
+	dir := filepath.Join("/sys/fs/bpf/xdplab", inst, "xdpcap")
+	hook, err := ebpf.LoadPinnedMap(filepath.Join(dir, "xdpcap_hook"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hook.Close()
+	for k := range hook.MaxEntries() {
+		var id uint32
+		if hook.Lookup(k, &id) == nil {
+			slots = append(slots, progName(ebpf.ProgramID(id)))
+		}
+	}
+	l, err := link.LoadPinnedLink(filepath.Join(dir, "link_node1_veth1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	info, err := l.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slots, progName(info.Program)
+}
+
+func progName(id ebpf.ProgramID) string {
+	p, err := ebpf.NewProgramFromID(id)
+	if err != nil {
+		return "" // gone between the lookup and now
+	}
+	defer p.Close()
+	info, err := p.Info()
+	if err != nil {
+		return ""
+	}
+	return info.Name
+}
+
+// killCheckWhile starts `check xdpcap` and SIGKILLs it as soon as holding
+// says its capture programs are where the test wants them.
+func killCheckWhile(t *testing.T, inst string, holding func(slots []string, onLink, suffix string) bool) {
+	t.Helper()
+	cmd := exec.Command(bin, "check", "xdpcap", "--instance", inst)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	suffix := "_" + strconv.Itoa(cmd.Process.Pid)
+	for {
+		select {
+		case <-exited:
+			t.Fatal("check ended before its captures held the places this test kills it in")
+		default:
+		}
+		if slots, onLink := capturePlaces(t, inst); holding(slots, onLink, suffix) {
+			cmd.Process.Kill()
+			<-exited
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestStaleLeftovers: a capture or a check killed while it holds the hook
+// leaves its programs behind. `status` shows them as stale with the command
+// that clears them and exits non-zero; that command clears them; after it
+// `status` is clean and `check` passes.
+func TestStaleLeftovers(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst, _, _ := upXdpcap(t)
+	dir := filepath.Join("/sys/fs/bpf/xdplab", inst, "xdpcap")
+	wantFix := "xdplab capture xdpcap --clear-stale --instance " + inst
+	killCapture := func(args ...string) func(t *testing.T) {
+		return func(t *testing.T) {
+			c := startCapture(t, inst, nil, args...)
+			c.cmd.Process.Kill()
+			c.wait(t)
+		}
+	}
+	cases := []struct {
+		name string
+		kill func(t *testing.T)
+	}{
+		{"capture", killCapture("xdpcap")},
+		{"capture --entry", killCapture("xdpcap", "--entry", "--actions", "drop")},
+		{"check in its hook captures", func(t *testing.T) {
+			killCheckWhile(t, inst, func(slots []string, _, suffix string) bool {
+				return slices.ContainsFunc(slots, func(s string) bool { return strings.HasSuffix(s, suffix) })
+			})
+		}},
+		{"check in its entry capture", func(t *testing.T) {
+			killCheckWhile(t, inst, func(_ []string, onLink, suffix string) bool {
+				return onLink == "xdpdump"+suffix
+			})
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.kill(t)
+			slots, onLink := capturePlaces(t, inst)
+			if len(slots) == 0 && onLink == "xdp_discard" {
+				t.Fatal("the kill left nothing behind: the test did not kill where it meant to")
+			}
+			st := xdplab(t, inst, "status")
+			if st.code == 0 || !strings.Contains(st.stdout, "problem: stale capture program") {
+				t.Fatalf("status after the kill (slots %v, link %s) shows no stale capture program or exits 0:\n%s", slots, onLink, st)
+			}
+			var fixes []string
+			for _, line := range strings.Split(st.stdout, "\n") {
+				if fix, ok := strings.CutPrefix(strings.TrimSpace(line), "fix: "); ok {
+					fixes = append(fixes, fix)
+				}
+			}
+			if len(fixes) == 0 || slices.ContainsFunc(fixes, func(f string) bool { return f != wantFix }) {
+				t.Fatalf("status fixes %q, want each to be %q:\n%s", fixes, wantFix, st)
+			}
+			cleared := mustSucceed(t, xdplabCmd(t, exec.Command(bin, strings.Fields(wantFix)[1:]...)))
+			t.Logf("%s:\n%s", wantFix, cleared.stdout)
+			if st := xdplab(t, inst, "status"); st.code != 0 || strings.Contains(st.stdout, "problem:") {
+				t.Fatalf("status after the fix:\n%s", st)
+			}
+			if slots, onLink := capturePlaces(t, inst); len(slots) != 0 || onLink != "xdp_discard" {
+				t.Errorf("after the fix: hook slots hold %v, the link runs %q", slots, onLink)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "next_prog")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("next_prog is still pinned after the fix (%v)", err)
+			}
+			// Nothing left for check to repair: it passes as it is.
+			mustSucceed(t, xdplab(t, inst, "check", "xdpcap"))
+		})
+	}
+	t.Run("nothing to clear", func(t *testing.T) {
+		r := mustSucceed(t, xdplab(t, inst, "capture", "xdpcap", "--clear-stale"))
+		if !strings.Contains(r.stdout, "no leftovers of killed captures") {
+			t.Errorf("--clear-stale with nothing stale:\n%s", r)
+		}
+		wantError(t, xdplab(t, inst, "capture", "xdpcap", "--clear-stale", "icmp"), "--clear-stale captures nothing")
+	})
+}
+
+// TestCheckWhileLearnerCaptures: a learner's running capture holds a place
+// the check captures at itself. The check cannot run then: its report
+// carries an error that names the capture and the way out, it blames
+// nothing on the learner's program, and the learner's capture goes on
+// capturing as if nothing happened.
+func TestCheckWhileLearnerCaptures(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	requireTool(t, "tcpdump")
+	inst, host, _ := upXdpcap(t)
+	r := &labs.Runner{Registry: course.Registry(), Instance: inst}
+	const datagrams = 5
+	for _, args := range [][]string{{"xdpcap"}, {"xdpcap", "--entry"}, {"xdpcap", "--actions", "drop"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "learner.pcapng")
+			c := startCapture(t, inst, nil, append(args, "-w", file, "udp", "port", "9")...)
+			reports, err := r.Check(context.Background(), "xdpcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(reports) != 1 {
+				t.Fatalf("%d reports", len(reports))
+			}
+			rep := reports[0]
+			for _, want := range []string{
+				fmt.Sprintf("the xdpcap hook is in use by a capture (pid %d: xdplab capture %s", c.cmd.Process.Pid, strings.Join(args, " ")),
+				"stop that capture (Ctrl-C in its terminal) and re-run `xdplab check xdpcap --instance " + inst + "`",
+			} {
+				if !strings.Contains(rep.Error, want) {
+					t.Errorf("report error %q does not say %q", rep.Error, want)
+				}
+			}
+			for _, res := range rep.Results {
+				if !res.Pass {
+					t.Errorf("the learner's program is blamed: FAIL %s: expected %s, observed %s", res.Name, res.Expected, res.Observed)
+				}
+			}
+			if rep.Pass {
+				t.Error("a check that could not run passed")
+			}
+
+			// The learner's capture still captures.
+			if err := traffic.UDP(context.Background(), host, netip.AddrPortFrom(node1Addr, 9), datagrams, 32); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond) // generic XDP runs a little after send returns
+			code, stderr := c.stop(t)
+			if code != 0 || strings.Contains(stderr, "emptied") || strings.Contains(stderr, "put the lab program") {
+				t.Errorf("learner's capture: exit %d, stderr:\n%s", code, stderr)
+			}
+			if got := tcpdumpPackets(t, file); len(got) != datagrams {
+				t.Errorf("the learner's capture holds %d datagrams sent after the check, want %d:\n%s", len(got), datagrams, strings.Join(got, "\n"))
+			}
+		})
+	}
+	t.Run("another tool's program in a slot", func(t *testing.T) {
+		hook, err := ebpf.LoadPinnedMap(filepath.Join("/sys/fs/bpf/xdplab", inst, "xdpcap", "xdpcap_hook"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hook.Close()
+		theirs, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+			Name: "their_capture", Type: ebpf.XDP, AttachType: ebpf.AttachXDP, License: "GPL",
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 1), asm.Return()},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer theirs.Close()
+		if err := hook.Put(uint32(1), theirs); err != nil {
+			t.Fatal(err)
+		}
+		defer hook.Delete(uint32(1))
+		reports, err := r.Check(context.Background(), "xdpcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := reports[0].Error; !strings.Contains(e, "in use by a program xdplab did not load (hook slot drop holds program") ||
+			!strings.Contains(e, "(their_capture)") || !strings.Contains(e, "stop that tool and re-run `xdplab check xdpcap --instance "+inst+"`") {
+			t.Errorf("report error %q", e)
+		}
+		if len(reports[0].Results) != 0 {
+			t.Errorf("results %+v from a check that could not run", reports[0].Results)
+		}
+	})
+	mustSucceed(t, xdplab(t, inst, "check", "xdpcap"))
 }

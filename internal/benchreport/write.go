@@ -111,7 +111,8 @@ func write(rep Report) error {
 	} else {
 		p("`BenchmarkCapture` (internal/capture) runs the xdpcap lab program through BPF_PROG_TEST_RUN with a\n")
 		p("`udp port 9` capture in its drop slot, in batches that fit the ring: kernel-side cost per packet, the\n")
-		p("reader's cost per packet, and the packets per second delivered with 0 lost. `BenchmarkCaptureLive`\n")
+		p("reader's cost per packet, and the packets per second delivered with 0 lost; `BenchmarkCaptureFile` is\n")
+		p("the same with the packets written to a pcapng file as `capture -w FILE` writes them. `BenchmarkCaptureLive`\n")
 		p("(labs/xdpcap) captures on the lab's own veth with the command's defaults while 1 or 2 senders in the\n")
 		p("host namespace offer all they can for a second: offered rate, matched and lost. Loss starts where\n")
 		p("the offered rate passes the reader's rate (1e9 / reader-ns/packet); if `lost` is 0 at the highest\n")

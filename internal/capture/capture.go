@@ -266,15 +266,41 @@ func (c *Capture) Actions() []Action { return slices.Clone(c.actions) }
 // Filter is the tcpdump expression in use.
 func (c *Capture) Filter() string { return c.filter }
 
-// Run reads packets and hands each to fn until ctx ends or fn fails. It then
+// PacketWriter is where RunTo hands the packets over.
+type PacketWriter interface {
+	WritePacket(Packet) error
+	// Flush pushes out what the writer buffered. RunTo calls it whenever it
+	// has handed over everything the rings held, and at least every
+	// MaxHold while packets keep coming, so a capture killed with SIGKILL
+	// (no cleanup runs) has lost at most its last moments.
+	Flush() error
+}
+
+// MaxHold is the longest a delivered packet waits in a PacketWriter's
+// buffer while packets keep coming: well within "everything up to the last
+// second", and long enough that at high rates the flushes cost nothing next
+// to the writes a full buffer makes anyway.
+const MaxHold = 250 * time.Millisecond
+
+// Run is RunTo with a function for a writer that holds nothing back.
+func (c *Capture) Run(ctx context.Context, fn func(Packet) error) error {
+	return c.RunTo(ctx, funcWriter(fn))
+}
+
+type funcWriter func(Packet) error
+
+func (f funcWriter) WritePacket(p Packet) error { return f(p) }
+func (funcWriter) Flush() error                 { return nil }
+
+// RunTo reads packets and hands each to w until ctx ends or w fails. It then
 // takes the capture programs out of the hook (and puts the lab program back
-// on its link), reads what they sent before that, and returns. A cancelled
-// ctx is the normal end and returns nil.
+// on its link), reads what they sent before that, flushes w and returns. A
+// cancelled ctx is the normal end and returns nil.
 //
 // Each CPU has its own perf ring and they are read one after the other, so
 // packets are held back briefly (at most the latency, or maxPending of
 // them) and handed over in the order the kernel saw them.
-func (c *Capture) Run(ctx context.Context, fn func(Packet) error) error {
+func (c *Capture) RunTo(ctx context.Context, w PacketWriter) error {
 	stop := context.AfterFunc(ctx, func() {
 		c.detach()
 		c.reader.Flush()
@@ -282,21 +308,36 @@ func (c *Capture) Run(ctx context.Context, fn func(Packet) error) error {
 	defer stop()
 
 	var (
-		rec     perf.Record
-		flushed bool
-		pending []Packet
-		since   time.Time // when the oldest pending packet was read
+		rec       perf.Record
+		flushed   bool
+		pending   []Packet
+		since     time.Time // when the oldest pending packet was read
+		unflushed bool      // w holds packets it may not have written out
+		lastFlush = time.Now()
 	)
 	deliver := func() error {
 		slices.SortStableFunc(pending, func(a, b Packet) int { return a.Time.Compare(b.Time) })
 		for _, p := range pending {
-			if err := fn(p); err != nil {
+			if err := w.WritePacket(p); err != nil {
 				return err
 			}
 			c.written[p.Action].Add(1)
 		}
+		unflushed = unflushed || len(pending) > 0
 		pending = pending[:0]
 		return nil
+	}
+	flush := func() error {
+		if !unflushed {
+			return nil
+		}
+		unflushed, lastFlush = false, time.Now()
+		return w.Flush()
+	}
+	// drained hands over what is pending and flushes: the reader has read
+	// every ring, so nothing older is on its way.
+	drained := func() error {
+		return errors.Join(deliver(), flush())
 	}
 	for {
 		if !flushed {
@@ -306,7 +347,7 @@ func (c *Capture) Run(ctx context.Context, fn func(Packet) error) error {
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded) && !flushed:
 			// Every ring is read, including what sat below the watermark.
-			if err := deliver(); err != nil {
+			if err := drained(); err != nil {
 				return errors.Join(err, c.detach())
 			}
 			continue
@@ -317,9 +358,9 @@ func (c *Capture) Run(ctx context.Context, fn func(Packet) error) error {
 			c.reader.SetDeadline(time.Now())
 			continue
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return errors.Join(deliver(), c.detach())
+			return errors.Join(drained(), c.detach())
 		case err != nil:
-			return errors.Join(fmt.Errorf("read perf ring: %w", err), deliver(), c.detach())
+			return errors.Join(fmt.Errorf("read perf ring: %w", err), drained(), c.detach())
 		}
 		if rec.LostSamples > 0 {
 			c.lostSamples.Add(rec.LostSamples)
@@ -334,7 +375,11 @@ func (c *Capture) Run(ctx context.Context, fn func(Packet) error) error {
 		}
 		pending = append(pending, p)
 		if len(pending) >= maxPending || time.Since(since) >= c.latency {
-			if err := deliver(); err != nil {
+			err := deliver()
+			if err == nil && time.Since(lastFlush) >= MaxHold {
+				err = flush()
+			}
+			if err != nil {
 				return errors.Join(err, c.detach())
 			}
 		}

@@ -339,17 +339,7 @@ func TestStaleSlot(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	leftover, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name: "xdpcap_" + strconv.Itoa(dead.Process.Pid), Type: ebpf.XDP, AttachType: ebpf.AttachXDP, License: "GPL",
-		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2), asm.Return()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer leftover.Close()
-	if err := hook.Put(uint32(capture.TX), leftover); err != nil {
-		t.Fatal(err)
-	}
+	slotProgram(t, hook, capture.TX, "xdpcap_"+strconv.Itoa(dead.Process.Pid))
 	var notes []string
 	var mu sync.Mutex
 	packets, _, _ := run(t, prog, capture.Options{Hook: path, Note: func(s string) { mu.Lock(); notes = append(notes, s); mu.Unlock() }}, mix(t))
@@ -364,6 +354,91 @@ func TestStaleSlot(t *testing.T) {
 	}
 }
 
+// slotProgram puts a do-nothing XDP program with the given name in a hook
+// slot, as another capture would.
+func slotProgram(t *testing.T, hook *ebpf.Map, a capture.Action, name string) {
+	t.Helper()
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name: name, Type: ebpf.XDP, AttachType: ebpf.AttachXDP, License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, int32(a)), asm.Return()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close() // the slot keeps it
+	if err := hook.Put(uint32(a), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStalePidReused: a program left by a killed capture whose pid now
+// belongs to an unrelated process is still a leftover: that process holds
+// no descriptor of it. Pid 1 stands for the unrelated process.
+func TestStalePidReused(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	_, hook, path := labHook(t)
+	slotProgram(t, hook, capture.TX, "xdpcap_1")
+	occ, err := capture.Inspect(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := occ.Stale(); len(st) != 1 || st[0].PID != 1 || st[0].Place != "hook slot tx" {
+		t.Fatalf("stale holders %+v, want xdpcap_1 in slot tx", occ.Holders)
+	}
+	c, err := capture.Start(capture.Options{Hook: path})
+	if err != nil {
+		t.Fatalf("a capture refused a slot held by a leftover whose pid was reused: %v", err)
+	}
+	c.Close()
+}
+
+// TestClearStale: the slots of dead captures are emptied; a running
+// capture's slot and another tool's stay as they are, and are named.
+func TestClearStale(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	_, hook, path := labHook(t)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// The running capture first: starting, it would empty the dead one's.
+	live, err := capture.Start(capture.Options{Hook: path, Actions: []capture.Action{capture.Pass}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	slotProgram(t, hook, capture.TX, "xdpcap_"+strconv.Itoa(dead.Process.Pid))
+	slotProgram(t, hook, capture.Aborted, "their_capture")
+
+	occ, err := capture.Inspect(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(occ.Holders) != 3 || len(occ.Stale()) != 1 || len(occ.Live()) != 2 {
+		t.Fatalf("holders %+v", occ.Holders)
+	}
+	for _, h := range occ.Live() {
+		if h.Place == "hook slot pass" && (h.PID != os.Getpid() || h.Command == "") {
+			t.Errorf("the running capture is %+v, want pid %d with its command line", h, os.Getpid())
+		}
+	}
+	var notes []string
+	n, err := capture.ClearStale(path, nil, func(s string) { notes = append(notes, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(notes, "\n")
+	for _, want := range []string{"emptied hook slot tx", "left hook slot pass alone", "a running capture's", "left hook slot aborted alone", "not a program of xdplab capture"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("notes lack %q:\n%s", want, all)
+		}
+	}
+	if n != 1 || slotsHeld(t, hook) != 2 {
+		t.Errorf("cleared %d, %d slots held; want 1 cleared and the two live ones held", n, slotsHeld(t, hook))
+	}
+	hook.Delete(uint32(capture.Aborted))
+}
+
 // BenchmarkCapture reports how many packets per second a capture takes from
 // the lab program through the hook, the filter and the perf ring into the
 // writer, with none lost. Its two stages run on different CPUs, so the
@@ -373,6 +448,43 @@ func TestStaleSlot(t *testing.T) {
 // the kernel is done. The test-run syscall's fixed cost (it restarts when
 // the Go runtime's signals interrupt it) is left out.
 func BenchmarkCapture(b *testing.B) {
+	benchCapture(b, func(ctx context.Context, c *capture.Capture, handed func()) error {
+		return c.Run(ctx, func(capture.Packet) error { handed(); return nil })
+	})
+}
+
+// BenchmarkCaptureFile is BenchmarkCapture with the packets written to a
+// pcapng file, as `capture -w FILE` writes them.
+func BenchmarkCaptureFile(b *testing.B) {
+	benchCapture(b, func(ctx context.Context, c *capture.Capture, handed func()) error {
+		f, err := os.Create(filepath.Join(b.TempDir(), "bench.pcapng"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w, err := capture.NewPcapngWriter(f, c.Actions(), c.Filter(), false)
+		if err != nil {
+			return err
+		}
+		return c.RunTo(ctx, handedWriter{w, handed})
+	})
+}
+
+// handedWriter counts the packets it writes through.
+type handedWriter struct {
+	*capture.PcapngWriter
+	handed func()
+}
+
+func (w handedWriter) WritePacket(p capture.Packet) error {
+	err := w.PcapngWriter.WritePacket(p)
+	w.handed()
+	return err
+}
+
+// benchCapture measures a capture whose packets run hands over; run calls
+// handed once per packet, after it is written.
+func benchCapture(b *testing.B, run func(ctx context.Context, c *capture.Capture, handed func()) error) {
 	testutils.RequirePrivileged(b)
 	prog, _, path := labHook(b)
 	c, err := capture.Start(capture.Options{
@@ -388,11 +500,10 @@ func BenchmarkCapture(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- c.Run(ctx, func(capture.Packet) error {
+		done <- run(ctx, c, func() {
 			gate.Lock()
 			gate.Unlock()
 			written.Add(1)
-			return nil
 		})
 	}()
 	frame := udp(b, 9, 18)

@@ -32,15 +32,18 @@ type entry struct {
 	point EntryPoint
 	link  link.Link
 	lab   *ebpf.Program
-	next  *ebpf.Map
-	front *ebpf.Program
+	labID ebpf.ProgramID
+	// labName is the lab program's name, for messages.
+	labName string
+	next    *ebpf.Map
+	front   *ebpf.Program
 }
 
-// openEntry loads the link and the lab program and makes sure the link runs
-// the lab program: a link still running the front program of a killed
-// capture is restored first; one running someone else's front program is
-// refused.
-func openEntry(p EntryPoint, note func(string)) (_ *entry, err error) {
+// LinkPlace is the Place of a Holder on the lab's link.
+const LinkPlace = "the lab's link"
+
+// loadEntry opens the lab's link and program; it changes nothing.
+func loadEntry(p EntryPoint) (_ *entry, err error) {
 	e := &entry{point: p}
 	defer func() {
 		if err != nil {
@@ -59,26 +62,44 @@ func openEntry(p EntryPoint, note func(string)) (_ *entry, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab program info: %w", err)
 	}
-	labID, _ := labInfo.ID()
+	e.labID, _ = labInfo.ID()
+	e.labName = labInfo.Name
+	return e, nil
+}
+
+// openEntry loads the link and the lab program and makes sure the link runs
+// the lab program: a link still running the front program of a killed
+// capture is restored first; one running someone else's front program is
+// refused.
+func openEntry(p EntryPoint, note func(string)) (_ *entry, err error) {
+	e, err := loadEntry(p)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
 	cur, err := e.current()
 	if err != nil {
 		return nil, err
 	}
-	if cur == labID {
+	if cur == e.labID {
 		return e, nil
 	}
-	o := describe(cur, entryProgPrefix)
+	o := describe(LinkPlace, cur, entryProgPrefix)
 	switch {
-	case o.pid != 0 && o.stale:
+	case o.PID != 0 && o.Stale:
 		if err := e.link.Update(e.lab); err != nil {
 			return nil, fmt.Errorf("put the lab program back on its link: %w", err)
 		}
-		note(fmt.Sprintf("put the lab program %s back on its link: it still ran %s", labInfo.Name, o))
+		note(fmt.Sprintf("put the lab program %s back on its link: it still ran %s", e.labName, o))
 		return e, nil
-	case o.pid != 0:
+	case o.PID != 0:
 		return nil, errorf(ErrBusy, "the lab's link runs %s in front of the lab program: another `xdplab capture --entry` is running; stop it first", o)
 	}
-	return nil, errorf(ErrBusy, "the lab's link runs %s, not the lab program %s (id %d): something else replaced it, so --entry would not know what to chain to", o, labInfo.Name, labID)
+	return nil, errorf(ErrBusy, "the lab's link runs %s, not the lab program %s (id %d): something else replaced it, so --entry would not know what to chain to", o, e.labName, e.labID)
 }
 
 func (e *entry) current() (ebpf.ProgramID, error) {

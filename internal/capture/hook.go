@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,52 +77,63 @@ const (
 
 func progName(prefix string) string { return prefix + strconv.Itoa(os.Getpid()) }
 
-// owner describes the program in a slot: whose it is and whether its
-// process is gone.
-type owner struct {
-	id    ebpf.ProgramID
-	name  string
-	pid   int // 0: not one of ours
-	stale bool
+// Holder is a program in one of the places a capture takes: a hook slot,
+// or the lab's link in the lab program's stead (--entry).
+type Holder struct {
+	// Place is "hook slot drop" or "the lab's link".
+	Place string
+	ID    ebpf.ProgramID
+	Name  string
+	// PID is the process whose capture program it is (its name carries
+	// the pid); 0 when it is not a program of ours.
+	PID int
+	// Stale: that process is gone (SIGKILL skips a capture's cleanup), or
+	// the pid now belongs to a process that does not hold the program.
+	Stale bool
+	// Command is the live process's command line, for messages.
+	Command string
 }
 
-func (o owner) String() string {
+func (h Holder) String() string {
 	switch {
-	case o.pid != 0 && o.stale:
-		return fmt.Sprintf("program %d (%s, left by xdplab capture pid %d, which is gone)", o.id, o.name, o.pid)
-	case o.pid != 0:
-		return fmt.Sprintf("program %d (%s, of xdplab capture pid %d)", o.id, o.name, o.pid)
+	case h.PID != 0 && h.Stale:
+		return fmt.Sprintf("program %d (%s, left by xdplab capture pid %d, which is gone)", h.ID, h.Name, h.PID)
+	case h.PID != 0:
+		return fmt.Sprintf("program %d (%s, of xdplab capture pid %d)", h.ID, h.Name, h.PID)
 	}
-	name := o.name
+	name := h.Name
 	if name == "" {
 		name = "no name"
 	}
-	return fmt.Sprintf("program %d (%s)", o.id, name)
+	return fmt.Sprintf("program %d (%s)", h.ID, name)
 }
 
-func describe(id ebpf.ProgramID, prefixes ...string) owner {
-	o := owner{id: id}
+func describe(place string, id ebpf.ProgramID, prefixes ...string) Holder {
+	h := Holder{Place: place, ID: id}
 	p, err := ebpf.NewProgramFromID(id)
 	if err != nil {
-		return o
+		return h
 	}
 	defer p.Close()
 	info, err := p.Info()
 	if err != nil {
-		return o
+		return h
 	}
-	o.name = info.Name
+	h.Name = info.Name
 	for _, prefix := range prefixes {
 		rest, ok := strings.CutPrefix(info.Name, prefix)
 		if !ok {
 			continue
 		}
 		if pid, err := strconv.Atoi(rest); err == nil && pid > 0 {
-			o.pid = pid
-			o.stale = !alive(pid)
+			h.PID = pid
+			h.Stale = !alive(pid) || !holds(pid, id)
+			if !h.Stale {
+				h.Command = commandLine(pid)
+			}
 		}
 	}
-	return o
+	return h
 }
 
 // alive reports whether a process exists (EPERM means it does, as someone
@@ -131,17 +143,53 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, unix.EPERM)
 }
 
+// holds reports whether a process has a file descriptor for the program: a
+// capture keeps one for each program it put in place until it has taken
+// them out again. A pid reused by an unrelated process has none, so the
+// program is a leftover all the same. When /proc cannot say, the answer is
+// yes: a running capture must never be mistaken for a dead one.
+func holds(pid int, id ebpf.ProgramID) bool {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return true
+	}
+	want := fmt.Sprintf("prog_id:\t%d\n", id)
+	for _, fd := range fds {
+		if target, err := os.Readlink(dir + "/" + fd.Name()); err != nil || target != "anon_inode:bpf-prog" {
+			continue
+		}
+		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
+		if err == nil && strings.Contains(string(info), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// commandLine is a process's command line as ps shows it, with the
+// program's base name ("xdplab capture xdpcap --entry"), or "" if unknown.
+func commandLine(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	args[0] = filepath.Base(args[0])
+	return strings.Join(args, " ")
+}
+
 // slotOwner returns who holds a hook slot, or ok=false when it is empty.
-func slotOwner(hook *ebpf.Map, a Action) (owner, bool, error) {
+func slotOwner(hook *ebpf.Map, a Action) (Holder, bool, error) {
 	var id uint32
 	err := hook.Lookup(uint32(a), &id)
 	if errors.Is(err, ebpf.ErrKeyNotExist) {
-		return owner{}, false, nil
+		return Holder{}, false, nil
 	}
 	if err != nil {
-		return owner{}, false, fmt.Errorf("read hook slot %s: %w", a, err)
+		return Holder{}, false, fmt.Errorf("read hook slot %s: %w", a, err)
 	}
-	return describe(ebpf.ProgramID(id), exitProgPrefix), true, nil
+	return describe("hook slot "+a.String(), ebpf.ProgramID(id), exitProgPrefix), true, nil
 }
 
 // claimable checks that every slot we need is free. Slots left by a killed
@@ -157,7 +205,7 @@ func claimable(hook *ebpf.Map, path string, actions []Action, note func(string))
 		if !held {
 			continue
 		}
-		if o.stale {
+		if o.Stale {
 			if err := hook.Delete(uint32(a)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 				return fmt.Errorf("empty stale hook slot %s: %w", a, err)
 			}

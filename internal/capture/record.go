@@ -52,15 +52,15 @@ func Record(ctx context.Context, cfg Config) (err error) {
 		}
 	}()
 
-	var write func(Packet) error
+	var sink PacketWriter
 	var pcapng *PcapngWriter
 	var file *os.File
 	switch cfg.Output {
 	case "":
-		write = func(p Packet) error {
+		sink = funcWriter(func(p Packet) error {
 			_, err := fmt.Fprintln(cfg.Out, Summary(p))
 			return err
-		}
+		})
 	default:
 		out := cfg.Out
 		if cfg.Output != "-" {
@@ -77,7 +77,10 @@ func Record(ctx context.Context, cfg Config) (err error) {
 		if pcapng, err = NewPcapngWriter(out, c.Actions(), c.Filter(), cfg.Output == "-"); err != nil {
 			return err
 		}
-		write = pcapng.WritePacket
+		// Written as the packets come, block by block, so a capture
+		// killed with SIGKILL leaves a file tcpdump reads to its last
+		// flush; only the statistics blocks are missing then.
+		sink = pcapng
 	}
 
 	what := "everything"
@@ -118,7 +121,7 @@ func Record(ctx context.Context, cfg Config) (err error) {
 		}
 	}()
 
-	runErr := c.Run(ctx, write)
+	runErr := c.RunTo(ctx, sink)
 	close(done)
 	wg.Wait()
 	// A reader that went away (`| tcpdump -c 3`, `| head`) ends the capture

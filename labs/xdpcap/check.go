@@ -39,10 +39,25 @@ var node1Addr = netip.MustParseAddr("192.168.0.2")
 // filter, which must keep exactly what libpcap keeps of the entry capture.
 func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	hook, entry := l.CapturePoints(env.PinDir)
+	if err := inUse(env, hook, entry); err != nil {
+		return nil, err
+	}
+	// A capture started while the check runs takes a place the check
+	// needs next: the check could not go on, through no fault of the
+	// program.
+	start := func(opts capture.Options) (*session, error) {
+		s, err := startSession(opts)
+		if errors.Is(err, capture.ErrBusy) {
+			if berr := inUse(env, hook, entry); berr != nil {
+				return nil, berr
+			}
+		}
+		return s, err
+	}
 	var results []labs.Result
 
 	// 1. Every action, no filter.
-	all, err := startSession(capture.Options{Hook: hook})
+	all, err := start(capture.Options{Hook: hook})
 	if err != nil {
 		return nil, err
 	}
@@ -72,11 +87,11 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	)
 
 	// 2. Before the program, and after it with a filter, at the same time.
-	after, err := startSession(capture.Options{Hook: hook, Filter: checkFilter})
+	after, err := start(capture.Options{Hook: hook, Filter: checkFilter})
 	if err != nil {
 		return results, err
 	}
-	before, err := startSession(capture.Options{Entry: &entry})
+	before, err := start(capture.Options{Entry: &entry})
 	if err != nil {
 		after.stop()
 		return results, err
