@@ -17,12 +17,12 @@ import (
 var ErrNoLibpcap = errors.New("libpcap not found")
 
 // libpcapNames are the sonames tried in order: Debian and Ubuntu's
-// libpcap0.8 ships libpcap.so.0.8, Fedora, Arch and Alpine ship libpcap.so.1;
+// libpcap0.8 ships libpcap.so.0.8, Fedora and Arch ship libpcap.so.1;
 // libpcap.so comes only with a -dev package.
 var libpcapNames = []string{"libpcap.so.0.8", "libpcap.so.1", "libpcap.so"}
 
 // libpcapInstall is the fix printed when no soname loads.
-const libpcapInstall = "install libpcap: `sudo apt-get install libpcap0.8` (Debian, Ubuntu) or `sudo dnf install libpcap` (Fedora)"
+const libpcapInstall = "install libpcap: `sudo apt-get install libpcap0.8` (Debian, Ubuntu; libpcap0.8t64 since Debian 13 and Ubuntu 24.04) or `sudo dnf install libpcap` (Fedora)"
 
 // bpfInsn and bpfProgram are libpcap's struct bpf_insn and struct
 // bpf_program, laid out as C lays them out.

@@ -206,7 +206,7 @@ func TestNoLibpcap(t *testing.T) {
 
 	const want = "libpcap not found: capture filters need it, and none of libpcap-xdplab-absent.so.0 loads " +
 		"(libpcap-xdplab-absent.so.0: cannot open shared object file: No such file or directory); " +
-		"install libpcap: `sudo apt-get install libpcap0.8` (Debian, Ubuntu) or `sudo dnf install libpcap` (Fedora)"
+		"install libpcap: `sudo apt-get install libpcap0.8` (Debian, Ubuntu; libpcap0.8t64 since Debian 13 and Ubuntu 24.04) or `sudo dnf install libpcap` (Fedora)"
 	for range 2 {
 		_, err := Compile("icmp", 0)
 		if err == nil || err.Error() != want {
