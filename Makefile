@@ -17,7 +17,8 @@ export CGO_ENABLED := 0
 ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
 BPF_CFLAGS := -I$(ARCH_INCLUDE) -mcpu=v3
 
-# Release targets: static (CGO_ENABLED=0) cross-builds, no C toolchain.
+# Release targets: CGO_ENABLED=0 cross-builds, no C toolchain; the binaries
+# name no shared library but glibc (libpcap is opened at run time).
 RELEASE_ARCHES := amd64 arm64
 DIST := dist
 
