@@ -9,9 +9,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 2
 fi
 
-# Build: clang and libbpf headers for `make generate`, libpcap for capture
-# filters (cgo). Tests: tcpdump, bpftool and ping as independent witnesses.
-pkgs=(clang llvm libbpf-dev libpcap-dev gcc make git iproute2 tcpdump iputils-ping ca-certificates curl)
+# Build: no C toolchain (CGO_ENABLED=0); clang and libbpf headers only for
+# `make generate`. Run time: libpcap, which xdplab loads to compile capture
+# filters (the tests compile them too). Tests: tcpdump, bpftool and ping as
+# independent witnesses.
+pkgs=(clang llvm libbpf-dev make git iproute2 tcpdump iputils-ping ca-certificates curl)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,10 +21,20 @@ done
 if ! command -v bpftool >/dev/null 2>&1; then
 	missing+=(bpftool)
 fi
+# Checked by soname: the package is libpcap0.8, renamed libpcap0.8t64 in
+# Debian 13 and Ubuntu 24.04.
+if ! ldconfig -p | grep -q 'libpcap\.so\.0\.8 '; then
+	missing+=(libpcap)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "provision: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	if printf '%s\n' "${missing[@]}" | grep -qx libpcap; then
+		pcap=libpcap0.8
+		apt-cache show libpcap0.8t64 >/dev/null 2>&1 && pcap=libpcap0.8t64
+		missing=("${missing[@]/#libpcap/$pcap}")
+	fi
 	# Debian ships bpftool as its own package; Ubuntu in linux-tools.
 	if printf '%s\n' "${missing[@]}" | grep -qx bpftool; then
 		apt-get install -y -qq bpftool >/dev/null 2>&1 ||

@@ -101,12 +101,7 @@ func run(t testing.TB, name string, args ...string) string {
 
 func requireTool(t testing.TB, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("XDPLAB_REQUIRE_PRIVILEGED") == "1" {
-			t.Fatalf("%s is needed as a witness (scripts/provision.sh installs it)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
+	testutils.RequireTool(t, name)
 }
 
 // TestPacketCounterAcceptance walks issue 2's acceptance list with the system's

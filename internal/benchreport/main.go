@@ -67,6 +67,7 @@ type Report struct {
 	Scale          map[string][]Point `json:"scale"`
 	PerNode        map[string]float64 `json:"per_node_ms"`
 	Programs       map[string]float64 `json:"ns_per_packet"`
+	Start          map[string]Stat    `json:"start_ms"`
 	Capture        map[string]float64 `json:"capture,omitempty"`
 	CaptureMissing string             `json:"capture_missing,omitempty"`
 }
@@ -87,10 +88,16 @@ type Point struct {
 }
 
 var (
-	out     = flag.String("out", "docs/benchmarks.md", "report path (JSON and SVG are written beside it)")
-	reps    = flag.Int("n", 15, "repetitions of each up+down measurement")
-	runReps = flag.Int("run-n", 3, "repetitions of run --all")
+	out       = flag.String("out", "docs/benchmarks.md", "report path (JSON and SVG are written beside it)")
+	binary    = flag.String("bin", "bin/xdplab", "the xdplab binary to measure, as `make build` makes it")
+	reps      = flag.Int("n", 15, "repetitions of each up+down measurement")
+	runReps   = flag.Int("run-n", 3, "repetitions of run --all")
+	startReps = flag.Int("start-n", 200, "runs of each command whose start time is measured")
 )
+
+// startCommands are measured for start time: they need no root and do
+// little besides starting, so the figure is the process start.
+var startCommands = [][]string{{"version"}, {"list"}, {"help"}}
 
 func main() {
 	flag.Parse()
@@ -104,19 +111,27 @@ func run() error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (sudo make bench)")
 	}
-	tmp, err := os.MkdirTemp("", "xdplab-bench")
+	// `make build`'s own output (make bench builds it first), so the
+	// figures are those of the binary a learner runs.
+	bin, err := filepath.Abs(*binary)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "xdplab")
-	// Built as `make build` builds it, so the figures are the installed binary's.
-	if err := sh("go", "build", "-ldflags", "-s -w", "-o", bin, "./cmd/xdplab"); err != nil {
-		return err
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("no binary to measure (%w): run `make build`, or `sudo make bench`", err)
 	}
 	rep := Report{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(),
 		UpDown: map[string]Stat{}, Scale: map[string][]Point{}, PerNode: map[string]float64{},
-		Programs: map[string]float64{}}
+		Programs: map[string]float64{}, Start: map[string]Stat{}}
+
+	step("start time")
+	for _, args := range startCommands {
+		ms, err := startTimes(bin, args, *startReps)
+		if err != nil {
+			return err
+		}
+		rep.Start[strings.Join(args, " ")] = summarize(ms, "ms")
+	}
 
 	labs, err := labNames(bin)
 	if err != nil {
@@ -207,12 +222,6 @@ func run() error {
 
 func step(s string) { fmt.Fprintf(os.Stderr, "bench: %s\n", s) }
 
-func sh(name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return cmd.Run()
-}
-
 func output(name string, args ...string) (string, error) {
 	b, err := exec.Command(name, args...).CombinedOutput()
 	return string(b), err
@@ -227,6 +236,24 @@ func timed(name string, args ...string) (time.Duration, error) {
 		return d, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, b)
 	}
 	return d, nil
+}
+
+// startTimes runs one command n times, after a few unmeasured runs that
+// bring the binary into the page cache, and returns each run's wall time in
+// ms, fork and exec included.
+func startTimes(bin string, args []string, n int) ([]float64, error) {
+	const warmup = 10
+	var ms []float64
+	for i := range warmup + n {
+		d, err := timed(bin, args...)
+		if err != nil {
+			return nil, err
+		}
+		if i >= warmup {
+			ms = append(ms, d.Seconds()*1000)
+		}
+	}
+	return ms, nil
 }
 
 func labNames(bin string) ([]string, error) {

@@ -20,7 +20,6 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcap"
 	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/capture"
@@ -211,13 +210,19 @@ func TestCaptureFilters(t *testing.T) {
 	frames := mix(t)
 	for _, expr := range []string{"", "icmp", "udp port 9", "tcp[tcpflags] & tcp-syn != 0", "greater 90", "not udp"} {
 		t.Run(expr, func(t *testing.T) {
-			bpf, err := pcap.NewBPF(layers.LinkTypeEthernet, capture.Snaplen, expr)
+			// filter.Match is libpcap's bpf_filter, which the filter
+			// package's tests hold to what tcpdump -r keeps.
+			insns, err := filter.Compile(expr, capture.Snaplen)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var want [][]byte
 			for _, f := range frames {
-				if bpf.Matches(gopacket.CaptureInfo{CaptureLength: len(f), Length: len(f)}, f) {
+				ok, err := filter.Match(insns, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok {
 					want = append(want, f)
 				}
 			}

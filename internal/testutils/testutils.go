@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,5 +105,17 @@ func RequirePass[R Report](tb testing.TB, reports []R) {
 		if !pass {
 			tb.Errorf("lab %s failed:\n%s", lab, text)
 		}
+	}
+}
+
+// RequireTool skips a test whose witness tool is not installed, or fails it
+// when XDPLAB_REQUIRE_PRIVILEGED=1 (CI), where provisioning installs it.
+func RequireTool(tb testing.TB, name string) {
+	tb.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("XDPLAB_REQUIRE_PRIVILEGED") == "1" {
+			tb.Fatalf("%s is needed as a witness (scripts/provision.sh installs it)", name)
+		}
+		tb.Skipf("%s not installed", name)
 	}
 }
