@@ -24,7 +24,7 @@ type fwSnapshot struct {
 	Rules    map[string]uint32 // prefix -> rule index
 	Counters map[uint32]uint64 // matches, summed over CPUs, every index
 	Addrs    []string          // IPv4 addresses of host and node1
-	Neigh    []string          // node1's neighbours outside the lab's subnet
+	Neigh    []string          // neighbours of host and node1 outside the lab's subnet
 	Records  []string          // files left in the instance's state directory besides state and lock
 }
 
@@ -87,11 +87,10 @@ func snapshotFirewall(t *testing.T, inst string) fwSnapshot {
 				s.Addrs = append(s.Addrs, node+" "+f)
 			}
 		}
-	}
-	node1 := topology.NamespaceName(inst, "basic_firewall", "node1")
-	for _, line := range strings.Split(run(t, "ip", "-n", node1, "-4", "neigh", "show"), "\n") {
-		if line != "" && !strings.HasPrefix(line, "192.168.0.") {
-			s.Neigh = append(s.Neigh, line)
+		for _, line := range strings.Split(run(t, "ip", "-n", ns, "-4", "neigh", "show"), "\n") {
+			if line != "" && !strings.HasPrefix(line, "192.168.0.") {
+				s.Neigh = append(s.Neigh, node+" "+line)
+			}
 		}
 	}
 	entries, _ := os.ReadDir(filepath.Join("/run/xdplab", inst))
@@ -183,12 +182,16 @@ func TestFirewallCheckKillSweep(t *testing.T) {
 				xdplab(t, inst, "down")
 				base = up()
 			}
-			var points, lost, added, counters, other int
+			var points, undone, lost, added, counters, other int
 			for at := time.Duration(0); at <= full+step; at += step {
 				points++
 				killAt(t, at, check...)
-				if r := xdplab(t, inst, "fw", "list"); r.code != 0 {
+				r := xdplab(t, inst, "fw", "list")
+				if r.code != 0 {
 					t.Fatalf("fw list after check killed at %v: %s", at, r)
+				}
+				if strings.Contains(r.stderr, "took back the temporary changes") {
+					undone++
 				}
 				d := fwDamage(base, snapshotFirewall(t, inst))
 				if len(d) == 0 {
@@ -212,8 +215,9 @@ func TestFirewallCheckKillSweep(t *testing.T) {
 					t.Fatalf("a fresh up differs from the baseline: %v", fwDamage(base, got))
 				}
 			}
-			t.Logf("%d kill points every %v across %v: %d lost or moved a rule, %d added a rule, %d changed only counters, %d left other traces",
-				points, step, full, lost, added, counters, other)
+			t.Logf("%d kill points every %v across %v (%d left an undo record that fw list took back): "+
+				"%d lost or moved a rule, %d added a rule, %d changed only counters, %d left other traces",
+				points, step, full, undone, lost, added, counters, other)
 			mustSucceed(t, xdplab(t, inst, "check", "basic_firewall"))
 		})
 	}

@@ -63,33 +63,49 @@ func (s Store) Path(lab string) string { return filepath.Join(s.dir(), lab+".jso
 // Write saves a lab record atomically: a reader sees the old or the new file,
 // never half of one.
 func (s Store) Write(l Lab) error {
-	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
-		return fmt.Errorf("state directory: %w", err)
-	}
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir(), "."+l.Lab+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write state of %s: %w", l.Lab, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state of %s: %w", l.Lab, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state of %s: %w", l.Lab, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write state of %s: %w", l.Lab, err)
-	}
-	if err := os.Rename(tmp.Name(), s.Path(l.Lab)); err != nil {
+	if err := s.writeAtomic(l.Lab+".json", append(b, '\n')); err != nil {
 		return fmt.Errorf("write state of %s: %w", l.Lab, err)
 	}
 	return nil
+}
+
+// writeAtomic replaces a file of the instance's directory by way of a
+// temporary file that is synced and renamed, then syncs the directory: a
+// process killed at any point leaves the old file or the new one, and a
+// stray temporary file that RemoveStale deletes.
+func (s Store) writeAtomic(name string, b []byte) error {
+	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(s.dir(), "."+name+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(s.dir(), name)); err != nil {
+		return err
+	}
+	d, err := os.Open(s.dir())
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Read loads a lab record; os.ErrNotExist when there is none.
