@@ -118,13 +118,13 @@ func (m *fwMaps) plan(rules []Rule) (checkChange, error) {
 		for _, r := range blocking {
 			names = append(names, r.Prefix.String())
 		}
-		fix := "remove it with " + command(m.instance, "fw del "+names[0])
+		verb, fix := "covers", "remove it with "+command(m.instance, "fw del "+names[0])
 		if len(names) > 1 {
-			fix = "remove one of them with " + command(m.instance, "fw del CIDR")
+			verb, fix = "cover", "remove one of them with "+command(m.instance, "fw del CIDR")
 		}
 		errs = append(errs, fmt.Errorf("cannot judge under these rules: the check sends from an address of its own that no rule matches, "+
-			"to see that such packets pass, but %s cover every address it could use (%s): %s and check again",
-			strings.Join(names, ", "), prefixList(sourceRanges), fix))
+			"to see that such packets pass, but %s %s every address it could use (%s): %s and check again",
+			strings.Join(names, ", "), verb, prefixList(sourceRanges), fix))
 	}
 	index, free := freeIndex(rules, m.capacity())
 	if !free {

@@ -89,20 +89,26 @@ func setCounters(t *testing.T, r *labs.Runner) {
 	}
 }
 
+// upWithCounters brings the lab up with rules and a value in every counter,
+// and returns its state before any check.
+func upWithCounters(t *testing.T, rules ...string) (*labs.Runner, labState) {
+	t.Helper()
+	r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
+	t.Cleanup(func() { r.Down(context.Background(), "") })
+	if err := r.Up(context.Background(), "basic_firewall", labs.Options{Values: drop(rules...)}); err != nil {
+		t.Fatal(err)
+	}
+	setCounters(t, r)
+	return r, readLabState(t, r)
+}
+
 // TestCheckLeavesEverything: a passing check leaves the learner's rules,
 // every counter on every CPU (the slot it borrowed too) and the addresses
 // exactly as they were.
 func TestCheckLeavesEverything(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	ctx := context.Background()
-	r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-	t.Cleanup(func() { r.Down(context.Background(), "") })
-	if err := r.Up(ctx, "basic_firewall", labs.Options{Values: drop("192.168.0.0/24", "10.0.0.0/8")}); err != nil {
-		t.Fatal(err)
-	}
-	setCounters(t, r)
-	before := readLabState(t, r)
-	reports, err := r.Check(ctx, "basic_firewall")
+	r, before := upWithCounters(t, "192.168.0.0/24", "10.0.0.0/8")
+	reports, err := r.Check(context.Background(), "basic_firewall")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +136,7 @@ func TestCheckCannotJudge(t *testing.T) {
 			"remove one with `xdplab fw del CIDR --instance "}},
 		{"every source in a rule", []string{"0.0.0.0/0"}, []string{
 			"cannot judge under these rules",
-			"0.0.0.0/0 cover every address it could use (198.18.0.0/15, 100.64.0.0/10, 172.16.0.0/12, 10.0.0.0/8)",
+			"0.0.0.0/0 covers every address it could use (198.18.0.0/15, 100.64.0.0/10, 172.16.0.0/12, 10.0.0.0/8)",
 			"remove it with `xdplab fw del 0.0.0.0/0 --instance "}},
 		{"several rules cover every source", []string{"0.0.0.0/1", "128.0.0.0/1"}, []string{
 			"0.0.0.0/1, 128.0.0.0/1 cover every address",
@@ -141,15 +147,8 @@ func TestCheckCannotJudge(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			testutils.RequirePrivileged(t)
-			ctx := context.Background()
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			t.Cleanup(func() { r.Down(context.Background(), "") })
-			if err := r.Up(ctx, "basic_firewall", labs.Options{Values: drop(c.drop...)}); err != nil {
-				t.Fatal(err)
-			}
-			setCounters(t, r)
-			before := readLabState(t, r)
-			reports, err := r.Check(ctx, "basic_firewall")
+			r, before := upWithCounters(t, c.drop...)
+			reports, err := r.Check(context.Background(), "basic_firewall")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,50 +2,16 @@
  * what the blacklist matches but always counts at index 0. With one rule
  * given at up, that rule is rule 0 and the mistake hides; the check's own
  * rule sits at the highest free index, so it must show. */
-#include "../../../bpf/parse.h"
-
-struct lpm_key {
-	__u32 prefixlen;
-	__u32 addr;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct lpm_key);
-	__type(value, __u32);
-	__uint(max_entries, 16);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} blacklist SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 16);
-} matches SEC(".maps");
+#include "firewall_mistake.h"
 
 SEC("xdp")
 int firewall(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-
-	struct iphdr *ip = parse_ipv4(data, data_end);
+	struct iphdr *ip = parse_ipv4((void *)(long)ctx->data, (void *)(long)ctx->data_end);
 	if (!ip)
 		return XDP_PASS;
-
-	struct lpm_key key = {
-		.prefixlen = 32,
-		.addr = ip->saddr,
-	};
-	if (!bpf_map_lookup_elem(&blacklist, &key))
+	if (!rule_of(ip->saddr))
 		return XDP_PASS;
-
-	__u32 index = 0; /* the mistake: the lookup's value is the index */
-	__u64 *count = bpf_map_lookup_elem(&matches, &index);
-	if (count)
-		*count += 1;
+	count_at(0); /* the mistake: the lookup's value is the index */
 	return XDP_DROP;
 }
-
-char __license[] SEC("license") = "GPL";
