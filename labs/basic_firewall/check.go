@@ -98,7 +98,11 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch, err := m.plan(rules)
+	taken, err := labAddrs(env)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := m.plan(rules, taken)
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +111,39 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	return c.results, err
 }
 
+// labAddrs lists the IPv4 subnets of host and node1's addresses: the
+// check's addresses stay out of them, so that taking its own back can never
+// remove one that was there before.
+func labAddrs(env *labs.Env) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, node := range []string{"host", "node1"} {
+		ns, err := env.Topo.NS(node)
+		if err != nil {
+			return nil, err
+		}
+		addrs, err := ns.Netlink().AddrList(nil, netlink.FAMILY_V4)
+		if err != nil {
+			return nil, fmt.Errorf("addresses of %s: %w", node, err)
+		}
+		for _, a := range addrs {
+			ip, _ := netip.AddrFromSlice(a.IP.To4())
+			bits, _ := a.Mask.Size()
+			out = append(out, netip.PrefixFrom(ip, bits).Masked())
+		}
+	}
+	return out, nil
+}
+
 // plan chooses the check's source address and rule slot, or says why the
 // rules leave none and how to free one.
-func (m *fwMaps) plan(rules []Rule) (checkChange, error) {
+func (m *fwMaps) plan(rules []Rule, taken []netip.Prefix) (checkChange, error) {
 	var errs []error
-	src, blocking := freeSource(rules)
-	if !src.IsValid() {
+	src, blocking := freeSource(rules, taken)
+	if !src.IsValid() && len(blocking) == 0 {
+		errs = append(errs, fmt.Errorf("cannot judge: the check sends from an address of its own, but the addresses of host and node1 "+
+			"take up every range it could use (%s): remove the ones you added (%s shows them) and check again",
+			prefixList(sourceRanges), command(m.instance, "status")))
+	} else if !src.IsValid() {
 		slices.SortFunc(blocking, func(a, b Rule) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
 		var names []string
 		for _, r := range blocking {
@@ -148,28 +179,39 @@ func (m *fwMaps) plan(rules []Rule) (checkChange, error) {
 }
 
 // freeSource returns the first address of sourceRanges that no rule
-// contains, the first host of a /30 so that node1 gets the next one. When
-// there is none, it returns the rules that covered the candidates.
-func freeSource(rules []Rule) (netip.Addr, []Rule) {
+// contains, the first host of a /30 that overlaps no taken subnet, so that
+// node1 gets the next one. When there is none, it returns the rules that
+// covered the candidates.
+func freeSource(rules []Rule, taken []netip.Prefix) (netip.Addr, []Rule) {
 	var blocking []Rule
 	for _, rg := range sourceRanges {
 		base := uint64(addrBits(rg.Addr()))
 		end := base + 1<<(32-rg.Bits())
 		for a := base + 1; a+1 < end; {
-			var cover *Rule
-			for i, r := range rules {
-				if r.Prefix.Contains(bitsAddr(uint32(a))) && (cover == nil || r.Prefix.Bits() < cover.Prefix.Bits()) {
-					cover = &rules[i]
+			block := netip.PrefixFrom(bitsAddr(uint32(a)), 30).Masked()
+			// The widest rule or subnet in the way: skipping past it skips most.
+			var skip netip.Prefix
+			for _, r := range rules {
+				if r.Prefix.Contains(block.Addr().Next()) && (!skip.IsValid() || r.Prefix.Bits() < skip.Bits()) {
+					skip = r.Prefix
 				}
 			}
-			if cover == nil {
-				return bitsAddr(uint32(a)), nil
+			if skip.IsValid() {
+				i := slices.IndexFunc(rules, func(r Rule) bool { return r.Prefix == skip })
+				if !slices.Contains(blocking, rules[i]) {
+					blocking = append(blocking, rules[i])
+				}
 			}
-			if !slices.Contains(blocking, *cover) {
-				blocking = append(blocking, *cover)
+			for _, p := range taken {
+				if p.Overlaps(block) && (!skip.IsValid() || p.Bits() < skip.Bits()) {
+					skip = p
+				}
 			}
-			// Skip past the covering rule, to the next /30.
-			past := uint64(addrBits(cover.Prefix.Addr())) + 1<<(32-cover.Prefix.Bits())
+			if !skip.IsValid() {
+				return block.Addr().Next(), nil
+			}
+			// On to the next /30 past it.
+			past := uint64(addrBits(skip.Masked().Addr())) + 1<<(32-skip.Bits())
 			a = (past+3)&^3 + 1
 		}
 	}

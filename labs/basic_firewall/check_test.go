@@ -213,3 +213,39 @@ func TestCheckCatchesMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckKeepsAddressesItDidNotAdd: an address someone gave the host where
+// the check would put its own is left alone; the check takes the next /30.
+func TestCheckKeepsAddressesItDidNotAdd(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
+	t.Cleanup(func() { r.Down(context.Background(), "") })
+	if err := r.Up(context.Background(), "basic_firewall", labs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	host, err := namespace.Open(topology.NamespaceName(r.Instance, "basic_firewall", "host"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	veth0, err := host.Netlink().LinkByName("veth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, _ := netlink.ParseAddr("198.18.0.1/30")
+	if err := host.Netlink().AddrAdd(veth0, mine); err != nil {
+		t.Fatal(err)
+	}
+	before := readLabState(t, r)
+	reports, err := r.Check(context.Background(), "basic_firewall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutils.RequirePass(t, reports)
+	if !strings.Contains(reports[0].Results[0].Name, "198.18.0.5 -> 192.168.0.2") {
+		t.Errorf("check did not move to the next /30: %s", reports[0].Results[0].Name)
+	}
+	if after := readLabState(t, r); !reflect.DeepEqual(before, after) {
+		t.Errorf("check changed the lab:\nbefore %+v\nafter  %+v", before, after)
+	}
+}

@@ -97,7 +97,7 @@ func TestUndoAfterEveryStep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ch, err := m.plan(rules)
+			ch, err := m.plan(rules, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
