@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -87,6 +88,8 @@ type Env struct {
 	Options Options
 	// Log receives progress lines meant for the user.
 	Log io.Writer
+	// journal holds the undo records of temporary changes (WithUndo).
+	journal *state.Store
 }
 
 // Pin is the path of a named pin in the lab's pin directory.

@@ -64,8 +64,15 @@ func (r *Runner) log() io.Writer {
 
 // locked runs fn while holding the instance lock, then removes the
 // instance's state directory if fn left it empty, so a command that changed
-// nothing leaves no trace either.
+// nothing leaves no trace either. Before fn, it takes back whatever
+// temporary changes a killed command left (see replay).
 func (r *Runner) locked(ctx context.Context, fn func() error) error {
+	return r.lockedSkipping(ctx, nil, fn)
+}
+
+// lockedSkipping is locked, but leaves the undo records of the labs for
+// which skip is true to fn, which removes those labs.
+func (r *Runner) lockedSkipping(ctx context.Context, skip func(lab string) bool, fn func() error) error {
 	wait := r.LockWait
 	if wait == 0 {
 		wait = time.Minute
@@ -78,6 +85,9 @@ func (r *Runner) locked(ctx context.Context, fn func() error) error {
 	}
 	defer lk.Unlock()
 	r.store().RemoveStale()
+	if err := r.replay(skip); err != nil {
+		return err
+	}
 	err = fn()
 	if rerr := r.store().RemoveIfEmpty(); err == nil {
 		err = rerr
@@ -193,7 +203,7 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 	if err := r.makePinDir(name); err != nil {
 		return err
 	}
-	env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log()}
+	env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log(), journal: &st}
 	if err := lab.Up(ctx, env); err != nil {
 		return fmt.Errorf("up %s: %w", name, err)
 	}
@@ -263,6 +273,11 @@ func (r *Runner) teardown(ctx context.Context, name string) error {
 	if err := st.Remove(name); err != nil {
 		errs = append(errs, err)
 	}
+	// Temporary changes of a killed check went with the lab's namespaces
+	// and pins.
+	if err := r.store().RemoveUndos(name); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -298,7 +313,8 @@ func (r *Runner) Down(ctx context.Context, name string) ([]string, error) {
 		return nil, Errorf(ErrNotRoot, "xdplab needs root to remove namespaces and pins: run it with sudo")
 	}
 	var removed []string
-	err := r.locked(ctx, func() error {
+	skip := func(lab string) bool { return name == "" || lab == name }
+	err := r.lockedSkipping(ctx, skip, func() error {
 		var err error
 		removed, err = r.down(ctx, name)
 		return err
@@ -360,6 +376,9 @@ func (r *Runner) down(ctx context.Context, name string) ([]string, error) {
 			os.RemoveAll(instPins)
 			os.Remove(r.pinRoot())
 		}
+		if err := st.RemoveUndos(""); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return removed, errors.Join(errs...)
 }
@@ -418,10 +437,11 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 		return nil, nil, rec, Errorf(ErrNotUp, "%s is recorded as up but its namespaces are gone (%w): %s cleans up", name, err, r.Cmd("down "+name))
 	}
 	mode, _ := ParseMode(rec.Mode)
+	st := r.store()
 	env := &Env{
 		Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir,
 		Options: Options{Mode: mode, Obj: rec.Obj, Values: rec.Values},
-		Log:     r.log(),
+		Log:     r.log(), journal: &st,
 	}
 	return lab, env, rec, nil
 }

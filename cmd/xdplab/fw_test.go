@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"reflect"
@@ -100,8 +101,10 @@ func TestBasicFirewallAcceptance(t *testing.T) {
 	}
 
 	chk := mustSucceed(t, xdplab(t, inst, "check"))
-	for _, want := range []string{"get no reply (rule 192.168.0.0/24 matches 192.168.0.3): expected 0, observed 0",
-		"matches[0] (rule 192.168.0.0/24) counts the 3 dropped echo requests: expected 3, observed 3", "5/5"} {
+	for _, want := range []string{
+		"3 pings 198.18.0.1 -> 192.168.0.2 are answered (the check's own source; no rule of 192.168.0.0/24 matches it): expected 3, observed 3",
+		"3 pings 198.18.0.1 -> 192.168.0.2 get no reply (the check's rule 198.18.0.1/32 at index 15): expected 0, observed 0",
+		"matches[15] (the check's rule 198.18.0.1/32 at index 15) counts the 3 dropped echo requests: expected 3, observed 3", "5/5"} {
 		if !strings.Contains(chk.stdout, want) {
 			t.Errorf("check output lacks %q:\n%s", want, chk.stdout)
 		}
@@ -112,7 +115,9 @@ func TestBasicFirewallAcceptance(t *testing.T) {
 		t.Errorf("fw add: %s", add.stdout)
 	}
 	del := mustSucceed(t, xdplab(t, inst, "fw", "del", "192.168.0.0/24"))
-	if !strings.Contains(del.stdout, "removed rule 0: 192.168.0.0/24 (it had dropped 6 packets") {
+	// The check's pings came from its own source: the learner's counter
+	// holds only the 3 system pings.
+	if !strings.Contains(del.stdout, "removed rule 0: 192.168.0.0/24 (it had dropped 3 packets") {
 		t.Errorf("fw del: %s", del.stdout)
 	}
 	out, _ = exec.Command("ip", "netns", "exec", host, "ping", "-c", "1", "-W", "1", "192.168.0.2").CombinedOutput()
@@ -120,14 +125,16 @@ func TestBasicFirewallAcceptance(t *testing.T) {
 		t.Errorf("system ping after fw del:\n%s", out)
 	}
 	wantError(t, xdplab(t, inst, "fw", "del", "192.168.0.0/24"), "not in the blacklist (rules: 10.0.0.0/8)")
-	// With no rule for the host, check adds one for a moment.
 	chk = mustSucceed(t, xdplab(t, inst, "check", "basic_firewall"))
-	if !strings.Contains(chk.stdout, "rule 192.168.0.3/32 added for a moment") {
-		t.Errorf("check without a host rule:\n%s", chk.stdout)
+	if !strings.Contains(chk.stdout, "no rule of 10.0.0.0/8 matches it") {
+		t.Errorf("check with a rule that does not match:\n%s", chk.stdout)
 	}
 	if list := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")); !strings.Contains(list.stdout, `"prefix": "10.0.0.0/8"`) ||
-		strings.Contains(list.stdout, "192.168.0.3") {
+		strings.Contains(list.stdout, "198.18.") {
 		t.Errorf("check did not leave the rules as it found them:\n%s", list.stdout)
+	}
+	if addrs := run(t, "ip", "-n", host, "-4", "-br", "addr"); strings.Contains(addrs, "198.18.") {
+		t.Errorf("check left its address on the host:\n%s", addrs)
 	}
 
 	mustSucceed(t, xdplab(t, inst, "down"))
@@ -139,5 +146,28 @@ func TestBasicFirewallAcceptance(t *testing.T) {
 	run := mustSucceed(t, xdplab(t, inst, "run", "basic_firewall", "--mode", "native", "--drop", "192.168.0.0/24"))
 	if !strings.Contains(run.stdout, "basic_firewall   native   PASS") {
 		t.Errorf("run --mode native:\n%s", run.stdout)
+	}
+}
+
+// TestFirewallCheckFullBlacklist: with all 16 slots taken the check cannot
+// add its own rule; it prints the cause and the command that frees a slot,
+// and the rules stay as they were.
+func TestFirewallCheckFullBlacklist(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	args := []string{"up", "basic_firewall", "--drop", "192.168.0.0/24"}
+	for i := range 15 {
+		args = append(args, "--drop", fmt.Sprintf("10.%d.0.0/16", i))
+	}
+	mustSucceed(t, xdplab(t, inst, args...))
+	before := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")).stdout
+	chk := xdplab(t, inst, "check", "basic_firewall")
+	want := "blacklist is full (16 rules): remove one with `xdplab fw del CIDR --instance " + inst + "` and check again"
+	if chk.code == 0 || !strings.Contains(chk.stdout+chk.stderr, want) {
+		t.Errorf("check with a full blacklist, want a failure saying %q:\n%s", want, chk)
+	}
+	if after := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")).stdout; after != before {
+		t.Errorf("rules changed:\nbefore %s\nafter  %s", before, after)
 	}
 }

@@ -196,30 +196,45 @@ func (s Store) Write(l Lab) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.dir(), "."+l.Lab+".*.tmp")
-	if err != nil {
+	if err := s.writeAtomic(l.Lab+".json", append(b, '\n')); err != nil {
 		return fmt.Errorf("write state of %s: %w", l.Lab, err)
 	}
+	return nil
+}
+
+// writeAtomic replaces a file of the instance's directory by way of a
+// temporary file that is synced and renamed, then syncs the directory: a
+// process killed at any point leaves the old file or the new one, and a
+// stray temporary file that RemoveStale deletes.
+func (s Store) writeAtomic(name string, b []byte) error {
+	if err := s.makeDirs(); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.dir(), "."+name+".*.tmp")
+	if err != nil {
+		return err
+	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write state of %s: %w", l.Lab, err)
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write state of %s: %w", l.Lab, err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write state of %s: %w", l.Lab, err)
+		return err
 	}
-	if err := os.Rename(tmp.Name(), s.Path(l.Lab)); err != nil {
-		return fmt.Errorf("write state of %s: %w", l.Lab, err)
+	if err := os.Rename(tmp.Name(), filepath.Join(s.dir(), name)); err != nil {
+		return err
 	}
-	if d, err := os.Open(s.dir()); err == nil {
-		d.Sync() // the rename itself
-		d.Close()
+	d, err := os.Open(s.dir())
+	if err != nil {
+		return err
 	}
-	return nil
+	defer d.Close()
+	return d.Sync()
 }
 
 // Read loads a lab record; os.ErrNotExist when there is none, ErrCorrupt

@@ -2,11 +2,19 @@ package basicfirewall
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
@@ -15,13 +23,46 @@ import (
 // pings is how many echo requests each step of the check sends.
 const pings = 3
 
-var (
-	hostAddr  = netip.MustParseAddr("192.168.0.3")
-	node1Addr = netip.MustParseAddr("192.168.0.2")
-	// hostRule is the rule the check adds for a while when no rule drops the
-	// host, so that dropping and counting are always exercised.
-	hostRule = netip.PrefixFrom(hostAddr, 32)
-)
+var node1Addr = netip.MustParseAddr("192.168.0.2")
+
+// The check never sends from the host's own address and never touches the
+// learner's rules: pings from 192.168.0.3 would move the counter of any rule
+// that matches it, and taking such a rule out for a moment loses it when the
+// check is killed. Instead the check gives the host a source address of its
+// own for a while, one that no rule matches, and installs its own /32 rule
+// for that address in a free slot. The learner's rules and counters do not
+// move (unless the program counts where it should not, which is what the
+// check reports), and whatever the learner's rules are (192.168.0.0/24, the
+// host's /32), a program that looks up the destination instead of the source
+// fails. Every change is made under an undo record (labs.Env.WithUndo), so a
+// kill at any point is taken back by the next command on the instance.
+
+// sourceRanges are where the check looks for its own source address, in
+// order: the benchmarking range first (RFC 2544 sets it aside for test
+// traffic), then private ranges. The address exists only inside the lab.
+var sourceRanges = []netip.Prefix{
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("10.0.0.0/8"),
+}
+
+// undoKind names the check's undo record.
+const undoKind = "check"
+
+// checkChange is everything the check changes for a while, as its undo
+// record holds it.
+type checkChange struct {
+	// HostAddr (on host/veth0) is the source of the check's pings;
+	// Node1Addr (on node1/veth1) shares its /30, so node1 can reply.
+	HostAddr  netip.Prefix `json:"host_addr"`
+	Node1Addr netip.Prefix `json:"node1_addr"`
+	// Rule (HostAddr's /32) goes into blacklist at the free index Index;
+	// Counter is matches[Index] on each CPU before, restored afterwards.
+	Rule    netip.Prefix `json:"rule"`
+	Index   uint32       `json:"index"`
+	Counter []uint64     `json:"counter"`
+}
 
 // Hints for the learner, one per kind of failure.
 const (
@@ -35,13 +76,19 @@ const (
 	hintNoCount = "count only packets that a rule matched and that you drop"
 )
 
-// Check pings node1 from the host (192.168.0.3) with and without a rule that
-// matches it. When the rules given at up (or changed with `xdplab fw`) match
-// the host, it checks they drop and count the pings, then removes them for a
-// moment and checks the pings are answered. When none matches, it checks the
-// pings are answered, then adds the rule 192.168.0.3/32 for a moment. Either
-// way the blacklist ends as the check found it.
-func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
+// hintDestination is the hint when the pings were dropped or counted by a
+// rule that contains their destination but not their source.
+func hintDestination(rule netip.Prefix, src netip.Addr) string {
+	return fmt.Sprintf("rule %s contains the pings' destination %s, not their source %s: "+
+		"look up the source address (ip->saddr), not the destination (ip->daddr)", rule, node1Addr, src)
+}
+
+// Check pings node1 (192.168.0.2) from a source address of its own that no
+// rule matches: the pings must be answered and count nowhere. Then it adds
+// its own rule for that address in a free slot: the pings must get no reply
+// and count exactly once each, at that rule's index only. Afterwards the
+// address, the rule and the slot's counter are as they were before.
+func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	m, err := openMaps(env, false)
 	if err != nil {
 		return nil, err
@@ -51,27 +98,205 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{env: env, m: m}
-	if hits := matching(rules, hostAddr); len(hits) > 0 {
-		return c.withHostRules(ctx, hits)
+	taken, err := labAddrs(env)
+	if err != nil {
+		return nil, err
 	}
-	return c.withoutHostRule(ctx, rules)
+	ch, err := m.plan(rules, taken)
+	if err != nil {
+		return nil, err
+	}
+	c := &checker{env: env, m: m, rules: rules, ch: ch, src: ch.HostAddr.Addr()}
+	err = env.WithUndo(l, undoKind, ch, func() error { return c.run(ctx) })
+	return c.results, err
+}
+
+// labAddrs lists the IPv4 subnets of host and node1's addresses: the
+// check's addresses stay out of them, so that taking its own back can never
+// remove one that was there before.
+func labAddrs(env *labs.Env) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, node := range []string{"host", "node1"} {
+		ns, err := env.Topo.NS(node)
+		if err != nil {
+			return nil, err
+		}
+		addrs, err := ns.Netlink().AddrList(nil, netlink.FAMILY_V4)
+		if err != nil {
+			return nil, fmt.Errorf("addresses of %s: %w", node, err)
+		}
+		for _, a := range addrs {
+			ip, _ := netip.AddrFromSlice(a.IP.To4())
+			bits, _ := a.Mask.Size()
+			out = append(out, netip.PrefixFrom(ip, bits).Masked())
+		}
+	}
+	return out, nil
+}
+
+// plan chooses the check's source address and rule slot, or says why the
+// rules leave none and how to free one.
+func (m *fwMaps) plan(rules []Rule, taken []netip.Prefix) (checkChange, error) {
+	var errs []error
+	src, blocking := freeSource(rules, taken)
+	if !src.IsValid() && len(blocking) == 0 {
+		errs = append(errs, fmt.Errorf("cannot judge: the check sends from an address of its own, but the addresses of host and node1 "+
+			"take up every range it could use (%s): remove the ones you added (%s shows them) and check again",
+			prefixList(sourceRanges), command(m.instance, "status")))
+	} else if !src.IsValid() {
+		slices.SortFunc(blocking, func(a, b Rule) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
+		var names []string
+		for _, r := range blocking {
+			names = append(names, r.Prefix.String())
+		}
+		verb, fix := "covers", "remove it with "+command(m.instance, "fw del "+names[0])
+		if len(names) > 1 {
+			verb, fix = "cover", "remove one of them with "+command(m.instance, "fw del CIDR")
+		}
+		errs = append(errs, fmt.Errorf("cannot judge under these rules: the check sends from an address of its own that no rule matches, "+
+			"to see that such packets pass, but %s %s every address it could use (%s): %s and check again",
+			strings.Join(names, ", "), verb, prefixList(sourceRanges), fix))
+	}
+	index, free := freeIndex(rules, m.capacity())
+	if !free {
+		errs = append(errs, fmt.Errorf("the check adds a rule of its own for a while, but the %w (%d rules): remove one with %s and check again",
+			ErrFull, len(rules), command(m.instance, "fw del CIDR")))
+	}
+	if len(errs) > 0 {
+		return checkChange{}, errors.Join(errs...)
+	}
+	var counter []uint64
+	if err := m.matches.Lookup(index, &counter); err != nil {
+		return checkChange{}, fmt.Errorf("read %s[%d]: %w", matchesMap, index, err)
+	}
+	return checkChange{
+		HostAddr:  netip.PrefixFrom(src, 30),
+		Node1Addr: netip.PrefixFrom(src.Next(), 30),
+		Rule:      netip.PrefixFrom(src, 32),
+		Index:     index,
+		Counter:   counter,
+	}, nil
+}
+
+// freeSource returns the first address of sourceRanges that no rule
+// contains, the first host of a /30 that overlaps no taken subnet, so that
+// node1 gets the next one. When there is none, it returns the rules that
+// covered the candidates.
+func freeSource(rules []Rule, taken []netip.Prefix) (netip.Addr, []Rule) {
+	var blocking []Rule
+	for _, rg := range sourceRanges {
+		base := uint64(addrBits(rg.Addr()))
+		end := base + 1<<(32-rg.Bits())
+		for a := base + 1; a+1 < end; {
+			block := netip.PrefixFrom(bitsAddr(uint32(a)), 30).Masked()
+			// The widest rule or subnet in the way: skipping past it skips most.
+			var skip netip.Prefix
+			for _, r := range rules {
+				if r.Prefix.Contains(block.Addr().Next()) && (!skip.IsValid() || r.Prefix.Bits() < skip.Bits()) {
+					skip = r.Prefix
+				}
+			}
+			if skip.IsValid() {
+				i := slices.IndexFunc(rules, func(r Rule) bool { return r.Prefix == skip })
+				if !slices.Contains(blocking, rules[i]) {
+					blocking = append(blocking, rules[i])
+				}
+			}
+			for _, p := range taken {
+				if p.Overlaps(block) && (!skip.IsValid() || p.Bits() < skip.Bits()) {
+					skip = p
+				}
+			}
+			if !skip.IsValid() {
+				return block.Addr().Next(), nil
+			}
+			// On to the next /30 past it.
+			past := uint64(addrBits(skip.Masked().Addr())) + 1<<(32-skip.Bits())
+			a = (past+3)&^3 + 1
+		}
+	}
+	return netip.Addr{}, blocking
+}
+
+// freeIndex is the highest index below capacity that no rule uses, while
+// the blacklist has room for one more rule. The highest rather than the
+// lowest: a program that always counts at index 0 (or one past the index it
+// looked up) then fails even when the learner has no rules.
+func freeIndex(rules []Rule, capacity int) (uint32, bool) {
+	if len(rules) >= capacity {
+		return 0, false
+	}
+	for i := capacity - 1; i >= 0; i-- {
+		if !slices.ContainsFunc(rules, func(r Rule) bool { return r.Index == uint32(i) }) {
+			return uint32(i), true
+		}
+	}
+	return 0, false
+}
+
+func addrBits(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func bitsAddr(v uint32) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	return netip.AddrFrom4(b)
+}
+
+func prefixList(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 type checker struct {
 	env     *labs.Env
 	m       *fwMaps
+	rules   []Rule // the learner's
+	ch      checkChange
+	src     netip.Addr
 	results []labs.Result
 }
 
-// ping sends the echo requests from the host and returns how many were
-// answered and how much each counter of matches grew meanwhile.
+// run makes the check's changes (under its undo record) and drives both
+// steps: no rule for the source, then the check's own rule.
+func (c *checker) run(ctx context.Context) error {
+	if err := addAddr(c.env, "host", "veth0", c.ch.HostAddr); err != nil {
+		return err
+	}
+	if err := addAddr(c.env, "node1", "veth1", c.ch.Node1Addr); err != nil {
+		return err
+	}
+	received, grew, err := c.ping(ctx)
+	if err != nil {
+		return err
+	}
+	c.expectPassed(received, grew)
+
+	if err := c.m.insert(c.ch.Rule, c.ch.Index); err != nil {
+		return err
+	}
+	received, grew, err = c.ping(ctx)
+	if err != nil {
+		return err
+	}
+	c.expectDropped(received, grew)
+	return nil
+}
+
+// ping sends the echo requests from the check's source on the host and
+// returns how many were answered and how much each counter of matches grew
+// meanwhile.
 func (c *checker) ping(ctx context.Context) (int, map[uint32]uint64, error) {
 	before, err := c.m.counts()
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := traffic.Ping(ctx, c.env.Topo.MustNS("host"), node1Addr, traffic.PingOptions{Count: pings})
+	res, err := traffic.Ping(ctx, c.env.Topo.MustNS("host"), node1Addr, traffic.PingOptions{Count: pings, Source: c.src})
 	if err != nil {
 		return 0, nil, fmt.Errorf("ping from host: %w", err)
 	}
@@ -88,22 +313,53 @@ func (c *checker) ping(ctx context.Context) (int, map[uint32]uint64, error) {
 	return res.Received, grew, nil
 }
 
-// expectDropped records that the pings were dropped and counted by rule r only.
-func (c *checker) expectDropped(received int, grew map[uint32]uint64, r Rule, because string) {
+// expectPassed records that the pings from a source no rule matches were
+// answered and counted nowhere.
+func (c *checker) expectPassed(received int, grew map[uint32]uint64) {
+	because := "the blacklist is empty"
+	if len(c.rules) > 0 {
+		var have []string
+		for _, r := range c.rules {
+			have = append(have, r.Prefix.String())
+		}
+		because = "no rule of " + strings.Join(have, ", ") + " matches it"
+	}
+	pass, count := hintPass, hintNoCount
+	if h := c.destinationHint(grew); h != "" {
+		pass, count = h, h
+	}
 	c.results = append(c.results,
-		labs.Expect(fmt.Sprintf("%d pings 192.168.0.3 -> 192.168.0.2 get no reply (%s)", pings, because),
-			0, received, hintDrop),
-		labs.Expect(fmt.Sprintf("matches[%d] (rule %s) counts the %d dropped echo requests", r.Index, r.Prefix, pings),
-			pings, grew[r.Index], hintCount),
-		labs.Expect("no other rule counts them", "none", others(grew, r.Index), hintOther))
+		labs.Expect(fmt.Sprintf("%d pings %s -> %s are answered (the check's own source; %s)", pings, c.src, node1Addr, because),
+			pings, received, pass),
+		labs.Expect("no rule counts them", "none", others(grew, noRule), count))
 }
 
-// expectPassed records that the pings were answered and counted nowhere.
-func (c *checker) expectPassed(received int, grew map[uint32]uint64, because string) {
+// expectDropped records that the pings were dropped and counted by the
+// check's rule only.
+func (c *checker) expectDropped(received int, grew map[uint32]uint64) {
+	other := hintOther
+	if h := c.destinationHint(grew); h != "" {
+		other = h
+	}
+	rule := fmt.Sprintf("the check's rule %s at index %d", c.ch.Rule, c.ch.Index)
 	c.results = append(c.results,
-		labs.Expect(fmt.Sprintf("%d pings 192.168.0.3 -> 192.168.0.2 are answered (%s)", pings, because),
-			pings, received, hintPass),
-		labs.Expect("no rule counts them", "none", others(grew, noRule), hintNoCount))
+		labs.Expect(fmt.Sprintf("%d pings %s -> %s get no reply (%s)", pings, c.src, node1Addr, rule),
+			0, received, hintDrop),
+		labs.Expect(fmt.Sprintf("matches[%d] (%s) counts the %d dropped echo requests", c.ch.Index, rule, pings),
+			pings, grew[c.ch.Index], hintCount),
+		labs.Expect("no other rule counts them", "none", others(grew, c.ch.Index), other))
+}
+
+// destinationHint names the learner's rule that counted the check's pings
+// although it contains only their destination: the program looked up
+// ip->daddr.
+func (c *checker) destinationHint(grew map[uint32]uint64) string {
+	for _, r := range c.rules {
+		if grew[r.Index] > 0 && r.Prefix.Contains(node1Addr) && !r.Prefix.Contains(c.src) {
+			return hintDestination(r.Prefix, c.src)
+		}
+	}
+	return ""
 }
 
 // noRule is an index no rule has, for others to skip nothing.
@@ -128,88 +384,80 @@ func others(grew map[uint32]uint64, skip uint32) string {
 	return strings.Join(s, ", ")
 }
 
-// withHostRules checks the rules that match the host: they drop, the longest
-// counts; without them, the pings pass. The rules are put back with their
-// indices and counters afterwards.
-func (c *checker) withHostRules(ctx context.Context, hits []Rule) (_ []labs.Result, err error) {
-	winner := hits[0]
-	received, grew, err := c.ping(ctx)
-	if err != nil {
-		return c.results, err
+// Undo takes the check's changes back, in any state a kill left them: the
+// addresses first, so no packet from the check's source comes after, then
+// the rule, then the slot's counter. Whatever is already gone (with its
+// namespace or pin, or never made) counts as taken back.
+func (*Lab) Undo(env *labs.Env, rec labs.UndoRecord) error {
+	var ch checkChange
+	if err := json.Unmarshal(rec.Data, &ch); err != nil {
+		return fmt.Errorf("undo record of the check: %w", err)
 	}
-	c.expectDropped(received, grew, winner, "rule "+winner.Prefix.String()+" matches 192.168.0.3")
-
-	var removed []string
-	defer func() {
-		// Put back what we took out, whatever happened meanwhile: the check
-		// must leave the lab's rules as it found them.
-		for _, r := range hits {
-			if rerr := c.m.insert(r.Prefix, r.Index); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("restore rule %s: %w", r.Prefix, rerr))
-			}
+	host, node1 := ch.HostAddr.Addr(), ch.Node1Addr.Addr()
+	errs := []error{
+		delAddr(env, "host", "veth0", ch.HostAddr, node1),
+		delAddr(env, "node1", "veth1", ch.Node1Addr, host),
+	}
+	m, err := openMaps(env, false)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// The pins are gone, and the maps with them.
+	case err != nil:
+		errs = append(errs, err)
+	default:
+		defer m.Close()
+		if err := m.remove(ch.Rule); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, err)
+		} else if err := m.matches.Update(ch.Index, ch.Counter, ebpf.UpdateAny); err != nil {
+			errs = append(errs, fmt.Errorf("restore %s[%d]: %w", matchesMap, ch.Index, err))
 		}
-	}()
-	for _, r := range hits {
-		if err := c.m.remove(r.Prefix); err != nil {
-			return c.results, err
-		}
-		removed = append(removed, r.Prefix.String())
 	}
-	received, grew, err = c.ping(ctx)
-	if err != nil {
-		return c.results, err
-	}
-	c.expectPassed(received, grew, "with "+strings.Join(removed, " and ")+" removed for a moment")
-	return c.results, nil
+	return errors.Join(errs...)
 }
 
-// withoutHostRule checks that the rules as they are let the host through,
-// then adds 192.168.0.3/32 for a moment to see it drop and count.
-func (c *checker) withoutHostRule(ctx context.Context, rules []Rule) (_ []labs.Result, err error) {
-	because := "the blacklist is empty"
-	if len(rules) > 0 {
-		var have []string
-		for _, r := range rules {
-			have = append(have, r.Prefix.String())
-		}
-		because = "no rule of " + strings.Join(have, ", ") + " matches 192.168.0.3"
-	}
-	received, grew, err := c.ping(ctx)
+// addAddr gives a node's interface an extra address for the check.
+func addAddr(env *labs.Env, node, iface string, p netip.Prefix) error {
+	ns, err := env.Topo.NS(node)
 	if err != nil {
-		return c.results, err
+		return err
 	}
-	c.expectPassed(received, grew, because)
+	h := ns.Netlink()
+	link, err := h.LinkByName(iface)
+	if err != nil {
+		return fmt.Errorf("find %s/%s: %w", node, iface, err)
+	}
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipNet(p)}); err != nil {
+		return fmt.Errorf("add the check's address %s to %s/%s: %w", p, node, iface, err)
+	}
+	return nil
+}
 
-	r, err := c.m.add(hostRule)
-	if errors.Is(err, ErrFull) {
-		return c.results, fmt.Errorf("the check adds %s for a moment, but the %w", hostRule, err)
+// delAddr removes the check's address from a node's interface, and the
+// neighbour entry the check's pings made there for the peer's address.
+func delAddr(env *labs.Env, node, iface string, p netip.Prefix, peer netip.Addr) error {
+	ns, err := env.Topo.NS(node)
+	if err != nil {
+		return err
+	}
+	h := ns.Netlink()
+	link, err := h.LinkByName(iface)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		return nil // gone with its address
 	}
 	if err != nil {
-		return c.results, err
+		return fmt.Errorf("find %s/%s: %w", node, iface, err)
 	}
-	added := true
-	defer func() {
-		if added {
-			if _, derr := c.m.del(hostRule); derr != nil {
-				err = errors.Join(err, fmt.Errorf("remove temporary rule %s: %w", hostRule, derr))
-			}
-		}
-	}()
-	received, grew, err = c.ping(ctx)
-	if err != nil {
-		return c.results, err
+	if err := h.AddrDel(link, &netlink.Addr{IPNet: ipNet(p)}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+		return fmt.Errorf("remove the check's address %s from %s/%s: %w", p, node, iface, err)
 	}
-	c.expectDropped(received, grew, r, "rule "+hostRule.String()+" added for a moment")
+	neigh := &netlink.Neigh{LinkIndex: link.Attrs().Index, Family: unix.AF_INET, IP: net.IP(peer.AsSlice())}
+	if err := h.NeighDel(neigh); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove the neighbour %s of %s/%s: %w", peer, node, iface, err)
+	}
+	return nil
+}
 
-	// Removing also zeroes its counter: the temporary rule leaves no trace.
-	added = false
-	if _, err := c.m.del(hostRule); err != nil {
-		return c.results, fmt.Errorf("remove temporary rule %s: %w", hostRule, err)
-	}
-	received, grew, err = c.ping(ctx)
-	if err != nil {
-		return c.results, err
-	}
-	c.expectPassed(received, grew, "with "+hostRule.String()+" removed again")
-	return c.results, nil
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), 32)}
 }

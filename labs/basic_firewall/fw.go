@@ -10,7 +10,7 @@ import (
 
 // The functions below are `xdplab fw`: they change the rules of the
 // instance's running firewall under the instance lock, so they never race
-// with a check that removes a rule for a moment.
+// with a check that adds a rule of its own for a while.
 
 // List returns the rules of the instance's basic_firewall by index, with
 // their drop counts.

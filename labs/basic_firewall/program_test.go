@@ -3,6 +3,7 @@ package basicfirewall
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -201,5 +202,69 @@ func BenchmarkProgram(b *testing.B) {
 			f := echoFrom(b, c.src)
 			testutils.BenchmarkPackets(b, objs.Firewall, f)
 		})
+	}
+}
+
+// TestFreeSource: the check's source is the first address of its ranges
+// that no rule contains and whose /30 holds no address of the lab; without
+// one, the rules in the way are named.
+func TestFreeSource(t *testing.T) {
+	rules := func(cidrs ...string) []Rule {
+		var out []Rule
+		for i, c := range cidrs {
+			out = append(out, Rule{Index: uint32(i), Prefix: netip.MustParsePrefix(c)})
+		}
+		return out
+	}
+	prefixes := func(cidrs ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, c := range cidrs {
+			out = append(out, netip.MustParsePrefix(c))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name     string
+		rules    []Rule
+		taken    []netip.Prefix
+		want     string
+		blocking []string
+	}{
+		{"no rules", nil, prefixes("192.168.0.0/24"), "198.18.0.1", nil},
+		{"the lab's own rules", rules("192.168.0.0/24", "192.168.0.3/32", "10.0.0.0/8"), nil, "198.18.0.1", nil},
+		{"its /32", rules("198.18.0.1/32"), nil, "198.18.0.5", nil},
+		{"its /31", rules("198.18.0.0/31"), nil, "198.18.0.5", nil},
+		{"the first /24", rules("198.18.0.0/24"), nil, "198.18.1.1", nil},
+		{"an address of the lab there", nil, prefixes("198.18.0.2/32"), "198.18.0.5", nil},
+		{"a subnet of the lab there", nil, prefixes("198.18.0.0/16"), "198.19.0.1", nil},
+		{"the whole first range", rules("198.18.0.0/15"), nil, "100.64.0.1", nil},
+		{"first three ranges", rules("198.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12"), nil, "10.0.0.1", nil},
+		{"everything", rules("10.0.0.0/8", "0.0.0.0/0"), nil, "invalid IP", []string{"0.0.0.0/0"}},
+		{"two halves", rules("0.0.0.0/1", "128.0.0.0/1"), nil, "invalid IP", []string{"128.0.0.0/1", "0.0.0.0/1"}},
+		{"the lab's addresses everywhere", nil, prefixes("0.0.0.0/0"), "invalid IP", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, blocking := freeSource(c.rules, c.taken)
+			var names []string
+			for _, r := range blocking {
+				names = append(names, r.Prefix.String())
+			}
+			if got.String() != c.want || !slices.Equal(names, c.blocking) {
+				t.Errorf("freeSource = %s, %v; want %s, %v", got, names, c.want, c.blocking)
+			}
+		})
+	}
+	if i, ok := freeIndex(rules("10.0.0.0/8", "11.0.0.0/8"), 16); !ok || i != 15 {
+		t.Errorf("freeIndex = %d, %v; want 15", i, ok)
+	}
+	full := make([]Rule, 16)
+	for i := range full {
+		full[i] = Rule{Index: uint32(i)}
+	}
+	if _, ok := freeIndex(full, 16); ok {
+		t.Error("freeIndex found a slot in a full blacklist")
+	}
+	if i, ok := freeIndex(append(full[:3:3], Rule{Index: 15}), 16); !ok || i != 14 {
+		t.Errorf("freeIndex = %d, %v; want 14", i, ok)
 	}
 }
