@@ -679,6 +679,9 @@ func TestCheckWhileLearnerCaptures(t *testing.T) {
 			if rep.Pass {
 				t.Error("a check that could not run passed")
 			}
+			if chk := xdplab(t, inst, "check", "xdpcap"); chk.code != 2 || !strings.Contains(chk.stdout, "ERROR: could not check") {
+				t.Errorf("check from the command line while a capture holds the hook, want exit 2 (could not check):\n%s", chk)
+			}
 
 			// The learner's capture still captures.
 			if err := traffic.UDP(context.Background(), host, netip.AddrPortFrom(node1Addr, 9), datagrams, 32); err != nil {

@@ -164,8 +164,8 @@ func TestFirewallCheckFullBlacklist(t *testing.T) {
 	before := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")).stdout
 	chk := xdplab(t, inst, "check", "basic_firewall")
 	want := "blacklist is full (16 rules): remove one with `xdplab fw del CIDR --instance " + inst + "` and check again"
-	if chk.code == 0 || !strings.Contains(chk.stdout+chk.stderr, want) {
-		t.Errorf("check with a full blacklist, want a failure saying %q:\n%s", want, chk)
+	if chk.code != 2 || !strings.Contains(chk.stdout+chk.stderr, want) || !strings.Contains(chk.stdout, "ERROR: could not check") {
+		t.Errorf("check with a full blacklist, want exit 2 (could not check) saying %q:\n%s", want, chk)
 	}
 	if after := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")).stdout; after != before {
 		t.Errorf("rules changed:\nbefore %s\nafter  %s", before, after)
