@@ -37,6 +37,35 @@ func (d *Deployed) MustNS(node string) *namespace.NS {
 	return ns
 }
 
+// Place is an interface of a deployed topology with the open namespace it
+// lives in: what a check needs to send from it or listen on it.
+type Place struct {
+	ResolvedEndpoint
+	NS *namespace.NS
+}
+
+// Role returns the deployed interface a role names, e.g. the "sender".
+func (d *Deployed) Role(role string) (Place, error) {
+	e, err := d.Resolved.Role(role)
+	if err != nil {
+		return Place{}, err
+	}
+	ns, err := d.NS(e.Node)
+	if err != nil {
+		return Place{}, err
+	}
+	return Place{ResolvedEndpoint: e, NS: ns}, nil
+}
+
+// MustRole is Role for the roles a lab's own topology declares.
+func (d *Deployed) MustRole(role string) Place {
+	p, err := d.Role(role)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 // Close releases the namespace handles; the topology stays deployed.
 func (d *Deployed) Close() {
 	for _, ns := range d.ns {

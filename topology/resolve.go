@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sort"
+	"strings"
 )
 
 // Resolved is a spec bound to an instance and a lab: every name, address and
@@ -168,6 +169,26 @@ func (r *Resolved) Endpoint(node, iface string) (ResolvedEndpoint, error) {
 		}
 	}
 	return ResolvedEndpoint{}, fmt.Errorf("no interface %s/%s in topology %s", node, iface, r.Spec.Name)
+}
+
+// Role returns the endpoint a role names ("sender" -> host/veth0).
+func (r *Resolved) Role(role string) (ResolvedEndpoint, error) {
+	where, ok := r.Spec.Roles[role]
+	if !ok {
+		return ResolvedEndpoint{}, fmt.Errorf("topology %s has no role %q (roles: %s)", r.Spec.Name, role, strings.Join(r.RoleNames(), ", "))
+	}
+	node, iface, _ := strings.Cut(where, "/")
+	return r.Endpoint(node, iface)
+}
+
+// RoleNames lists the topology's roles, sorted.
+func (r *Resolved) RoleNames() []string {
+	names := make([]string, 0, len(r.Spec.Roles))
+	for n := range r.Spec.Roles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Namespaces lists every namespace name of the topology.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -18,6 +19,10 @@ type Spec struct {
 	// StaticNeighbors adds a permanent neighbour entry on each side of every
 	// link for the peer's address and MAC, so the first packet needs no ARP.
 	StaticNeighbors bool `json:"static_neighbors,omitempty"`
+	// Roles name the interfaces a lab works with ("sender": "host/veth0"),
+	// so that labs take addresses and interfaces from the topology instead
+	// of restating them.
+	Roles map[string]string `json:"roles,omitempty"`
 }
 
 // Node is one host: a network namespace named <instance>-<lab>-<node>.
@@ -138,6 +143,20 @@ func (s Spec) Validate() error {
 			bad("link %d: both ends on node %s", i, l.A.Node)
 		}
 	}
+	roles := make([]string, 0, len(s.Roles))
+	for role := range s.Roles {
+		roles = append(roles, role)
+	}
+	sort.Strings(roles)
+	for _, role := range roles {
+		where := s.Roles[role]
+		if !nameRE.MatchString(role) {
+			bad("role name %q: want lowercase letters, digits or '_', at most 20", role)
+		}
+		if !ifaces[where] {
+			bad("role %s: %q is not an interface of the topology (want node/iface, e.g. host/veth0)", role, where)
+		}
+	}
 	for _, n := range s.Nodes {
 		for _, r := range n.Routes {
 			if _, err := netip.ParsePrefix(r.Dst); err != nil {
@@ -173,6 +192,7 @@ func Pair() Spec {
 			A: Endpoint{Node: "host", Iface: "veth0", Addr: "192.168.0.3/24"},
 			B: Endpoint{Node: "node1", Iface: "veth1", Addr: "192.168.0.2/24"},
 		}},
+		Roles: map[string]string{"sender": "host/veth0", "dut": "node1/veth1"},
 	}
 }
 
@@ -193,5 +213,9 @@ func Redirect() Spec {
 				B: Endpoint{Node: "node2", Iface: "veth3", Addr: "192.168.1.5/24"}},
 		},
 		StaticNeighbors: true,
+		Roles: map[string]string{
+			"sender": "host/veth0", "dut": "node1/veth1",
+			"dut_out": "node1/veth2", "receiver": "node2/veth3",
+		},
 	}
 }

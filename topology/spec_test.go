@@ -123,3 +123,33 @@ func FuzzSpecValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestRoles(t *testing.T) {
+	r, err := Resolve(Redirect(), "xdplab", "redirect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for role, want := range map[string]string{
+		"sender": "host/veth0 192.168.0.3/24", "dut": "node1/veth1 192.168.0.2/24",
+		"dut_out": "node1/veth2 192.168.1.4/24", "receiver": "node2/veth3 192.168.1.5/24",
+	} {
+		e, err := r.Role(role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.Node + "/" + e.Iface + " " + e.Addr.String(); got != want {
+			t.Errorf("role %s = %s, want %s", role, got, want)
+		}
+	}
+	if _, err := r.Role("router"); err == nil || !strings.Contains(err.Error(), `no role "router" (roles: dut, dut_out, receiver, sender)`) {
+		t.Errorf("unknown role: %v", err)
+	}
+	bad := Pair()
+	bad.Roles = map[string]string{"sender": "host/veth9", "Bad": "node1/veth1"}
+	err = bad.Validate()
+	for _, want := range []string{`role sender: "host/veth9" is not an interface`, `role name "Bad"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want it to say %q", err, want)
+		}
+	}
+}
