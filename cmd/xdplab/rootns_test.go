@@ -13,7 +13,7 @@ import (
 
 // rootSnapshot records the root namespace's links, addresses, routes, rules
 // and net sysctls, read with iproute2 as an independent witness.
-func rootSnapshot(t *testing.T) map[string]string {
+func rootSnapshot(t *testing.T, inst string) map[string]string {
 	t.Helper()
 	snap := map[string]string{}
 	for name, args := range map[string][]string{
@@ -30,6 +30,17 @@ func rootSnapshot(t *testing.T) map[string]string {
 		}
 		snap[name] = string(out)
 	}
+	// Other tests on the machine make and delete namespaces all the time, so
+	// the root's namespace ids are only ours to judge where they name one of
+	// this instance's namespaces; iproute2 also prints an error for each id
+	// whose namespace went away while it listed them.
+	var ours []string
+	for _, line := range strings.Split(snap["netns"], "\n") {
+		if strings.Contains(line, inst+"-") {
+			ours = append(ours, line)
+		}
+	}
+	snap["netns"] = strings.Join(ours, "\n")
 	var keys []string
 	for _, pattern := range []string{
 		"/proc/sys/net/ipv4/ip_forward",
@@ -58,12 +69,12 @@ func rootSnapshot(t *testing.T) map[string]string {
 func TestRootNamespaceUnchanged(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	inst := testutils.Instance(t)
-	before := rootSnapshot(t)
+	before := rootSnapshot(t, inst)
 	r := xdplab(t, inst, "run", "--all")
 	if r.code != 0 {
 		t.Errorf("run --all: %s", r)
 	}
-	after := rootSnapshot(t)
+	after := rootSnapshot(t, inst)
 	for k, v := range before {
 		if after[k] != v {
 			t.Errorf("root namespace %s changed:\nbefore:\n%s\nafter:\n%s", k, v, after[k])
