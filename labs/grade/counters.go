@@ -44,7 +44,10 @@ type Counters[K comparable] map[K]uint64
 func ReadCounters[K comparable](m *ebpf.Map) (Counters[K], error) {
 	name := mapName(m)
 	var key K
-	if n := binary.Size(key); n != int(m.KeySize()) {
+	switch n := binary.Size(key); {
+	case n < 0:
+		return nil, fmt.Errorf("read map %s: %T has no fixed size to decode its keys into", name, key)
+	case n != int(m.KeySize()):
 		return nil, fmt.Errorf("read map %s: its keys are %d bytes, %T is %d", name, m.KeySize(), key, n)
 	}
 	perCPU := false
