@@ -110,7 +110,7 @@ func programName(id ebpf.ProgramID) string {
 // gone. Each problem is damage done to the lab since up, never a fault of
 // the learner's program, and the fix is to build the lab again.
 func (r *Runner) diagnose(rec state.Lab, dep *topology.Deployed) []Problem {
-	fix := fmt.Sprintf("run %s and %s again", r.Cmd("down "+rec.Lab), r.Cmd("up "+rec.Lab+upFlags(rec)))
+	fix := rebuildFix(r.Instance, rec)
 	gone := map[string]bool{}
 	for _, p := range rec.Pins {
 		if _, err := os.Lstat(filepath.Join(rec.PinDir, p.Name)); errors.Is(err, os.ErrNotExist) {
@@ -160,6 +160,19 @@ func (r *Runner) diagnose(rec state.Lab, dep *topology.Deployed) []Problem {
 		})
 	}
 	return problems
+}
+
+// rebuildFix is the fix for damage done to a lab since up: build it again,
+// with the options it was built with.
+func rebuildFix(instance string, rec state.Lab) string {
+	return fmt.Sprintf("run %s and %s again", Cmd(instance, "down "+rec.Lab), Cmd(instance, "up "+rec.Lab+upFlags(rec)))
+}
+
+// RebuildFix is the fix for damage done to the lab since up (a pin
+// deleted, a program detached): take it down and bring it up again with the
+// same options.
+func (e *Env) RebuildFix() string {
+	return rebuildFix(e.Instance, state.Lab{Lab: e.Lab, Mode: string(e.Options.Mode), Obj: e.Options.Obj, Values: e.Options.Values})
 }
 
 // cause turns problems into one report error: what is wrong, then the fix.

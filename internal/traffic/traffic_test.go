@@ -26,23 +26,7 @@ var (
 // deployPair deploys the pair topology for one test and removes it after.
 func deployPair(t *testing.T) *topology.Deployed {
 	t.Helper()
-	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	r, err := topology.Resolve(topology.Pair(), inst, "traffic")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := r.Deploy(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		d.Close()
-		if err := r.Destroy(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return d
+	return testutils.Deploy(t, topology.Pair(), "traffic")
 }
 
 func TestLive(t *testing.T) {

@@ -1,0 +1,30 @@
+package testutils
+
+import (
+	"context"
+	"testing"
+
+	"github.com/xdplab/xdplab/topology"
+)
+
+// Deploy builds spec for one test on a fresh instance, named lab, and
+// destroys it when the test ends.
+func Deploy(tb testing.TB, spec topology.Spec, lab string) *topology.Deployed {
+	tb.Helper()
+	RequirePrivileged(tb)
+	r, err := topology.Resolve(spec, Instance(tb), lab)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := r.Deploy(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		d.Close()
+		if err := r.Destroy(context.Background()); err != nil {
+			tb.Error(err)
+		}
+	})
+	return d
+}
