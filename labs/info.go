@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -123,10 +124,12 @@ func (i Info) validate() error {
 	if i.Source == "" {
 		bad("no source (the text the lab follows)")
 	}
-	if err := i.Topology.Validate(); err != nil {
-		errs = append(errs, err)
+	// The spec is read as it is, not resolved: Register runs at every
+	// start of xdplab, and resolving (MACs, sysctls) costs time there.
+	topoErr := i.Topology.Validate()
+	if topoErr != nil {
+		errs = append(errs, topoErr)
 	}
-	res, rerr := topology.Resolve(i.Topology, "xdplab", i.Name)
 	for _, m := range i.Modes {
 		if m != ModeGeneric && m != ModeNative {
 			bad("mode %q: want %s or %s", m, ModeGeneric, ModeNative)
@@ -148,7 +151,7 @@ func (i Info) validate() error {
 		if a.Mode != "" && !slices.Contains(i.Modes, a.Mode) {
 			bad("attach point %s: mode %q is not one of the lab's modes %v", a.Where(), a.Mode, i.Modes)
 		}
-		if rerr == nil && !hasIface(res, a.Node, a.Iface) {
+		if topoErr == nil && !hasIface(i.Topology, a.Node, a.Iface) {
 			bad("attach point %s: no such interface in topology %s", a.Where(), i.Topology.Name)
 		}
 	}
@@ -171,8 +174,8 @@ func (i Info) validate() error {
 		flags[f.Name] = true
 	}
 	for _, line := range i.Next {
-		if rerr == nil {
-			if _, err := expand(line, "xdplab", i.Name, res); err != nil {
+		if topoErr == nil {
+			if _, err := expand(line, "xdplab", i.Name, i.Topology); err != nil {
 				bad("next step %q: %v", line, err)
 			}
 		}
@@ -193,15 +196,28 @@ func (i Info) validate() error {
 
 // hasIface reports whether node has iface: an end of one of its links, or
 // lo, which every node has.
-func hasIface(res *topology.Resolved, node, iface string) bool {
-	if _, ok := res.Node(node); !ok {
+func hasIface(spec topology.Spec, node, iface string) bool {
+	if !hasNode(spec, node) {
 		return false
 	}
-	if iface == "lo" {
-		return true
+	_, ok := endpoint(spec, node, iface)
+	return ok || iface == "lo"
+}
+
+func hasNode(spec topology.Spec, node string) bool {
+	return slices.ContainsFunc(spec.Nodes, func(n topology.Node) bool { return n.Name == node })
+}
+
+// endpoint finds the link end node/iface in a spec.
+func endpoint(spec topology.Spec, node, iface string) (topology.Endpoint, bool) {
+	for _, l := range spec.Links {
+		for _, e := range []topology.Endpoint{l.A, l.B} {
+			if e.Node == node && e.Iface == iface {
+				return e, true
+			}
+		}
 	}
-	_, err := res.Endpoint(node, iface)
-	return err == nil
+	return topology.Endpoint{}, false
 }
 
 // WriteUp is what `up` prints about a lab that came up: its mode, its
@@ -230,12 +246,9 @@ func WriteUp(w io.Writer, info Info, env *Env) {
 func NextSteps(info Info, instance string) []string {
 	flag := InstanceFlag(instance)
 	var steps []string
-	res, err := topology.Resolve(info.Topology, instance, info.Name)
-	if err == nil {
-		for _, line := range info.Next {
-			if s, err := expand(line, instance, info.Name, res); err == nil {
-				steps = append(steps, s)
-			}
+	for _, line := range info.Next {
+		if s, err := expand(line, instance, info.Name, info.Topology); err == nil {
+			steps = append(steps, s)
 		}
 	}
 	return append(steps,
@@ -248,7 +261,7 @@ func NextSteps(info Info, instance string) []string {
 }
 
 // expand fills the placeholders of a next-step line.
-func expand(line, instance, lab string, res *topology.Resolved) (string, error) {
+func expand(line, instance, lab string, spec topology.Spec) (string, error) {
 	var b strings.Builder
 	rest := line
 	for {
@@ -267,19 +280,21 @@ func expand(line, instance, lab string, res *topology.Resolved) (string, error) 
 		case "instance":
 			b.WriteString(InstanceFlag(instance))
 		case "ns":
-			if _, ok := res.Node(arg); !ok {
-				return "", fmt.Errorf("{ns:%s}: no node %q (nodes: %s)", arg, arg, strings.Join(res.NodeNames(), ", "))
+			if !hasNode(spec, arg) {
+				return "", fmt.Errorf("{ns:%s}: topology %s has no node %q", arg, spec.Name, arg)
 			}
 			b.WriteString(topology.NamespaceName(instance, lab, arg))
 		case "addr":
-			e, err := res.Role(arg)
+			node, iface, _ := strings.Cut(spec.Roles[arg], "/")
+			e, ok := endpoint(spec, node, iface)
+			if !ok {
+				return "", fmt.Errorf("{addr:%s}: topology %s has no role %q", arg, spec.Name, arg)
+			}
+			p, err := netip.ParsePrefix(e.Addr)
 			if err != nil {
-				return "", fmt.Errorf("{addr:%s}: %w", arg, err)
+				return "", fmt.Errorf("{addr:%s}: %s/%s has no address", arg, node, iface)
 			}
-			if !e.Addr.IsValid() {
-				return "", fmt.Errorf("{addr:%s}: the role's interface has no address", arg)
-			}
-			b.WriteString(e.Addr.Addr().String())
+			b.WriteString(p.Addr().String())
 		default:
 			return "", fmt.Errorf("unknown placeholder {%s}: want {instance}, {ns:NODE} or {addr:ROLE}", ph)
 		}
