@@ -11,9 +11,13 @@ import (
 
 // Report is the outcome of checking one lab.
 type Report struct {
-	Instance string        `json:"instance"`
-	Lab      string        `json:"lab"`
-	Mode     Mode          `json:"mode"`
+	Instance string `json:"instance"`
+	Lab      string `json:"lab"`
+	// Mode is empty for a lab that runs in no mode (no XDP program).
+	Mode Mode `json:"mode,omitempty"`
+	// Note says how the lab ran differently from what was asked (run --all
+	// --mode native, for a lab without XDP).
+	Note     string        `json:"note,omitempty"`
 	Results  []Result      `json:"results"`
 	Pass     bool          `json:"pass"`
 	Verdict  Verdict       `json:"verdict"`
@@ -196,39 +200,69 @@ func interrupted(ctx context.Context, before, left, again string) string {
 // Run is up, check and down for each lab in turn: the grading entry point.
 // A lab that fails to come up is reported as failed and the run goes on; the
 // lab is always taken down again.
+//
+// A mode that a lab does not support is a usage error, unless
+// opts.ModeWhereSupported: then such a lab runs in its own default way
+// (`run --all --mode native` runs sockex1, which has no XDP, as it always
+// does), and its report says so in a note.
 func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Report, error) {
-	var labs []Lab
+	var plan []planned
 	for _, n := range names {
 		l, err := r.Registry.Get(n)
 		if err != nil {
 			return nil, err
 		}
-		if err := l.Validate(opts); err != nil {
+		p := planned{lab: l, opts: opts}
+		info := l.Info()
+		again := r.Cmd("run " + n + upFlags(state.Lab{Obj: opts.Obj, Values: opts.Values}))
+		if p.opts.Mode, err = info.modeFor(opts.Mode, again); err != nil {
+			if !opts.ModeWhereSupported {
+				return nil, err
+			}
+			p.opts.Mode, _ = info.modeFor("", again)
+			p.note = modeNotApplied(info, opts.Mode)
+		}
+		if err := l.Validate(p.opts); err != nil {
 			return nil, err
 		}
-		labs = append(labs, l)
+		plan = append(plan, p)
 	}
 	if err := Preflight(); err != nil {
 		return nil, err
 	}
-	if opts.Mode == "" {
-		opts.Mode = ModeGeneric
-	}
 	var reports []*Report
 	err := r.locked(ctx, func() error {
 		var err error
-		reports, err = r.run(ctx, labs, opts)
+		reports, err = r.run(ctx, plan)
 		return err
 	})
 	return reports, err
 }
 
-func (r *Runner) run(ctx context.Context, labs []Lab, opts Options) ([]*Report, error) {
+// planned is one lab of a run with the options it runs with, and a note
+// when those differ from what the command line asked for.
+type planned struct {
+	lab  Lab
+	opts Options
+	note string
+}
+
+// modeNotApplied says why a lab of `run --all` runs in another mode than
+// the one asked for.
+func modeNotApplied(info Info, asked Mode) string {
+	if len(info.Modes) == 0 {
+		return fmt.Sprintf("--mode %s does not apply: %s has no XDP program; it ran as it always does", asked, info.Name)
+	}
+	return fmt.Sprintf("--mode %s does not apply: %s runs in %s mode only; it ran in %s mode", asked, info.Name, info.Modes[0], info.Modes[0])
+}
+
+func (r *Runner) run(ctx context.Context, plan []planned) ([]*Report, error) {
 	var reports []*Report
-	for _, l := range labs {
+	for _, p := range plan {
+		l, opts, name := p.lab, p.opts, p.lab.Info().Name
 		start := time.Now()
-		rep := &Report{Instance: r.Instance, Lab: l.Name(), Mode: opts.Mode}
-		again := "run " + l.Name() + upFlags(state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values})
+		rep := &Report{Instance: r.Instance, Lab: name, Mode: opts.Mode, Note: p.note}
+		again := "run " + name + upFlags(state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values})
 		if ctx.Err() != nil {
 			// Interrupted during an earlier lab: say so for every lab left, so
 			// the summary still lists them all.
@@ -236,7 +270,14 @@ func (r *Runner) run(ctx context.Context, labs []Lab, opts Options) ([]*Report, 
 			reports = append(reports, rep.finish(start))
 			continue
 		}
-		fmt.Fprintf(r.log(), "== %s (%s)\n", l.Name(), opts.Mode)
+		if opts.Mode != "" {
+			fmt.Fprintf(r.log(), "== %s (%s)\n", name, opts.Mode)
+		} else {
+			fmt.Fprintf(r.log(), "== %s\n", name)
+		}
+		if p.note != "" {
+			fmt.Fprintf(r.log(), "   %s\n", p.note)
+		}
 		if err := r.up(ctx, l, opts); err != nil {
 			if errors.Is(err, ErrAlreadyUp) {
 				return reports, err
@@ -248,11 +289,11 @@ func (r *Runner) run(ctx context.Context, labs []Lab, opts Options) ([]*Report, 
 		} else {
 			r.checkUp(ctx, l, rep, again)
 		}
-		if err := r.teardown(context.Background(), l.Name()); err != nil {
+		if err := r.teardown(context.Background(), name); err != nil {
 			if rep.Error != "" {
 				rep.Error += "; "
 			}
-			rep.Error += fmt.Sprintf("down: %v (%s removes what is left)", err, r.Cmd("down "+l.Name()))
+			rep.Error += fmt.Sprintf("down: %v (%s removes what is left)", err, r.Cmd("down "+name))
 		}
 		reports = append(reports, rep.finish(start))
 	}
@@ -260,7 +301,7 @@ func (r *Runner) run(ctx context.Context, labs []Lab, opts Options) ([]*Report, 
 }
 
 func (r *Runner) checkUp(ctx context.Context, l Lab, rep *Report, again string) {
-	_, env, rec, err := r.open(l.Name())
+	_, env, rec, err := r.open(l.Info().Name)
 	if err != nil {
 		rep.Error = err.Error()
 		return

@@ -9,21 +9,18 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/xdplab/xdplab/internal/capture"
 	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/topology"
 )
 
 // Lab is one guided exercise: a topology, programs loaded into it, traffic that
-// exercises them and expectations that say whether they behaved.
+// exercises them and expectations that say whether they behaved. What a lab
+// is (its Info) is data; what it does is code.
 type Lab interface {
-	// Name is the lab's identifier on the command line (packet_counter).
-	Name() string
-	// Summary is one line for `xdplab list`.
-	Summary() string
-	// Topology is the network the lab runs in.
-	Topology() topology.Spec
-	// Flags are the lab's own flags for `up` and `run` (e.g. --drop CIDR).
-	Flags() []Flag
+	// Info is the lab's static description: name, topology, modes, flags,
+	// attach points, next steps, guide.
+	Info() Info
 	// Validate rejects bad options before anything is created.
 	Validate(opts Options) error
 	// Up loads and attaches the lab's programs into a deployed topology and pins
@@ -38,18 +35,9 @@ type Lab interface {
 	Check(ctx context.Context, env *Env) ([]Result, error)
 	// Watch prints the lab's live view in the tutorial's format until ctx ends.
 	Watch(ctx context.Context, env *Env, w io.Writer) error
-	// Guide is the lab's markdown guide (docs/labs/<lab>.md).
-	Guide() string
 }
 
-// Flag is a lab-specific command-line option.
-type Flag struct {
-	Name       string
-	Usage      string
-	Repeatable bool
-}
-
-// Mode is how XDP programs are attached.
+// Mode is how XDP programs are attached. A lab without XDP runs in none ("").
 type Mode string
 
 const (
@@ -57,10 +45,13 @@ const (
 	ModeNative  Mode = "native"
 )
 
-// ParseMode accepts "generic", "native" or "" (generic).
+// ParseMode accepts "generic", "native" (and their kernel synonyms) or ""
+// (none given: the lab's default, or no mode for a lab without XDP).
 func ParseMode(s string) (Mode, error) {
 	switch s {
-	case "", "generic", "skb":
+	case "":
+		return "", nil
+	case "generic", "skb":
 		return ModeGeneric, nil
 	case "native", "driver", "drv":
 		return ModeNative, nil
@@ -70,11 +61,16 @@ func ParseMode(s string) (Mode, error) {
 
 // Options are what the user chose for a lab on `up` or `run`.
 type Options struct {
-	Mode Mode `json:"mode"`
+	// Mode is "" for the lab's default, and stays "" for a lab without XDP.
+	Mode Mode `json:"mode,omitempty"`
 	// Obj is a learner-built BPF ELF to load instead of the embedded program.
 	Obj string `json:"obj,omitempty"`
 	// Values holds the lab's own flags by name.
 	Values map[string][]string `json:"values,omitempty"`
+	// ModeWhereSupported lets Run take labs that do not support Mode: they
+	// run in their own default way, and their reports say so
+	// (`run --all --mode native`).
+	ModeWhereSupported bool `json:"-"`
 }
 
 // Env is what a lab gets to work with: the deployed topology and where to pin.
@@ -132,23 +128,11 @@ var (
 	ErrEnvironment = errors.New("environment")
 )
 
-// Annotated is implemented by labs that label interfaces in topology pictures
-// ("node1/veth1": "xdp packet_count").
-type Annotated interface {
-	Annotations() topology.Annotation
-}
-
-// Annotations returns a lab's interface labels, if it has any.
-func Annotations(l Lab) topology.Annotation {
-	if a, ok := l.(Annotated); ok {
-		return a.Annotations()
-	}
-	return nil
-}
-
-// Stepper is implemented by labs that suggest their own next steps after up.
-type Stepper interface {
-	NextSteps(instance string) []string
+// Capturer is implemented by labs whose program exits through an xdpcap
+// hook: it says where the hook and the lab's link and program are pinned,
+// for `xdplab capture <lab>`.
+type Capturer interface {
+	CapturePoints(pinDir string) (hook string, entry capture.EntryPoint)
 }
 
 // InstanceFlag is " --instance NAME" for commands suggested to the learner,
@@ -165,22 +149,6 @@ func InstanceFlag(instance string) string {
 // instance.
 func Cmd(instance, args string) string {
 	return "`xdplab " + args + InstanceFlag(instance) + "`"
-}
-
-// NextSteps is what `up` suggests trying once the lab is up.
-func NextSteps(l Lab, instance string) []string {
-	flag := InstanceFlag(instance)
-	var steps []string
-	if s, ok := l.(Stepper); ok {
-		steps = s.NextSteps(instance)
-	}
-	return append(steps,
-		fmt.Sprintf("sudo xdplab check %s%s      # verify every expectation", l.Name(), flag),
-		fmt.Sprintf("sudo xdplab watch %s%s      # live view of its maps", l.Name(), flag),
-		fmt.Sprintf("sudo xdplab status%s", flag),
-		fmt.Sprintf("xdplab guide %s", l.Name()),
-		fmt.Sprintf("sudo xdplab down %s%s", l.Name(), flag),
-	)
 }
 
 // kindError carries a sentinel for errors.Is without repeating its text: the

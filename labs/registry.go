@@ -2,9 +2,8 @@ package labs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
-
-	"github.com/xdplab/xdplab/topology"
 )
 
 // Registry holds the labs in course order. It is filled explicitly (see
@@ -17,20 +16,30 @@ type Registry struct {
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{index: map[string]Lab{}} }
 
-// Register adds a lab at the end of the course.
+// Register adds a lab at the end of the course, once its Info is complete
+// and consistent (see Info).
 func (r *Registry) Register(l Lab) error {
-	name := l.Name()
-	if err := topology.ValidateLabName(name); err != nil {
+	info := l.Info()
+	if err := info.validate(); err != nil {
 		return err
 	}
-	if _, dup := r.index[name]; dup {
-		return fmt.Errorf("lab %q registered twice", name)
+	if _, dup := r.index[info.Name]; dup {
+		return fmt.Errorf("lab %q registered twice", info.Name)
 	}
-	if err := l.Topology().Validate(); err != nil {
-		return fmt.Errorf("lab %s: %w", name, err)
+	if c, ok := l.(Commander); ok {
+		for _, cmd := range c.Commands() {
+			if err := cmd.validate(); err != nil {
+				return fmt.Errorf("lab %s: %w", info.Name, err)
+			}
+			for _, other := range r.Commands() {
+				if other.Name == cmd.Name {
+					return fmt.Errorf("lab %s: command %q is another lab's already", info.Name, cmd.Name)
+				}
+			}
+		}
 	}
 	r.labs = append(r.labs, l)
-	r.index[name] = l
+	r.index[info.Name] = l
 	return nil
 }
 
@@ -49,7 +58,103 @@ func (r *Registry) All() []Lab { return append([]Lab(nil), r.labs...) }
 func (r *Registry) Names() []string {
 	names := make([]string, len(r.labs))
 	for i, l := range r.labs {
-		names[i] = l.Name()
+		names[i] = l.Info().Name
 	}
 	return names
+}
+
+// Number is a lab's place in the course, from 1; 0 for an unknown lab.
+func (r *Registry) Number(name string) int {
+	return slices.Index(r.Names(), name) + 1
+}
+
+// Guide is a lab's guide as `xdplab guide` prints it: the title numbered
+// by the lab's place in the course ("# Lab 3: basic_firewall — ...").
+func (r *Registry) Guide(name string) (string, error) {
+	l, err := r.Get(name)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("# Lab %d: %s", r.Number(name), strings.TrimPrefix(l.Info().Guide, "# ")), nil
+}
+
+// LabFlag is a lab's own flag with the lab it belongs to.
+type LabFlag struct {
+	Flag
+	Lab string
+}
+
+// Flags are the lab flags of every lab, for the commands that take them
+// (up, run); each belongs to one lab (see ParseOptions). A name two labs
+// share appears once, with the first lab's usage.
+func (r *Registry) Flags() []LabFlag {
+	var flags []LabFlag
+	seen := map[string]bool{}
+	for _, l := range r.labs {
+		info := l.Info()
+		for _, f := range info.Flags {
+			if !seen[f.Name] {
+				seen[f.Name] = true
+				flags = append(flags, LabFlag{Flag: f, Lab: info.Name})
+			}
+		}
+	}
+	return flags
+}
+
+// FlagValues is how a command line's flags are read: whether one was
+// given, and its value or values. urfave/cli's Context is one.
+type FlagValues interface {
+	IsSet(name string) bool
+	String(name string) string
+	StringSlice(name string) []string
+}
+
+// ParseOptions collects what a command line chose for the labs named:
+// --mode (empty when not given), --obj, and the labs' own flags. A flag of
+// a lab that is not named is a usage error, and so is --obj for more than
+// one lab.
+func (r *Registry) ParseOptions(names []string, flags FlagValues) (Options, error) {
+	opts := Options{Obj: flags.String("obj"), Values: map[string][]string{}}
+	if flags.IsSet("mode") {
+		mode, err := ParseMode(flags.String("mode"))
+		if err != nil {
+			return opts, err
+		}
+		if mode == "" {
+			return opts, Errorf(ErrUsage, "--mode needs a value, as in `--mode native`")
+		}
+		opts.Mode = mode
+	}
+	for _, l := range r.labs {
+		info := l.Info()
+		for _, f := range info.Flags {
+			if !flags.IsSet(f.Name) {
+				continue
+			}
+			if !slices.Contains(names, info.Name) {
+				return opts, Errorf(ErrUsage, "--%s is a flag of lab %s", f.Name, info.Name)
+			}
+			if f.Repeatable {
+				opts.Values[f.Name] = flags.StringSlice(f.Name)
+			} else {
+				opts.Values[f.Name] = []string{flags.String(f.Name)}
+			}
+		}
+	}
+	if opts.Obj != "" && len(names) != 1 {
+		return opts, Errorf(ErrUsage, "--obj replaces one lab's program: name exactly one lab")
+	}
+	return opts, nil
+}
+
+// Commands are the subcommands the labs contribute, in course order.
+func (r *Registry) Commands() []Command {
+	var cmds []Command
+	for _, l := range r.labs {
+		if c, ok := l.(Commander); ok {
+			cmds = append(cmds, c.Commands()...)
+		}
+	}
+	return cmds
 }

@@ -1,7 +1,6 @@
 package labs
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -13,7 +12,10 @@ import (
 // failure, then a summary line per lab.
 func WriteText(w io.Writer, reports []*Report) {
 	for _, r := range reports {
-		fmt.Fprintf(w, "%s (instance %s, %s mode)\n", r.Lab, r.Instance, r.Mode)
+		fmt.Fprintf(w, "%s (instance %s%s)\n", r.Lab, r.Instance, ModeNote(r.Mode))
+		if r.Note != "" {
+			fmt.Fprintf(w, "  note: %s\n", r.Note)
+		}
 		for _, res := range r.Results {
 			mark := "PASS"
 			if !res.Pass {
@@ -48,7 +50,11 @@ func WriteSummary(w io.Writer, reports []*Report) {
 	count := map[Verdict]int{}
 	for _, r := range reports {
 		count[r.Verdict]++
-		fmt.Fprintf(w, "%-16s %-8s %-6s %-8s %s\n", r.Lab, r.Mode, strings.ToUpper(string(r.Verdict)),
+		mode := string(r.Mode)
+		if mode == "" {
+			mode = "-" // no XDP: the lab runs in no mode
+		}
+		fmt.Fprintf(w, "%-16s %-8s %-6s %-8s %s\n", r.Lab, mode, strings.ToUpper(string(r.Verdict)),
 			fmt.Sprintf("%d/%d", r.Passed(), len(r.Results)), r.Duration.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "%d passed, %d failed", count[VerdictPass], count[VerdictFail])
@@ -62,10 +68,7 @@ func WriteSummary(w io.Writer, reports []*Report) {
 // only when every report passed, verdict is Outcome's.
 func WriteJSON(w io.Writer, reports []*Report) error {
 	verdict := Outcome(reports)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(struct {
+	return WriteJSONValue(w, struct {
 		Pass    bool      `json:"pass"`
 		Verdict Verdict   `json:"verdict"`
 		Reports []*Report `json:"reports"`

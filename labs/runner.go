@@ -132,8 +132,9 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 	if err := topology.ValidateInstance(r.Instance); err != nil {
 		return Errorf(ErrUsage, "%w", err)
 	}
-	if opts.Mode == "" {
-		opts.Mode = ModeGeneric
+	again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Values: opts.Values}))
+	if opts.Mode, err = lab.Info().modeFor(opts.Mode, again); err != nil {
+		return err
 	}
 	if err := lab.Validate(opts); err != nil {
 		return err
@@ -145,9 +146,10 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 }
 
 func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
-	name := lab.Name()
+	info := lab.Info()
+	name := info.Name
 	st := r.store()
-	res, err := topology.Resolve(lab.Topology(), r.Instance, name)
+	res, err := topology.Resolve(info.Topology, r.Instance, name)
 	if err != nil {
 		return err
 	}
@@ -164,8 +166,8 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 		return Errorf(ErrEnvironment, "%w", err)
 	}
 	if rerr == nil && prev.Phase == state.PhaseUp && allMounted(res.Namespaces()) {
-		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s, %s mode): check it with %s, or start over with %s",
-			name, r.Instance, prev.Created.Format(time.TimeOnly), prev.Mode, r.Cmd("check "+name), r.Cmd("down "+name))
+		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
+			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
 	}
 	// Anything else of this lab is a leftover of an interrupted up: reconcile
 	// by removing it, then build from scratch.
@@ -428,7 +430,8 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 	if err != nil {
 		return nil, nil, rec, Errorf(ErrEnvironment, "%w (%s cleans up)", err, r.Cmd("down "+name))
 	}
-	res, err := topology.Resolve(lab.Topology(), r.Instance, name)
+	info := lab.Info()
+	res, err := topology.Resolve(info.Topology, r.Instance, name)
 	if err != nil {
 		return nil, nil, rec, err
 	}
@@ -437,6 +440,9 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 		return nil, nil, rec, Errorf(ErrNotUp, "%s is recorded as up but its namespaces are gone (%w): %s cleans up", name, err, r.Cmd("down "+name))
 	}
 	mode, _ := ParseMode(rec.Mode)
+	if len(info.Modes) == 0 {
+		mode = "" // a lab without XDP runs in no mode, whatever an older state file says
+	}
 	st := r.store()
 	env := &Env{
 		Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir,

@@ -1,12 +1,8 @@
 package labs
 
 import (
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -27,7 +23,7 @@ type Status struct {
 type LabStatus struct {
 	Lab      string       `json:"lab"`
 	State    string       `json:"state"`
-	Mode     string       `json:"mode"`
+	Mode     string       `json:"mode,omitempty"`
 	Nodes    []NodeStatus `json:"nodes"`
 	Maps     []MapStatus  `json:"maps"`
 	Problems []Problem    `json:"problems"`
@@ -81,16 +77,6 @@ type IfaceStatus struct {
 	XDPMode string   `json:"xdp_mode,omitempty"`
 }
 
-// MapStatus is a pinned map with its non-zero entries.
-type MapStatus struct {
-	Name    string      `json:"name"`
-	Type    string      `json:"type"`
-	Entries [][2]string `json:"entries"`
-	More    int         `json:"more,omitempty"`
-}
-
-const maxEntries = 16
-
 // Status collects the live state of every lab of the instance that is up,
 // and what is left of labs whose state is damaged.
 func (r *Runner) Status() (*Status, error) {
@@ -131,8 +117,8 @@ func (r *Runner) Status() (*Status, error) {
 		if d, ok := lab.(Diagnoser); ok {
 			ls.Problems = append(ls.Problems, d.Diagnose(env)...)
 		}
+		ls.Maps = pinnedMaps(rec.PinDir, mapViewOf(lab.Info(), env.Topo))
 		env.Topo.Close()
-		ls.Maps = pinnedMaps(rec.PinDir)
 		if ls.Problems == nil {
 			ls.Problems = []Problem{}
 		}
@@ -153,8 +139,10 @@ func (r *Runner) leftoverStatus(c Condition) LabStatus {
 		ls.Problems = append(ls.Problems, *c.Problem)
 	}
 	var res *topology.Resolved
+	var view mapView
 	if lab, err := r.Registry.Get(c.Lab); err == nil {
-		res, _ = topology.Resolve(lab.Topology(), r.Instance, c.Lab)
+		res, _ = topology.Resolve(lab.Info().Topology, r.Instance, c.Lab)
+		view.keys = lab.Info().Keys
 	}
 	for _, name := range c.Namespaces {
 		node := strings.TrimPrefix(name, topology.LabPrefix(r.Instance, c.Lab))
@@ -178,7 +166,7 @@ func (r *Runner) leftoverStatus(c Condition) LabStatus {
 		}
 		ls.Nodes = append(ls.Nodes, ni)
 	}
-	ls.Maps = pinnedMaps(r.PinDir(c.Lab))
+	ls.Maps = pinnedMaps(r.PinDir(c.Lab), view)
 	return ls
 }
 
@@ -229,98 +217,6 @@ func xdpMode(m uint32) string {
 	return fmt.Sprint(m)
 }
 
-func pinnedMaps(dir string) []MapStatus {
-	entries, _ := os.ReadDir(dir)
-	var out []MapStatus
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "link_") || e.IsDir() {
-			continue
-		}
-		m, err := ebpf.LoadPinnedMap(filepath.Join(dir, e.Name()), &ebpf.LoadPinOptions{ReadOnly: true})
-		if err != nil {
-			continue // not a map (a pinned program, say)
-		}
-		out = append(out, dumpMap(e.Name(), m))
-		m.Close()
-	}
-	return out
-}
-
-// dumpMap renders non-zero entries: u32 keys and u64 values as numbers (per-CPU
-// values summed), anything else as hex.
-func dumpMap(name string, m *ebpf.Map) MapStatus {
-	ms := MapStatus{Name: name, Type: m.Type().String()}
-	switch m.Type() {
-	case ebpf.PerfEventArray, ebpf.ProgramArray, ebpf.DevMap, ebpf.DevMapHash, ebpf.RingBuf:
-		return ms // their values are fds or events, not data
-	}
-	it := m.Iterate()
-	key := make([]byte, m.KeySize())
-	var val any
-	perCPU := m.Type() == ebpf.PerCPUArray || m.Type() == ebpf.PerCPUHash || m.Type() == ebpf.LRUCPUHash
-	var single []byte
-	var multi [][]byte
-	if perCPU {
-		val = &multi
-	} else {
-		val = &single
-	}
-	for it.Next(&key, val) {
-		var v string
-		zero := true
-		if perCPU {
-			var sum uint64
-			for _, b := range multi {
-				if len(b) == 8 {
-					sum += binary.NativeEndian.Uint64(b)
-				} else if !allZero(b) {
-					zero = false
-				}
-			}
-			if sum != 0 {
-				zero = false
-			}
-			v = fmt.Sprint(sum)
-		} else {
-			zero = allZero(single)
-			v = numOrHex(single)
-		}
-		if zero {
-			continue
-		}
-		if len(ms.Entries) >= maxEntries {
-			ms.More++
-			continue
-		}
-		k := numOrHex(key)
-		if m.Type() == ebpf.LPMTrie && len(key) == 8 {
-			// {u32 prefixlen; u32 addr}: the IPv4 prefix as people write it.
-			k = fmt.Sprintf("%d.%d.%d.%d/%d", key[4], key[5], key[6], key[7], binary.NativeEndian.Uint32(key))
-		}
-		ms.Entries = append(ms.Entries, [2]string{k, v})
-	}
-	return ms
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func numOrHex(b []byte) string {
-	switch len(b) {
-	case 4:
-		return fmt.Sprint(binary.NativeEndian.Uint32(b))
-	case 8:
-		return fmt.Sprint(binary.NativeEndian.Uint64(b))
-	}
-	return hex.EncodeToString(b)
-}
-
 // WriteStatus prints a status for people.
 func WriteStatus(w io.Writer, st *Status) {
 	if len(st.Labs) == 0 {
@@ -334,7 +230,7 @@ func WriteStatus(w io.Writer, st *Status) {
 		case l.State != CondUp && l.State != "":
 			fmt.Fprintf(w, "%s (instance %s, %s)\n", l.Lab, st.Instance, l.State)
 		default:
-			fmt.Fprintf(w, "%s (instance %s, %s mode)\n", l.Lab, st.Instance, l.Mode)
+			fmt.Fprintf(w, "%s (instance %s%s)\n", l.Lab, st.Instance, ModeNote(Mode(l.Mode)))
 		}
 		if l.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", l.Error)

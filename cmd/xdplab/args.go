@@ -24,10 +24,15 @@ const completionFlag = "--generate-bash-completion"
 // trailing `--instance` would take the word before it as its value), an
 // unknown command and an unknown subcommand.
 func interspersed(args []string) ([]string, error) {
+	return reorder(newApp(), args)
+}
+
+// reorder is interspersed for an app already built: main builds one per
+// process, since building it reads every lab's Info.
+func reorder(app *cli.App, args []string) ([]string, error) {
 	if len(args) < 2 || args[len(args)-1] == completionFlag {
 		return args, nil
 	}
-	app := newApp()
 	// Skip global flags to find the command.
 	i, n := 1, 0
 	for i < len(args) && isFlag(args[i]) {

@@ -79,8 +79,7 @@ func TestClosest(t *testing.T) {
 // parseUp runs the up command's flag parsing on args and returns its context.
 func parseUp(t *testing.T, args ...string) *cli.Context {
 	t.Helper()
-	reg := course.Registry()
-	cmd := upCmd(reg)
+	cmd := (&app{reg: course.Registry()}).upCmd()
 	set := flag.NewFlagSet("up", flag.ContinueOnError)
 	for _, f := range cmd.Flags {
 		if err := f.Apply(set); err != nil {
@@ -93,33 +92,37 @@ func parseUp(t *testing.T, args ...string) *cli.Context {
 	return cli.NewContext(&cli.App{}, set, nil)
 }
 
+// TestLabOptions parses up's command line as urfave/cli does and hands it
+// to the registry, which owns what the options mean.
 func TestLabOptions(t *testing.T) {
 	reg := course.Registry()
 	c := parseUp(t, "--mode", "native")
-	opts, err := labOptions(c, reg, []string{"packet_counter"})
+	opts, err := reg.ParseOptions([]string{"packet_counter"}, c)
 	if err != nil || opts.Mode != labs.ModeNative {
-		t.Fatalf("labOptions = %+v, %v", opts, err)
+		t.Fatalf("ParseOptions = %+v, %v", opts, err)
+	}
+	c = parseUp(t)
+	if opts, err := reg.ParseOptions([]string{"packet_counter"}, c); err != nil || opts.Mode != "" {
+		t.Errorf("no --mode: %+v, %v; want the lab's default (empty)", opts, err)
 	}
 	c = parseUp(t, "--mode", "fast")
-	if _, err := labOptions(c, reg, []string{"packet_counter"}); err == nil || !strings.Contains(err.Error(), `unknown mode "fast"`) {
+	if _, err := reg.ParseOptions([]string{"packet_counter"}, c); err == nil || !strings.Contains(err.Error(), `unknown mode "fast"`) {
 		t.Errorf("bad mode: %v", err)
 	}
 	c = parseUp(t, "--obj", "x.o")
-	if _, err := labOptions(c, reg, []string{"packet_counter", "other"}); err == nil || !strings.Contains(err.Error(), "exactly one lab") {
+	if _, err := reg.ParseOptions([]string{"packet_counter", "other"}, c); err == nil || !strings.Contains(err.Error(), "exactly one lab") {
 		t.Errorf("--obj with two labs: %v", err)
 	}
 	// Lab flags belong to their lab.
-	for _, l := range reg.All() {
-		for _, f := range l.Flags() {
-			for _, other := range reg.Names() {
-				if other == l.Name() {
-					continue
-				}
-				c := parseUp(t, "--"+f.Name, "x")
-				_, err := labOptions(c, reg, []string{other})
-				if err == nil || !strings.Contains(err.Error(), "--"+f.Name+" is a flag of lab "+l.Name()) {
-					t.Errorf("--%s given to %s: %v", f.Name, other, err)
-				}
+	for _, f := range reg.Flags() {
+		for _, other := range reg.Names() {
+			if other == f.Lab {
+				continue
+			}
+			c := parseUp(t, "--"+f.Name, "x")
+			_, err := reg.ParseOptions([]string{other}, c)
+			if err == nil || !strings.Contains(err.Error(), "--"+f.Name+" is a flag of lab "+f.Lab) {
+				t.Errorf("--%s given to %s: %v", f.Name, other, err)
 			}
 		}
 	}

@@ -13,13 +13,7 @@ import (
 	"github.com/xdplab/xdplab/labs"
 )
 
-// capturable is implemented by labs whose program exits through an xdpcap
-// hook: it says where the hook and the lab's link and program are pinned.
-type capturable interface {
-	CapturePoints(pinDir string) (hook string, entry capture.EntryPoint)
-}
-
-func captureCmd(reg *labs.Registry) *cli.Command {
+func (a *app) captureCmd() *cli.Command {
 	return &cli.Command{
 		Name:      "capture",
 		Usage:     "capture packets with the action the lab's XDP program chose (tcpdump filters, pcapng; Ctrl-C stops)",
@@ -37,10 +31,10 @@ func captureCmd(reg *labs.Registry) *cli.Command {
 			&cli.BoolFlag{Name: "clear-stale", Usage: "capture nothing: remove what killed captures left (their programs in hook slots, their front program on the lab's link, a next_prog pin nothing uses) and exit; running captures are left alone"},
 		),
 		Before: needRoot,
-		Action: func(c *cli.Context) error {
+		Action: a.act(func(c *cli.Context, r *labs.Runner) error {
 			args := c.Args().Slice()
 			if len(args) == 0 {
-				return usageErr("name a lab (%s) or the pin path of an xdpcap hook", strings.Join(reg.Names(), ", "))
+				return usageErr("name a lab (%s) or the pin path of an xdpcap hook", strings.Join(a.reg.Names(), ", "))
 			}
 			target, expr := args[0], strings.Join(args[1:], " ")
 			clearOnly := c.Bool("clear-stale")
@@ -54,27 +48,10 @@ func captureCmd(reg *labs.Registry) *cli.Command {
 				}
 				opts.Hook = target
 			} else {
-				lab, err := reg.Get(target)
+				hook, entry, err := r.CapturePoints(target)
 				if err != nil {
 					return err
 				}
-				cp, ok := lab.(capturable)
-				if !ok {
-					return usageErr("lab %s has no xdpcap hook: its program returns its action directly, so there is nothing to capture from; try %s", target, labs.Cmd(instance(c), "capture xdpcap"))
-				}
-				r, err := runner(c, reg)
-				if err != nil {
-					return err
-				}
-				if err := labs.Preflight(); err != nil {
-					return err
-				}
-				_, env, err := r.Open(target)
-				if err != nil {
-					return err
-				}
-				env.Topo.Close() // only the pins are needed
-				hook, entry := cp.CapturePoints(env.PinDir)
 				opts.Hook = hook
 				if c.Bool("entry") || clearOnly {
 					opts.Entry = &entry
@@ -102,7 +79,7 @@ func captureCmd(reg *labs.Registry) *cli.Command {
 			return capture.Record(c.Context, capture.Config{
 				Options: opts, Output: c.String("w"), Out: os.Stdout, Status: os.Stderr,
 			})
-		},
+		}),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs/labtest"
 )
 
 // bin is the xdplab binary built once for these tests: they drive it exactly
@@ -193,7 +194,7 @@ func TestPacketCounterAcceptance(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	testdata := func(name string) string {
-		p, _ := filepath.Abs(filepath.Join("..", "..", "internal", "testutils", "testdata", name))
+		p, _ := filepath.Abs(filepath.Join("..", "..", "labs", "packet_counter", "testdata", name))
 		return p
 	}
 	t.Run("unknown lab", func(t *testing.T) {
@@ -268,7 +269,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("obj with other names", func(t *testing.T) {
 		inst := testutils.Instance(t)
-		wantError(t, xdplab(t, inst, "up", "packet_counter", "--obj", testdata("wrong_names.o")),
+		wantError(t, xdplab(t, inst, "up", "packet_counter", "--obj", labtest.WrongNames()),
 			`no program named "packet_count" (have: count)`, `no map named "protocols" (have: counters)`, "PerCPUArray")
 	})
 	t.Run("obj the verifier rejects", func(t *testing.T) {
@@ -290,7 +291,7 @@ func TestBadInput(t *testing.T) {
 func TestLegacyObject(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	inst := testutils.Instance(t)
-	obj, _ := filepath.Abs("../../internal/testutils/testdata/legacy_packet_count.o")
+	obj := labtest.Obj("packet_counter", "legacy_packet_count.o")
 	r := xdplab(t, inst, "run", "packet_counter", "--obj", obj)
 	if r.code != 0 || !strings.Contains(r.stdout, "1 passed, 0 failed") {
 		t.Fatalf("run with the tutorial's object: %s", r)

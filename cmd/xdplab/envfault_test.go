@@ -16,6 +16,7 @@ import (
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/labtest"
 )
 
 // These tests break the environment under a lab, never the learner's
@@ -307,7 +308,7 @@ func TestCouldNotCheckOutweighsFail(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	inst := testutils.Instance(t)
 	t.Cleanup(func() { xdplab(t, inst, "down") })
-	obj, _ := filepath.Abs("../../internal/testutils/testdata/xdp_dump_every_packet.o")
+	obj := labtest.Obj("xdp_dump", "xdp_dump_every_packet.o")
 	mustSucceed(t, xdplab(t, inst, "up", "xdp_dump", "--obj", obj)) // fails its expectations
 	mustSucceed(t, xdplab(t, inst, "up", "packet_counter"))
 	holdPort(t, inst+"-packet_counter-node1", "0.0.0.0:8888")

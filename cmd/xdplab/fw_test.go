@@ -22,7 +22,7 @@ import (
 // is a usage error for any other lab. It runs the same flag parsing as `up`
 // without needing root.
 func TestLabOptionsDrop(t *testing.T) {
-	reg := course.Registry()
+	a := &app{reg: course.Registry()}
 	parse := func(args ...string) (labs.Options, error) {
 		var opts labs.Options
 		var err error
@@ -30,9 +30,9 @@ func TestLabOptionsDrop(t *testing.T) {
 			Name: "xdplab", ExitErrHandler: func(*cli.Context, error) {},
 			Commands: []*cli.Command{{
 				Name:  "up",
-				Flags: append([]cli.Flag{modeFlag, objFlag}, labFlags(reg)...),
+				Flags: append([]cli.Flag{modeFlag, objFlag}, a.labFlags()...),
 				Action: func(c *cli.Context) error {
-					opts, err = labOptions(c, reg, []string{c.Args().First()})
+					opts, err = a.reg.ParseOptions([]string{c.Args().First()}, c)
 					return nil
 				},
 			}},

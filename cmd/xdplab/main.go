@@ -33,9 +33,10 @@ var errCouldNotCheck = errors.New("some labs could not be checked")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	args, err := interspersed(os.Args)
+	app := newApp()
+	args, err := reorder(app, os.Args)
 	if err == nil {
-		err = newApp().RunContext(ctx, args)
+		err = app.RunContext(ctx, args)
 	}
 	os.Exit(exitCode(err))
 }

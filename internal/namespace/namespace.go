@@ -216,6 +216,26 @@ func (ns *NS) Do(fn func() error) error {
 	return <-errc
 }
 
+// Exec replaces the process with the program at path, run inside the
+// namespace with args (args[0] included) and env. execve starts the new
+// image in the namespace of the thread that calls it, so it runs on a
+// thread of its own that enters the namespace first. Exec returns only when
+// something failed; that thread is then thrown away, like Do's.
+func (ns *NS) Exec(path string, args, env []string) error {
+	errc := make(chan error, 1)
+	go func() {
+		// No UnlockOSThread: a thread left in the namespace must end with
+		// this goroutine.
+		runtime.LockOSThread()
+		if err := netns.Set(ns.handle); err != nil {
+			errc <- fmt.Errorf("enter namespace %s: %w", ns.Name, err)
+			return
+		}
+		errc <- fmt.Errorf("exec %s in namespace %s: %w", path, ns.Name, unix.Exec(path, args, env))
+	}()
+	return <-errc
+}
+
 // Sysctl writes a value under /proc/sys from inside the namespace. key uses
 // dots or slashes: "net.ipv4.ip_forward".
 func (ns *NS) Sysctl(key, value string) error {

@@ -142,16 +142,16 @@ func (m *fwMaps) plan(rules []Rule, taken []netip.Prefix) (checkChange, error) {
 	if !src.IsValid() && len(blocking) == 0 {
 		errs = append(errs, fmt.Errorf("cannot judge: the check sends from an address of its own, but the addresses of host and node1 "+
 			"take up every range it could use (%s): remove the ones you added (%s shows them) and check again",
-			prefixList(sourceRanges), command(m.instance, "status")))
+			prefixList(sourceRanges), labs.Cmd(m.instance, "status")))
 	} else if !src.IsValid() {
 		slices.SortFunc(blocking, func(a, b Rule) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) })
 		var names []string
 		for _, r := range blocking {
 			names = append(names, r.Prefix.String())
 		}
-		verb, fix := "covers", "remove it with "+command(m.instance, "fw del "+names[0])
+		verb, fix := "covers", "remove it with "+labs.Cmd(m.instance, "fw del "+names[0])
 		if len(names) > 1 {
-			verb, fix = "cover", "remove one of them with "+command(m.instance, "fw del CIDR")
+			verb, fix = "cover", "remove one of them with "+labs.Cmd(m.instance, "fw del CIDR")
 		}
 		errs = append(errs, fmt.Errorf("cannot judge under these rules: the check sends from an address of its own that no rule matches, "+
 			"to see that such packets pass, but %s %s every address it could use (%s): %s and check again",
@@ -160,7 +160,7 @@ func (m *fwMaps) plan(rules []Rule, taken []netip.Prefix) (checkChange, error) {
 	index, free := freeIndex(rules, m.capacity())
 	if !free {
 		errs = append(errs, fmt.Errorf("the check adds a rule of its own for a while, but the %w (%d rules): remove one with %s and check again",
-			ErrFull, len(rules), command(m.instance, "fw del CIDR")))
+			ErrFull, len(rules), labs.Cmd(m.instance, "fw del CIDR")))
 	}
 	if len(errs) > 0 {
 		return checkChange{}, errors.Join(errs...)

@@ -4,6 +4,7 @@ package basicfirewall
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"net/netip"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/xdplab/xdplab/docs"
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/topology"
@@ -44,31 +44,30 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-func (*Lab) Name() string { return labName }
-func (*Lab) Summary() string {
-	return "drop IPv4 packets by source prefix with an LPM trie, count drops per rule"
-}
-func (*Lab) Topology() topology.Spec { return topology.Pair() }
-func (*Lab) Guide() string           { return docs.Guide(labName) }
+//go:embed guide.md
+var guide string
 
-func (*Lab) Flags() []labs.Flag {
-	return []labs.Flag{{
-		Name:       dropFlag,
-		Usage:      "drop IPv4 packets whose source is in `CIDR` (or is an address)",
-		Repeatable: true,
-	}}
-}
-
-func (*Lab) Annotations() topology.Annotation {
-	return topology.Annotation{"node1/veth1": "xdp " + progName}
-}
-
-func (*Lab) NextSteps(instance string) []string {
-	flag := labs.InstanceFlag(instance)
-	return []string{
-		fmt.Sprintf("sudo xdplab traffic ping --from host --to 192.168.0.2%s   # dropped if a rule matches 192.168.0.3", flag),
-		fmt.Sprintf("sudo xdplab fw list%s   # rules by index, with their drop counts", flag),
-		fmt.Sprintf("sudo xdplab fw add 192.168.0.3%s   # block the host; fw del 192.168.0.3 lets it through again", flag),
+// Info describes the lab.
+func (*Lab) Info() labs.Info {
+	return labs.Info{
+		Name:     labName,
+		Summary:  "drop IPv4 packets by source prefix with an LPM trie, count drops per rule",
+		Source:   "go-xdp-examples",
+		Topology: topology.Pair(),
+		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
+		Flags: []labs.Flag{{
+			Name:       dropFlag,
+			Usage:      "drop IPv4 packets whose source is in `CIDR` (or is an address)",
+			Repeatable: true,
+		}},
+		Attach: []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName}},
+		Next: []string{
+			"sudo xdplab traffic ping --from host --to {addr:dut}{instance}   # dropped if a rule matches {addr:sender}",
+			"sudo xdplab fw list{instance}   # rules by index, with their drop counts",
+			"sudo xdplab fw add {addr:sender}{instance}   # block the host; fw del {addr:sender} lets it through again",
+		},
+		Keys:  map[string]labs.KeyFormat{blacklistMap: labs.KeyIPv4Prefix},
+		Guide: guide,
 	}
 }
 
@@ -168,7 +167,7 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 // add one to the instance's firewall.
 func Format(rules []Rule, instance string) string {
 	if len(rules) == 0 {
-		return "(blacklist is empty: " + command(instance, "fw add CIDR") + " adds a rule)\n\n"
+		return "(blacklist is empty: " + labs.Cmd(instance, "fw add CIDR") + " adds a rule)\n\n"
 	}
 	var b strings.Builder
 	for _, r := range rules {

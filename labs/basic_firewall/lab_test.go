@@ -150,7 +150,7 @@ func TestFormat(t *testing.T) {
 	if got := basicfirewall.Format(nil, "class1"); !strings.Contains(got, "`xdplab fw add CIDR --instance class1`") {
 		t.Errorf("the hint for an empty blacklist lacks the instance: %q", got)
 	}
-	if !strings.Contains(basicfirewall.New().Guide(), "xdplab fw add") {
+	if !strings.Contains(basicfirewall.New().Info().Guide, "xdplab fw add") {
 		t.Error("guide is not embedded or does not document xdplab fw")
 	}
 }

@@ -188,7 +188,7 @@ func (m *fwMaps) add(p netip.Prefix) (Rule, error) {
 	}
 	capacity := m.capacity()
 	if len(rules) >= capacity {
-		return Rule{}, fmt.Errorf("%w (%d rules): remove one with %s first", ErrFull, capacity, command(m.instance, "fw del CIDR"))
+		return Rule{}, fmt.Errorf("%w (%d rules): remove one with %s first", ErrFull, capacity, labs.Cmd(m.instance, "fw del CIDR"))
 	}
 	var index uint32
 	for used[index] {
@@ -245,13 +245,4 @@ func matching(rules []Rule, a netip.Addr) []Rule {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Prefix.Bits() > out[j].Prefix.Bits() })
 	return out
-}
-
-// command spells an xdplab command line for a hint, with --instance when it
-// is not the default, so the learner can paste it.
-func command(instance, args string) string {
-	if instance != "" && instance != "xdplab" {
-		args += " --instance " + instance
-	}
-	return "`xdplab " + args + "`"
 }

@@ -4,6 +4,8 @@ package packetcounter
 
 import (
 	"context"
+	_ "embed"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net/netip"
@@ -12,7 +14,6 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/xdplab/xdplab/docs"
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
@@ -49,25 +50,24 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-func (*Lab) Name() string { return "packet_counter" }
-func (*Lab) Summary() string {
-	return "count packets per IP protocol with XDP and a per-CPU array"
-}
-func (*Lab) Topology() topology.Spec { return topology.Pair() }
-func (*Lab) Flags() []labs.Flag      { return nil }
-func (*Lab) Guide() string           { return docs.Guide("packet_counter") }
+//go:embed guide.md
+var guide string
 
-// Annotations label the attach point in topology pictures.
-func (*Lab) Annotations() topology.Annotation {
-	return topology.Annotation{"node1/veth1": "xdp " + progName}
-}
-
-// NextSteps suggests traffic to watch the counters move.
-func (*Lab) NextSteps(instance string) []string {
-	flag := labs.InstanceFlag(instance)
-	return []string{
-		"sudo xdplab traffic ping --from host --to 192.168.0.2" + flag + "   # or: sudo ip netns exec " +
-			topology.NamespaceName(instance, "packet_counter", "host") + " ping 192.168.0.2",
+// Info describes the lab.
+func (*Lab) Info() labs.Info {
+	return labs.Info{
+		Name:     "packet_counter",
+		Summary:  "count packets per IP protocol with XDP and a per-CPU array",
+		Source:   "go-xdp-examples",
+		Topology: topology.Pair(),
+		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
+		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName}},
+		Next: []string{
+			// Traffic to watch the counters move.
+			"sudo xdplab traffic ping --from host --to {addr:dut}{instance}   # or: sudo ip netns exec {ns:host} ping {addr:dut}",
+		},
+		Keys:  mapKeys,
+		Guide: guide,
 	}
 }
 
@@ -190,7 +190,7 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	others := map[string]uint64{}
 	for k, v := range delta(after, start) {
 		if k != protoICMP && k != protoTCP && k != protoUDP {
-			others[ProtoName(k)] = v
+			others[labs.IPProtoName(k)] = v
 		}
 	}
 	observed := "none"
@@ -223,23 +223,13 @@ func Format(c map[uint32]uint64) string {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	s := ""
+	var key [4]byte
 	for _, k := range keys {
-		s += fmt.Sprintf("%s : %d\n", ProtoName(k), c[k])
+		binary.NativeEndian.PutUint32(key[:], k)
+		s += fmt.Sprintf("%s : %d\n", mapKeys[mapName](key[:]), c[k])
 	}
 	return s + "\n"
 }
 
-var protoNames = map[uint32]string{
-	0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 2: "IPPROTO_IGMP", 4: "IPPROTO_IPIP", 6: "IPPROTO_TCP",
-	17: "IPPROTO_UDP", 41: "IPPROTO_IPV6", 47: "IPPROTO_GRE", 50: "IPPROTO_ESP", 51: "IPPROTO_AH",
-	58: "IPPROTO_ICMPV6", 103: "IPPROTO_PIM", 132: "IPPROTO_SCTP", 136: "IPPROTO_UDPLITE",
-	255: "IPPROTO_RAW",
-}
-
-// ProtoName is the kernel's IPPROTO_* name of a protocol number.
-func ProtoName(p uint32) string {
-	if n, ok := protoNames[p]; ok {
-		return n
-	}
-	return fmt.Sprintf("IPPROTO_%d", p)
-}
+// mapKeys name the protocols map's keys, in watch as in status.
+var mapKeys = map[string]labs.KeyFormat{mapName: labs.KeyIPProto}

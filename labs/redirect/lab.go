@@ -4,13 +4,13 @@ package redirect
 
 import (
 	"context"
+	_ "embed"
 	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/cilium/ebpf"
 
-	"github.com/xdplab/xdplab/docs"
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/labs"
@@ -55,31 +55,32 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-func (*Lab) Name() string { return "redirect" }
-func (*Lab) Summary() string {
-	return "reflect ICMP to its sender with bpf_fib_lookup and bpf_redirect_map through a DEVMAP"
-}
-func (*Lab) Topology() topology.Spec { return topology.Redirect() }
-func (*Lab) Flags() []labs.Flag      { return nil }
-func (*Lab) Guide() string           { return docs.Guide("redirect") }
+//go:embed guide.md
+var guide string
 
-// Annotations label the interfaces that run programs.
-func (*Lab) Annotations() topology.Annotation {
-	return topology.Annotation{
-		"node1/veth1": "xdp " + progName,
-		"node1/veth2": "xdp " + progName,
-		"host/veth0":  "xdp " + passName + " (native mode)",
-		"node2/veth3": "xdp " + passName + " (native mode)",
+// Info describes the lab. In native mode the veth peers that send into
+// node1 run xdp_pass: native XDP on a veth needs a program on the peer.
+func (*Lab) Info() labs.Info {
+	attach := []labs.Attach{}
+	for _, iface := range reflectors {
+		attach = append(attach, labs.Attach{Node: "node1", Iface: iface, Hook: labs.HookXDP, Program: progName})
 	}
-}
-
-// NextSteps suggests watching the reflection with the system's own tools.
-func (*Lab) NextSteps(instance string) []string {
-	host := topology.NamespaceName(instance, "redirect", "host")
-	flag := labs.InstanceFlag(instance)
-	return []string{
-		fmt.Sprintf("sudo ip netns exec %s tcpdump -ni veth0 -c 4 icmp   # in a second terminal", host),
-		fmt.Sprintf("sudo xdplab exec%s host -- ping -c 3 192.168.1.5   # replies come from node1's program, not node2", flag),
+	for _, p := range peers {
+		attach = append(attach, labs.Attach{Node: p.node, Iface: p.iface, Hook: labs.HookXDP, Program: passName, Mode: labs.ModeNative})
+	}
+	return labs.Info{
+		Name:     "redirect",
+		Summary:  "reflect ICMP to its sender with bpf_fib_lookup and bpf_redirect_map through a DEVMAP",
+		Source:   "go-xdp-examples",
+		Topology: topology.Redirect(),
+		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
+		Attach:   attach,
+		Next: []string{
+			// Watching the reflection with the system's own tools.
+			"sudo ip netns exec {ns:host} tcpdump -ni veth0 -c 4 icmp   # in a second terminal",
+			"sudo xdplab exec{instance} host -- ping -c 3 {addr:receiver}   # replies come from node1's program, not node2",
+		},
+		Guide: guide,
 	}
 }
 

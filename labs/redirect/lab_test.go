@@ -2,7 +2,6 @@ package redirect_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,27 +14,15 @@ import (
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/labs/labtest"
 	"github.com/xdplab/xdplab/topology"
 )
 
 var modes = []labs.Mode{labs.ModeGeneric, labs.ModeNative}
 
-// testdata holds objects built as learners build them (see the Makefile).
-const testdata = "../../internal/testutils/testdata/"
-
 // TestRun goes through the same path as `xdplab run redirect`, in both modes.
 func TestRun(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(string(mode), func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			reports, err := r.Run(context.Background(), []string{"redirect"}, labs.Options{Mode: mode})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testutils.RequirePass(t, reports)
-		})
-	}
+	labtest.PassesInEveryMode(t, "redirect")
 }
 
 // TestRunTutorialObject grades the tutorial's own program: legacy "maps"
@@ -43,14 +30,7 @@ func TestRun(t *testing.T) {
 func TestRunTutorialObject(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(string(mode), func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			reports, err := r.Run(context.Background(), []string{"redirect"},
-				labs.Options{Mode: mode, Obj: testdata + "legacy_redirect.o"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testutils.RequirePass(t, reports)
+			labtest.Passes(t, "redirect", labs.Options{Mode: mode, Obj: labtest.Obj("redirect", "legacy_redirect.o")})
 		})
 	}
 }
@@ -58,35 +38,25 @@ func TestRunTutorialObject(t *testing.T) {
 // TestBadObjects: every unusable --obj is refused with a sentence that says
 // what is wrong, and nothing stays behind (Instance's cleanup checks).
 func TestBadObjects(t *testing.T) {
-	notELF := filepath.Join(t.TempDir(), "prog.o")
-	if err := os.WriteFile(notELF, []byte("int main() {}\n"), 0o644); err != nil {
-		t.Fatal(err)
+	labtest.RefusesBadObjects(t, "redirect", []labtest.BadObj{
+		{Name: "missing file", Obj: "/nonexistent/redirect.o", Want: []string{"--obj /nonexistent/redirect.o", "no such file"}, NotBadObject: true},
+		{Name: "not an ELF", Obj: labtest.NotELF(t), Want: []string{"is not an ELF file"}},
+		{Name: "wrong names", Obj: labtest.WrongNames(), Want: []string{`no program named "xdp_test"`, `no map named "if_redirect"`, "DevMapHash or DevMap"}},
+		{Name: "another lab's object", Obj: labtest.Obj("packet_counter", "legacy_packet_count.o"), Want: []string{`no program named "xdp_test"`, `no map named "if_redirect"`}},
+	})
+	// A DEVMAP too small for node1's ifindexes shows only once node1
+	// exists: up refuses it and removes what it built.
+	testutils.RequirePrivileged(t)
+	r := labtest.Runner(t)
+	err := r.Up(context.Background(), "redirect", labs.Options{Obj: labtest.Obj("redirect", "small_devmap_redirect.o")})
+	if err == nil {
+		r.Down(context.Background(), "")
+		t.Fatal("up succeeded with a 1-entry DEVMAP")
 	}
-	cases := []struct {
-		name, obj string
-		want      []string
-	}{
-		{"missing file", "/nonexistent/redirect.o", []string{"--obj /nonexistent/redirect.o", "no such file"}},
-		{"not an ELF", notELF, []string{"is not an ELF file"}},
-		{"wrong names", testdata + "wrong_names.o", []string{`no program named "xdp_test"`, `no map named "if_redirect"`, "DevMapHash or DevMap"}},
-		{"another lab's object", testdata + "legacy_packet_count.o", []string{`no program named "xdp_test"`, `no map named "if_redirect"`}},
-		{"devmap too small", testdata + "small_devmap_redirect.o", []string{"node1/veth1 has ifindex", "does not fit in the DEVMAP", "max_entries 1", "DEVMAP_HASH"}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			err := r.Up(context.Background(), "redirect", labs.Options{Obj: c.obj})
-			if err == nil {
-				r.Down(context.Background(), "")
-				t.Fatal("up succeeded")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-		})
+	for _, w := range []string{"node1/veth1 has ifindex", "does not fit in the DEVMAP", "max_entries 1", "DEVMAP_HASH"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
 	}
 }
 

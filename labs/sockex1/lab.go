@@ -4,6 +4,7 @@ package sockex1
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"net/netip"
@@ -12,7 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
-	"github.com/xdplab/xdplab/docs"
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
@@ -45,18 +45,23 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-func (*Lab) Name() string { return labName }
-func (*Lab) Summary() string {
-	return "count bytes per IP protocol with a socket filter on a packet socket (samples/bpf sockex1)"
-}
-func (*Lab) Topology() topology.Spec { return topology.Pair() }
-func (*Lab) Flags() []labs.Flag      { return nil }
-func (*Lab) Guide() string           { return docs.Guide(labName) }
+//go:embed guide.md
+var guide string
 
-func (*Lab) NextSteps(instance string) []string {
-	flag := labs.InstanceFlag(instance)
-	return []string{
-		fmt.Sprintf("sudo xdplab traffic ping --from node1 --to 127.0.0.1 -c 5%s   # while watch runs: ICMP 980 bytes", flag),
+// Info describes the lab. It has no XDP program, so no modes: its filter
+// runs on a packet socket on node1's lo that check and watch each open.
+func (*Lab) Info() labs.Info {
+	return labs.Info{
+		Name:     labName,
+		Summary:  "count bytes per IP protocol with a socket filter on a packet socket (samples/bpf sockex1)",
+		Source:   "kernel samples/bpf",
+		Topology: topology.Pair(),
+		Attach:   []labs.Attach{{Node: "node1", Iface: "lo", Hook: labs.HookSocket, Program: progName}},
+		Next: []string{
+			"sudo xdplab traffic ping --from node1 --to 127.0.0.1 -c 5{instance}   # while watch runs: ICMP 980 bytes",
+		},
+		Keys:  map[string]labs.KeyFormat{mapName: labs.KeyIPProto},
+		Guide: guide,
 	}
 }
 

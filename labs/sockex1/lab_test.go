@@ -2,6 +2,7 @@ package sockex1_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,28 +17,16 @@ import (
 	"github.com/xdplab/xdplab/labs/sockex1"
 )
 
-const testdata = "../../internal/testutils/testdata/"
-
-// TestRun goes through the same path as `xdplab run sockex1`.
+// TestRun goes through the same path as `xdplab run sockex1`: once, in no
+// mode, since it has no XDP program.
 func TestRun(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	reports, err := labtest.Runner(t).Run(context.Background(), []string{"sockex1"}, labs.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutils.RequirePass(t, reports)
+	labtest.PassesInEveryMode(t, "sockex1")
 }
 
 // TestRunSampleObject grades the sample's program as it stood for years
 // (legacy maps section, load_byte) loaded with --obj.
 func TestRunSampleObject(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	reports, err := labtest.Runner(t).Run(context.Background(), []string{"sockex1"},
-		labs.Options{Obj: testdata + "sockex1_legacy.o"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutils.RequirePass(t, reports)
+	labtest.Passes(t, "sockex1", labs.Options{Obj: labtest.Obj("sockex1", "sockex1_legacy.o")})
 }
 
 // TestCheckCatchesMistakes grades a filter that forgot the PACKET_OUTGOING
@@ -45,7 +34,7 @@ func TestRunSampleObject(t *testing.T) {
 func TestCheckCatchesMistakes(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	reports, err := labtest.Runner(t).Run(context.Background(), []string{"sockex1"},
-		labs.Options{Obj: testdata + "sockex1_both_ways.o"})
+		labs.Options{Obj: labtest.Obj("sockex1", "sockex1_both_ways.o")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +69,11 @@ func TestBadObj(t *testing.T) {
 	}
 	labtest.RefusesBadObjects(t, "sockex1", []labtest.BadObj{
 		{Name: "not an ELF", Obj: notELF, Want: []string{"is not an ELF file"}},
-		{Name: "missing program and map", Obj: testdata + "wrong_names.o", Want: []string{
+		{Name: "missing program and map", Obj: labtest.WrongNames(), Want: []string{
 			`no program named "bpf_prog1" (have: count)`, `no map named "my_map" (have: counters)`}},
-		{Name: "wrong map type", Obj: testdata + "sockex1_wrong_map.o", Want: []string{
+		{Name: "wrong map type", Obj: labtest.Obj("sockex1", "sockex1_wrong_map.o"), Want: []string{
 			`map "my_map" is of type Hash, the lab expects Array`}},
-		{Name: "an XDP program", Obj: testdata + "xdp_dump_tutorial.o", Want: []string{`no program named "bpf_prog1" (have: xdp_dump)`}},
+		{Name: "an XDP program", Obj: labtest.Obj("xdp_dump", "xdp_dump_tutorial.o"), Want: []string{`no program named "bpf_prog1" (have: xdp_dump)`}},
 	})
 }
 
@@ -140,10 +129,58 @@ func TestFormat(t *testing.T) {
 }
 
 func TestGuide(t *testing.T) {
-	g := sockex1.New().Guide()
-	for _, want := range []string{"# Lab 6: sockex1", "--obj", "ICMP 980 bytes", "SO_ATTACH_BPF"} {
+	g := sockex1.New().Info().Guide
+	for _, want := range []string{"ICMP 980 bytes", "SO_ATTACH_BPF"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("guide does not contain %q", want)
 		}
+	}
+}
+
+// TestModeDoesNotApply: sockex1 has no XDP program, so --mode (either one)
+// is refused by up and by a run that names it, before anything is built
+// (the instance's cleanup checks), with the command that works.
+func TestModeDoesNotApply(t *testing.T) {
+	r := labtest.Runner(t)
+	ctx := context.Background()
+	for _, mode := range []labs.Mode{labs.ModeNative, labs.ModeGeneric} {
+		err := r.Up(ctx, "sockex1", labs.Options{Mode: mode})
+		want := "sockex1 has no XDP program (its bpf_prog1 is a socket filter): --mode does not apply; run `xdplab up sockex1 --instance " + r.Instance + "`"
+		if !errors.Is(err, labs.ErrUsage) || err.Error() != want {
+			t.Errorf("up --mode %s: %v\nwant a usage error: %s", mode, err, want)
+		}
+		_, err = r.Run(ctx, []string{"sockex1"}, labs.Options{Mode: mode})
+		want = "sockex1 has no XDP program (its bpf_prog1 is a socket filter): --mode does not apply; run `xdplab run sockex1 --instance " + r.Instance + "`"
+		if !errors.Is(err, labs.ErrUsage) || err.Error() != want {
+			t.Errorf("run --mode %s: %v\nwant a usage error: %s", mode, err, want)
+		}
+	}
+}
+
+// TestRunAllInNativeMode: a run over several labs with --mode where it
+// applies (run --all) runs the XDP labs in that mode and sockex1 as it
+// always does; no report of sockex1 names a mode, and its note says why.
+func TestRunAllInNativeMode(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	reports, err := labtest.Runner(t).Run(context.Background(), []string{"packet_counter", "sockex1"},
+		labs.Options{Mode: labs.ModeNative, ModeWhereSupported: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutils.RequirePass(t, reports)
+	if reports[0].Mode != labs.ModeNative || reports[0].Note != "" {
+		t.Errorf("packet_counter ran in mode %q with note %q, want native and no note", reports[0].Mode, reports[0].Note)
+	}
+	if reports[1].Mode != "" || !strings.Contains(reports[1].Note, "--mode native does not apply: sockex1 has no XDP program") {
+		t.Errorf("sockex1 ran in mode %q with note %q, want no mode and a note", reports[1].Mode, reports[1].Note)
+	}
+	var text, js strings.Builder
+	labs.WriteText(&text, reports[1:])
+	labs.WriteSummary(&text, reports[1:])
+	if err := labs.WriteJSON(&js, reports[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if out := text.String() + js.String(); strings.Contains(out, "generic") || strings.Contains(out, `"mode"`) || strings.Contains(out, "native mode") {
+		t.Errorf("sockex1's reports name a mode:\n%s", out)
 	}
 }

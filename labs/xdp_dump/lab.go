@@ -4,6 +4,7 @@ package xdpdump
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
 
-	"github.com/xdplab/xdplab/docs"
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/topology"
@@ -42,23 +42,23 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-func (*Lab) Name() string { return labName }
-func (*Lab) Summary() string {
-	return "report new TCP connections (SYN) with the packet through a perf event ring"
-}
-func (*Lab) Topology() topology.Spec { return topology.Pair() }
-func (*Lab) Flags() []labs.Flag      { return nil }
-func (*Lab) Guide() string           { return docs.Guide(labName) }
+//go:embed guide.md
+var guide string
 
-func (*Lab) Annotations() topology.Annotation {
-	return topology.Annotation{"node1/veth1": "xdp " + progName}
-}
-
-func (*Lab) NextSteps(instance string) []string {
-	flag := labs.InstanceFlag(instance)
-	return []string{
-		fmt.Sprintf("sudo xdplab exec node1%s -- python3 -m http.server 8888 --bind 192.168.0.2   # a listener in node1", flag),
-		fmt.Sprintf("sudo xdplab traffic tcp --from host --to 192.168.0.2:8888%s   # while watch runs: one event per SYN", flag),
+// Info describes the lab.
+func (*Lab) Info() labs.Info {
+	return labs.Info{
+		Name:     labName,
+		Summary:  "report new TCP connections (SYN) with the packet through a perf event ring",
+		Source:   "go-xdp-examples",
+		Topology: topology.Pair(),
+		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
+		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName}},
+		Next: []string{
+			"sudo xdplab exec node1{instance} -- python3 -m http.server 8888 --bind {addr:dut}   # a listener in node1",
+			"sudo xdplab traffic tcp --from host --to {addr:dut}:8888{instance}   # while watch runs: one event per SYN",
+		},
+		Guide: guide,
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,32 +16,15 @@ import (
 	xdpdump "github.com/xdplab/xdplab/labs/xdp_dump"
 )
 
-const testdata = "../../internal/testutils/testdata/"
-
 // TestRun goes through the same path as `xdplab run xdp_dump`, in both modes.
 func TestRun(t *testing.T) {
-	for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
-		t.Run(string(mode), func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			reports, err := labtest.Runner(t).Run(context.Background(), []string{"xdp_dump"}, labs.Options{Mode: mode})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testutils.RequirePass(t, reports)
-		})
-	}
+	labtest.PassesInEveryMode(t, "xdp_dump")
 }
 
 // TestRunTutorialObject grades the tutorial's own program (legacy maps
 // section, 12-byte perf_event_item without a length) loaded with --obj.
 func TestRunTutorialObject(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	reports, err := labtest.Runner(t).Run(context.Background(), []string{"xdp_dump"},
-		labs.Options{Obj: testdata + "xdp_dump_tutorial.o"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutils.RequirePass(t, reports)
+	labtest.Passes(t, "xdp_dump", labs.Options{Obj: labtest.Obj("xdp_dump", "xdp_dump_tutorial.o")})
 }
 
 // TestCheckCatchesMistakes grades a program that reports every IPv4 packet
@@ -50,7 +32,7 @@ func TestRunTutorialObject(t *testing.T) {
 func TestCheckCatchesMistakes(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	reports, err := labtest.Runner(t).Run(context.Background(), []string{"xdp_dump"},
-		labs.Options{Obj: testdata + "xdp_dump_every_packet.o"})
+		labs.Options{Obj: labtest.Obj("xdp_dump", "xdp_dump_every_packet.o")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,18 +61,14 @@ func TestCheckCatchesMistakes(t *testing.T) {
 // TestBadObj: each unusable --obj is refused with a sentence naming what is
 // wrong, before anything is created (the instance's cleanup checks that).
 func TestBadObj(t *testing.T) {
-	notELF := filepath.Join(t.TempDir(), "prog.o")
-	if err := os.WriteFile(notELF, []byte("int main() { return 0; }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	labtest.RefusesBadObjects(t, "xdp_dump", []labtest.BadObj{
-		{Name: "not an ELF", Obj: notELF, Want: []string{"is not an ELF file", "clang -O2 -g -target bpf"}},
+		{Name: "not an ELF", Obj: labtest.NotELF(t), Want: []string{"is not an ELF file", "clang -O2 -g -target bpf"}},
 		{Name: "missing file", Obj: filepath.Join(t.TempDir(), "nope.o"), Want: []string{"no such file"}, NotBadObject: true},
-		{Name: "missing program and map", Obj: testdata + "wrong_names.o", Want: []string{
+		{Name: "missing program and map", Obj: labtest.WrongNames(), Want: []string{
 			`no program named "xdp_dump" (have: count)`, `no map named "perfmap" (have: counters)`}},
-		{Name: "wrong map type", Obj: testdata + "xdp_dump_wrong_map.o", Want: []string{
+		{Name: "wrong map type", Obj: labtest.Obj("xdp_dump", "xdp_dump_wrong_map.o"), Want: []string{
 			`map "perfmap" is of type Array, the lab expects PerfEventArray`}},
-		{Name: "a socket filter", Obj: testdata + "sockex1_legacy.o", Want: []string{`no program named "xdp_dump" (have: bpf_prog1)`}},
+		{Name: "a socket filter", Obj: labtest.Obj("sockex1", "sockex1_legacy.o"), Want: []string{`no program named "xdp_dump" (have: bpf_prog1)`}},
 	})
 }
 
@@ -142,8 +120,8 @@ func TestWatch(t *testing.T) {
 }
 
 func TestGuide(t *testing.T) {
-	g := xdpdump.New().Guide()
-	for _, want := range []string{"# Lab 2: xdp_dump", "--obj", "TCP: 192.168.0.3:"} {
+	g := xdpdump.New().Info().Guide
+	for _, want := range []string{"TCP: 192.168.0.3:"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("guide does not contain %q", want)
 		}

@@ -179,7 +179,7 @@ func TestProgram(t *testing.T) {
 // although the sample is padded.
 func TestTutorialObjectProgram(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	spec, err := ebpf.LoadCollectionSpec("../../internal/testutils/testdata/xdp_dump_tutorial.o")
+	spec, err := ebpf.LoadCollectionSpec("testdata/xdp_dump_tutorial.o")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package xdpcap
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"sort"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/xdplab/xdplab/docs"
 	"github.com/xdplab/xdplab/internal/capture"
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
@@ -40,26 +40,26 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-func (*Lab) Name() string { return labName }
-func (*Lab) Summary() string {
-	return "capture packets with the action the program chose, through xdpcap's tail-call hook"
-}
-func (*Lab) Topology() topology.Spec { return topology.Pair() }
-func (*Lab) Flags() []labs.Flag      { return nil }
-func (*Lab) Guide() string           { return docs.Guide(labName) }
+//go:embed guide.md
+var guide string
 
-// Annotations label the attach point in topology pictures.
-func (*Lab) Annotations() topology.Annotation {
-	return topology.Annotation{"node1/veth1": "xdp " + ownProg + " -> " + hookName}
-}
-
-// NextSteps suggests a capture and traffic for it.
-func (*Lab) NextSteps(instance string) []string {
-	flag := labs.InstanceFlag(instance)
-	return []string{
-		fmt.Sprintf("sudo xdplab capture xdpcap%s -w - | tcpdump -nr -      # in a second terminal; Ctrl-C ends it", flag),
-		fmt.Sprintf("sudo xdplab traffic udp --from host --to 192.168.0.2:9 -c 3%s   # dropped: shows under XDPdrop", flag),
-		fmt.Sprintf("sudo xdplab capture xdpcap%s --entry icmp   # before the program ran", flag),
+// Info describes the lab. Its program exits through the hook, which the
+// pictures show; a learner's program may have any name.
+func (*Lab) Info() labs.Info {
+	return labs.Info{
+		Name:     labName,
+		Summary:  "capture packets with the action the program chose, through xdpcap's tail-call hook",
+		Source:   `cloudflare/xdpcap, "write your own xdpdump"`,
+		Topology: topology.Pair(),
+		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
+		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: ownProg, Note: "-> " + hookName}},
+		Next: []string{
+			// A capture, and traffic for it.
+			"sudo xdplab capture xdpcap{instance} -w - | tcpdump -nr -      # in a second terminal; Ctrl-C ends it",
+			"sudo xdplab traffic udp --from host --to {addr:dut}:9 -c 3{instance}   # dropped: shows under XDPdrop",
+			"sudo xdplab capture xdpcap{instance} --entry icmp   # before the program ran",
+		},
+		Guide: guide,
 	}
 }
 

@@ -1,41 +1,17 @@
 package xdpcap_test
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/labs/labtest"
 	"github.com/xdplab/xdplab/labs/xdpcap"
 )
 
-// TestRun goes through the same path as `xdplab run xdpcap`.
+// TestRun goes through the same path as `xdplab run xdpcap`, in both modes.
 func TestRun(t *testing.T) {
-	for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
-		t.Run(string(mode), func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			reports, err := r.Run(context.Background(), []string{"xdpcap"}, labs.Options{Mode: mode})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testutils.RequirePass(t, reports)
-		})
-	}
-}
-
-// compile returns a learner's object from testdata: built with clang as a
-// learner would by `make generate`, and committed so tests need no clang.
-func compile(t *testing.T, name string) string {
-	t.Helper()
-	obj, err := filepath.Abs(filepath.Join("testdata", name+".o"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return obj
+	labtest.PassesInEveryMode(t, "xdpcap")
 }
 
 // TestLearnerObjects loads a learner's own programs with --obj: the hook
@@ -45,14 +21,7 @@ func compile(t *testing.T, name string) string {
 func TestLearnerObjects(t *testing.T) {
 	for _, name := range []string{"hook_btf", "hook_legacy"} {
 		t.Run(name, func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			obj := compile(t, name)
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			reports, err := r.Run(context.Background(), []string{"xdpcap"}, labs.Options{Obj: obj})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testutils.RequirePass(t, reports)
+			labtest.Passes(t, "xdpcap", labs.Options{Obj: labtest.Obj("xdpcap", name+".o")})
 		})
 	}
 }
@@ -60,26 +29,17 @@ func TestLearnerObjects(t *testing.T) {
 // TestBadObjects: objects the lab cannot use are refused before anything
 // is created, saying what is wrong.
 func TestBadObjects(t *testing.T) {
-	cases := []struct{ name, want string }{
-		{"wrong_hook", `map "xdpcap_hook" is of type Array, the lab expects ProgramArray`},
-		{"no_xdp", `no XDP program (have: sock_prog)`},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			obj := compile(t, c.name)
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			err := r.Up(context.Background(), "xdpcap", labs.Options{Obj: obj})
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("up --obj %s: got %v, want an error containing %q", c.name, err, c.want)
-			}
-		})
-	}
+	labtest.RefusesBadObjects(t, "xdpcap", []labtest.BadObj{
+		{Name: "wrong hook", Obj: labtest.Obj("xdpcap", "wrong_hook.o"), Want: []string{`map "xdpcap_hook" is of type Array, the lab expects ProgramArray`}},
+		{Name: "no XDP program", Obj: labtest.Obj("xdpcap", "no_xdp.o"), Want: []string{`no XDP program (have: sock_prog)`}},
+		{Name: "wrong names", Obj: labtest.WrongNames(), Want: []string{`no map named "xdpcap_hook" (have: counters)`}},
+		{Name: "not an ELF", Obj: labtest.NotELF(t), Want: []string{"is not an ELF file"}},
+	})
 }
 
 func TestGuideEmbedded(t *testing.T) {
-	g := xdpcap.New().Guide()
-	for _, want := range []string{"# Lab 5: xdpcap", "xdpcap_exit", "next_prog", "--entry", "--obj"} {
+	g := xdpcap.New().Info().Guide
+	for _, want := range []string{"xdpcap_exit", "next_prog", "--entry"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("guide lacks %q", want)
 		}

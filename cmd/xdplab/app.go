@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/topology"
+)
+
+// app is the command line over the course's registry of labs.
+type app struct {
+	reg *labs.Registry
+}
+
+var (
+	instanceFlag = &cli.StringFlag{
+		Name: "instance", Value: "xdplab", EnvVars: []string{"XDPLAB_INSTANCE"},
+		Usage: "scope every namespace, pin and state file by `NAME`, so several learners or tests share one machine",
+	}
+	jsonFlag = &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}
+	modeFlag = &cli.StringFlag{Name: "mode", Usage: "XDP attach `MODE`: generic (the default) or native; a lab without XDP takes none"}
+	objFlag  = &cli.StringFlag{Name: "obj", Usage: "load your own compiled `FILE.o` instead of the lab's program"}
+)
+
+func newApp() *cli.App {
+	a := &app{reg: course.Registry()}
+	commands := []*cli.Command{
+		a.listCmd(), a.upCmd(), a.checkCmd(), a.runCmd(), a.downCmd(), a.statusCmd(),
+		a.execCmd(), a.trafficCmd(), a.watchCmd(), a.captureCmd(), a.topoCmd(), a.guideCmd(),
+	}
+	commands = append(commands, a.labCommands()...)
+	commands = append(commands, doctorCmd(), versionCmd())
+	return &cli.App{
+		Name:                 "xdplab",
+		Usage:                "reproducible, self-checking XDP/eBPF labs in network namespaces",
+		Version:              versionString(),
+		HideVersion:          true,
+		EnableBashCompletion: true,
+		Flags:                []cli.Flag{instanceFlag},
+		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
+		Commands:             commands,
+	}
+}
+
+// action is a command's own work, given the runner of the instance the
+// command line chose.
+type action func(c *cli.Context, r *labs.Runner) error
+
+// act adapts an action to urfave/cli: every command that works on an
+// instance gets its runner the same way, with an invalid --instance refused
+// as a usage error before anything is looked at.
+func (a *app) act(fn action) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		r, err := a.runner(c)
+		if err != nil {
+			return err
+		}
+		return fn(c, r)
+	}
+}
+
+// withInstance adds --instance to a command's own flags, so it may follow the
+// command name too.
+func withInstance(flags ...cli.Flag) []cli.Flag {
+	return append([]cli.Flag{instanceFlag}, flags...)
+}
+
+func instance(c *cli.Context) string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("instance") {
+			return ctx.String("instance")
+		}
+	}
+	return "xdplab"
+}
+
+func (a *app) runner(c *cli.Context) (*labs.Runner, error) {
+	inst := instance(c)
+	if err := topology.ValidateInstance(inst); err != nil {
+		return nil, labs.Errorf(labs.ErrUsage, "--instance: %w", err)
+	}
+	return &labs.Runner{Registry: a.reg, Instance: inst, Log: os.Stderr}, nil
+}
+
+// needRoot is the Before of every command that touches the kernel.
+func needRoot(c *cli.Context) error {
+	if os.Geteuid() != 0 {
+		return labs.Errorf(labs.ErrNotRoot, "`xdplab %s` needs root to manage namespaces and BPF programs: run `sudo xdplab %s`", c.Command.Name, strings.Join(os.Args[1:], " "))
+	}
+	return nil
+}
+
+func usageErr(format string, args ...any) error {
+	return labs.Errorf(labs.ErrUsage, "%s", fmt.Sprintf(format, args...))
+}
+
+// labFlags are the union of every lab's own flags, for up and run; which
+// lab a flag belongs to is the registry's to check (ParseOptions).
+func (a *app) labFlags() []cli.Flag {
+	var flags []cli.Flag
+	for _, f := range a.reg.Flags() {
+		usage := fmt.Sprintf("%s (lab %s)", f.Usage, f.Lab)
+		if f.Repeatable {
+			flags = append(flags, &cli.StringSliceFlag{Name: f.Name, Usage: usage + ", repeatable"})
+		} else {
+			flags = append(flags, &cli.StringFlag{Name: f.Name, Usage: usage})
+		}
+	}
+	return flags
+}
+
+func (a *app) oneLab(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return "", usageErr("name a lab: %s", strings.Join(a.reg.Names(), ", "))
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", usageErr("one lab at a time (got %s)", strings.Join(c.Args().Slice(), " "))
+}
+
+func writeJSON(v any) error { return labs.WriteJSONValue(os.Stdout, v) }

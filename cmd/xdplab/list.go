@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xdplab/xdplab/labs"
+)
+
+func (a *app) listCmd() *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list the labs in course order, with their state",
+		Flags: withInstance(jsonFlag),
+		Action: a.act(func(c *cli.Context, r *labs.Runner) error {
+			conds, err := r.Conditions()
+			if err != nil {
+				return err
+			}
+			state := map[string]labs.Condition{}
+			for _, c := range conds {
+				state[c.Lab] = c
+			}
+			type row struct {
+				Number  int           `json:"number"`
+				Lab     string        `json:"lab"`
+				Summary string        `json:"summary"`
+				State   string        `json:"state"`
+				Problem *labs.Problem `json:"problem,omitempty"`
+			}
+			var rows []row
+			damaged := false
+			for _, l := range a.reg.All() {
+				info := l.Info()
+				c := state[info.Name]
+				rows = append(rows, row{a.reg.Number(info.Name), info.Name, info.Summary, c.State, c.Problem})
+				damaged = damaged || c.State == labs.CondDamaged
+			}
+			if c.Bool("json") {
+				if err := writeJSON(rows); err != nil {
+					return err
+				}
+			} else {
+				for _, rw := range rows {
+					fmt.Printf("%d. %-16s %-7s %s\n", rw.Number, rw.Lab, rw.State, rw.Summary)
+				}
+				for _, rw := range rows {
+					if rw.Problem != nil {
+						fmt.Printf("\n%s: %s\n  fix: %s\n", rw.Lab, rw.Problem.What, rw.Problem.Fix)
+					}
+				}
+			}
+			if damaged {
+				return labs.Errorf(labs.ErrEnvironment, "the state of some labs of instance %s is damaged (see above)", r.Instance)
+			}
+			return nil
+		}),
+	}
+}

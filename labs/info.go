@@ -1,0 +1,342 @@
+package labs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/xdplab/xdplab/topology"
+)
+
+// Info is what a lab is, as data: what list, up, topo, status, guide and
+// the registry read without running any of the lab's code.
+type Info struct {
+	// Name is the lab's identifier on the command line (packet_counter).
+	Name string
+	// Summary is one line for `xdplab list`.
+	Summary string
+	// Source names the text the lab follows ("go-xdp-examples").
+	Source string
+	// Topology is the network the lab runs in.
+	Topology topology.Spec
+	// Modes are the XDP attach modes the lab supports, the default first.
+	// A lab without an XDP program has none: --mode does not apply to it.
+	Modes []Mode
+	// Flags are the lab's own flags for `up` and `run` (e.g. --drop CIDR).
+	Flags []Flag
+	// Attach says where the lab's programs run: topology pictures label
+	// these interfaces, and --mode is refused for a lab with no XDP among
+	// them.
+	Attach []Attach
+	// Next are command lines `up` suggests trying, after which it adds
+	// check, watch, status, guide and down. They may hold {instance} (the
+	// " --instance NAME" a pasted command needs, or nothing for the
+	// default instance), {ns:NODE} (a node's namespace name) and
+	// {addr:ROLE} (the address of a topology role), so no line restates
+	// the topology.
+	Next []string
+	// Keys say how status and watch write the keys of a map, by map name;
+	// a map not listed here has its keys written as numbers (or hex).
+	Keys map[string]KeyFormat
+	// Guide is the lab's markdown guide, labs/<lab>/guide.md embedded by
+	// the lab's package. Its first line is "# <name> — <title>": the course
+	// number is the registry's to add.
+	Guide string
+}
+
+// Flag is a lab-specific command-line option.
+type Flag struct {
+	Name       string
+	Usage      string
+	Repeatable bool
+}
+
+// Hooks a program can be attached to.
+const (
+	HookXDP    = "xdp"
+	HookSocket = "socket" // a socket filter, on a packet socket bound to Iface
+)
+
+// Attach is one place where a lab's program runs.
+type Attach struct {
+	Node, Iface string
+	// Hook is HookXDP or HookSocket.
+	Hook string
+	// Program is the program's name (the tutorial's, or the lab's own when
+	// a learner's object may name it freely).
+	Program string
+	// Mode, when set, is the only mode in which the program is attached
+	// there (redirect's xdp_pass on the veth peers, native mode only).
+	Mode Mode
+	// Note is added to the label in pictures ("-> xdpcap_hook").
+	Note string
+}
+
+// Where is the attach point as node/iface.
+func (a Attach) Where() string { return a.Node + "/" + a.Iface }
+
+// Label is how pictures mark the interface: "xdp packet_count".
+func (a Attach) Label() string {
+	s := a.Hook + " " + a.Program
+	if a.Note != "" {
+		s += " " + a.Note
+	}
+	if a.Mode != "" {
+		s += " (" + string(a.Mode) + " mode)"
+	}
+	return s
+}
+
+// Annotations label the lab's attach points in topology pictures.
+func (i Info) Annotations() topology.Annotation {
+	notes := topology.Annotation{}
+	for _, a := range i.Attach {
+		if notes[a.Where()] == "" {
+			notes[a.Where()] = a.Label()
+		}
+	}
+	return notes
+}
+
+// XDP reports whether the lab attaches an XDP program anywhere.
+func (i Info) XDP() bool {
+	return slices.ContainsFunc(i.Attach, func(a Attach) bool { return a.Hook == HookXDP })
+}
+
+// reservedFlags are the flags of up and run themselves: a lab flag of the
+// same name would never reach the lab.
+var reservedFlags = []string{"instance", "mode", "obj", "json", "junit", "all", "help"}
+
+// validate checks an Info before the lab joins a registry: every field a
+// command reads is there, and everything it names exists.
+func (i Info) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := topology.ValidateLabName(i.Name); err != nil {
+		return err
+	}
+	if i.Summary == "" {
+		bad("no summary (the line `xdplab list` shows)")
+	}
+	if i.Source == "" {
+		bad("no source (the text the lab follows)")
+	}
+	// The spec is read as it is, not resolved: Register runs at every
+	// start of xdplab, and resolving (MACs, sysctls) costs time there.
+	topoErr := i.Topology.Validate()
+	if topoErr != nil {
+		errs = append(errs, topoErr)
+	}
+	for _, m := range i.Modes {
+		if m != ModeGeneric && m != ModeNative {
+			bad("mode %q: want %s or %s", m, ModeGeneric, ModeNative)
+		}
+	}
+	if len(i.Modes) != len(slices.Compact(slices.Clone(i.Modes))) {
+		bad("modes %v: each one once", i.Modes)
+	}
+	if len(i.Attach) == 0 {
+		bad("no attach point (where do its programs run?)")
+	}
+	for _, a := range i.Attach {
+		if a.Hook != HookXDP && a.Hook != HookSocket {
+			bad("attach point %s: hook %q: want %s or %s", a.Where(), a.Hook, HookXDP, HookSocket)
+		}
+		if a.Program == "" {
+			bad("attach point %s: no program", a.Where())
+		}
+		if a.Mode != "" && !slices.Contains(i.Modes, a.Mode) {
+			bad("attach point %s: mode %q is not one of the lab's modes %v", a.Where(), a.Mode, i.Modes)
+		}
+		if topoErr == nil && !hasIface(i.Topology, a.Node, a.Iface) {
+			bad("attach point %s: no such interface in topology %s", a.Where(), i.Topology.Name)
+		}
+	}
+	switch {
+	case i.XDP() && len(i.Modes) == 0:
+		bad("it attaches XDP programs but declares no modes (want generic, native or both)")
+	case !i.XDP() && len(i.Modes) > 0:
+		bad("modes %v, but no XDP attach point: --mode applies to XDP programs only", i.Modes)
+	}
+	flags := map[string]bool{}
+	for _, f := range i.Flags {
+		switch {
+		case f.Name == "" || f.Usage == "":
+			bad("flag %q: a name and a usage, please", f.Name)
+		case slices.Contains(reservedFlags, f.Name):
+			bad("flag --%s: up and run have it already", f.Name)
+		case flags[f.Name]:
+			bad("flag --%s declared twice", f.Name)
+		}
+		flags[f.Name] = true
+	}
+	for _, line := range i.Next {
+		if topoErr == nil {
+			if _, err := expand(line, "xdplab", i.Name, i.Topology); err != nil {
+				bad("next step %q: %v", line, err)
+			}
+		}
+	}
+	for name, f := range i.Keys {
+		if f == nil {
+			bad("map %s: no key format", name)
+		}
+	}
+	if title, _, _ := strings.Cut(i.Guide, "\n"); !strings.HasPrefix(title, "# "+i.Name+" — ") || len(title) <= len("# "+i.Name+" — ") {
+		bad("guide: the first line must be %q, is %q", "# "+i.Name+" — <title>", title)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("lab %s: %w", i.Name, errors.Join(errs...))
+	}
+	return nil
+}
+
+// hasIface reports whether node has iface: an end of one of its links, or
+// lo, which every node has.
+func hasIface(spec topology.Spec, node, iface string) bool {
+	if !hasNode(spec, node) {
+		return false
+	}
+	_, ok := endpoint(spec, node, iface)
+	return ok || iface == "lo"
+}
+
+func hasNode(spec topology.Spec, node string) bool {
+	return slices.ContainsFunc(spec.Nodes, func(n topology.Node) bool { return n.Name == node })
+}
+
+// endpoint finds the link end node/iface in a spec.
+func endpoint(spec topology.Spec, node, iface string) (topology.Endpoint, bool) {
+	for _, l := range spec.Links {
+		for _, e := range []topology.Endpoint{l.A, l.B} {
+			if e.Node == node && e.Iface == iface {
+				return e, true
+			}
+		}
+	}
+	return topology.Endpoint{}, false
+}
+
+// WriteUp is what `up` prints about a lab that came up: its mode, its
+// topology with the programs' attach points, and what to try next.
+func WriteUp(w io.Writer, info Info, env *Env) {
+	if env.Options.Mode != "" {
+		fmt.Fprintf(w, "%s is up (%s mode, instance %s)\n\n", info.Name, env.Options.Mode, env.Instance)
+	} else {
+		fmt.Fprintf(w, "%s is up (instance %s)\n\n", info.Name, env.Instance)
+	}
+	env.Topo.WriteText(w, info.Annotations())
+	for _, a := range info.Attach {
+		if _, err := env.Topo.Endpoint(a.Node, a.Iface); err != nil {
+			// Not a link's end (lo), so not in the picture.
+			fmt.Fprintf(w, "  [%s] %s   <- %s\n", a.Node, a.Iface, a.Label())
+		}
+	}
+	fmt.Fprintln(w, "\nnext:")
+	for _, s := range NextSteps(info, env.Instance) {
+		fmt.Fprintln(w, "  "+s)
+	}
+}
+
+// NextSteps is what `up` suggests trying once the lab is up, spelled for
+// the instance.
+func NextSteps(info Info, instance string) []string {
+	flag := InstanceFlag(instance)
+	var steps []string
+	for _, line := range info.Next {
+		if s, err := expand(line, instance, info.Name, info.Topology); err == nil {
+			steps = append(steps, s)
+		}
+	}
+	return append(steps,
+		fmt.Sprintf("sudo xdplab check %s%s      # verify every expectation", info.Name, flag),
+		fmt.Sprintf("sudo xdplab watch %s%s      # live view of its maps", info.Name, flag),
+		fmt.Sprintf("sudo xdplab status%s", flag),
+		fmt.Sprintf("xdplab guide %s", info.Name),
+		fmt.Sprintf("sudo xdplab down %s%s", info.Name, flag),
+	)
+}
+
+// expand fills the placeholders of a next-step line.
+func expand(line, instance, lab string, spec topology.Spec) (string, error) {
+	var b strings.Builder
+	rest := line
+	for {
+		before, after, found := strings.Cut(rest, "{")
+		b.WriteString(before)
+		if !found {
+			return b.String(), nil
+		}
+		ph, tail, ok := strings.Cut(after, "}")
+		if !ok {
+			return "", fmt.Errorf("unclosed {")
+		}
+		rest = tail
+		kind, arg, _ := strings.Cut(ph, ":")
+		switch kind {
+		case "instance":
+			b.WriteString(InstanceFlag(instance))
+		case "ns":
+			if !hasNode(spec, arg) {
+				return "", fmt.Errorf("{ns:%s}: topology %s has no node %q", arg, spec.Name, arg)
+			}
+			b.WriteString(topology.NamespaceName(instance, lab, arg))
+		case "addr":
+			node, iface, _ := strings.Cut(spec.Roles[arg], "/")
+			e, ok := endpoint(spec, node, iface)
+			if !ok {
+				return "", fmt.Errorf("{addr:%s}: topology %s has no role %q", arg, spec.Name, arg)
+			}
+			p, err := netip.ParsePrefix(e.Addr)
+			if err != nil {
+				return "", fmt.Errorf("{addr:%s}: %s/%s has no address", arg, node, iface)
+			}
+			b.WriteString(p.Addr().String())
+		default:
+			return "", fmt.Errorf("unknown placeholder {%s}: want {instance}, {ns:NODE} or {addr:ROLE}", ph)
+		}
+	}
+}
+
+// hookNouns say what a program on a hook is, for messages.
+var hookNouns = map[string]string{HookXDP: "an XDP program", HookSocket: "a socket filter"}
+
+// modeFor is the mode the lab runs in when requested is asked for ("": the
+// lab's default). A lab without XDP runs in no mode; asking it for one is a
+// usage error that says why and spells again, the command without --mode.
+func (i Info) modeFor(requested Mode, again string) (Mode, error) {
+	if len(i.Modes) == 0 {
+		if requested == "" {
+			return "", nil
+		}
+		var what []string
+		for _, a := range i.Attach {
+			what = append(what, fmt.Sprintf("its %s is %s", a.Program, hookNouns[a.Hook]))
+		}
+		return "", Errorf(ErrUsage, "%s has no XDP program (%s): --mode does not apply; run %s",
+			i.Name, strings.Join(slices.Compact(what), ", "), again)
+	}
+	if requested == "" {
+		return i.Modes[0], nil
+	}
+	if !slices.Contains(i.Modes, requested) {
+		var modes []string
+		for _, m := range i.Modes {
+			modes = append(modes, string(m))
+		}
+		return "", Errorf(ErrUsage, "%s does not run in %s mode: its modes are %s", i.Name, requested, strings.Join(modes, ", "))
+	}
+	return requested, nil
+}
+
+// ModeNote is ", native mode" for reports and status lines, or nothing for
+// a lab that runs in no mode.
+func ModeNote(m Mode) string {
+	if m == "" {
+		return ""
+	}
+	return ", " + string(m) + " mode"
+}
