@@ -37,6 +37,11 @@ type LabStatus struct {
 	// command.
 	Pins   []string `json:"pins,omitempty"`
 	Holder string   `json:"holder,omitempty"`
+
+	// Playground marks a topology built from the user's file with no lab;
+	// Summary counts its nodes and links.
+	Playground bool   `json:"playground,omitempty"`
+	Summary    string `json:"summary,omitempty"`
 }
 
 // Problem is something wrong with a lab that is up (a detached program, a
@@ -112,6 +117,10 @@ func (r *Runner) Status() (*Status, error) {
 			continue
 		}
 		rec := *c.Record
+		if rec.Playground() {
+			st.Labs = append(st.Labs, r.playgroundStatus(rec))
+			continue
+		}
 		ls := LabStatus{Lab: rec.Lab, State: CondUp, Mode: rec.Mode}
 		lab, env, err := r.Open(rec.Lab)
 		if err != nil {
@@ -152,10 +161,10 @@ func (r *Runner) leftoverStatus(c Condition) LabStatus {
 	if c.Problem != nil {
 		ls.Problems = append(ls.Problems, *c.Problem)
 	}
-	var res *topology.Resolved
-	if lab, err := r.Registry.Get(c.Lab); err == nil {
-		res, _ = topology.Resolve(lab.Topology(), r.Instance, c.Lab)
+	if c.Record != nil && c.Record.Playground() {
+		ls.Playground = true
 	}
+	res, _ := r.Resolved(c.Lab)
 	for _, name := range c.Namespaces {
 		node := strings.TrimPrefix(name, topology.LabPrefix(r.Instance, c.Lab))
 		if res != nil {
@@ -333,6 +342,8 @@ func WriteStatus(w io.Writer, st *Status) {
 			fmt.Fprintf(w, "%s (instance %s): another xdplab command (pid %s) is changing it; run status again when it is done\n", l.Lab, st.Instance, l.Holder)
 		case l.State != CondUp && l.State != "":
 			fmt.Fprintf(w, "%s (instance %s, %s)\n", l.Lab, st.Instance, l.State)
+		case l.Playground:
+			fmt.Fprintf(w, "%s (instance %s, playground: %s)\n", l.Lab, st.Instance, l.Summary)
 		default:
 			fmt.Fprintf(w, "%s (instance %s, %s mode)\n", l.Lab, st.Instance, l.Mode)
 		}

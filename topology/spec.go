@@ -196,6 +196,17 @@ func (s Spec) problems() []Problem {
 	return probs
 }
 
+// Summary counts nodes and links: "3 nodes, 2 links".
+func (s Spec) Summary() string {
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	return plural(len(s.Nodes), "node") + ", " + plural(len(s.Links), "link")
+}
+
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
