@@ -44,6 +44,16 @@ func TestCourseOrder(t *testing.T) {
 	}
 }
 
+// TestLabTopologies: every lab's topology decodes and validates, which
+// Register leaves out so that no command start pays for it.
+func TestLabTopologies(t *testing.T) {
+	for _, l := range course.Registry().All() {
+		if err := l.Topology().Validate(); err != nil {
+			t.Errorf("lab %s: %v", l.Name(), err)
+		}
+	}
+}
+
 func TestErrorf(t *testing.T) {
 	inner := errors.New("inner")
 	err := labs.Errorf(labs.ErrUsage, "bad thing: %w", inner)

@@ -51,7 +51,7 @@ func Scaled(name string, size int) (Spec, error) {
 
 func parseEmbedded(name string, size int) (Spec, error) {
 	data, err := shapeFiles.ReadFile("shapes/" + name + ".yaml")
-	if err != nil || !nameRE.MatchString(name) {
+	if err != nil || !validName(name) {
 		return Spec{}, fmt.Errorf("no embedded topology %q (have: %s)", name, strings.Join(EmbeddedNames(), ", "))
 	}
 	return parse("topology/shapes/"+name+".yaml", data, size)

@@ -123,7 +123,7 @@ func parse(file string, data []byte, size int) (Spec, error) {
 	spec, origin, probs := f.expand(size)
 	if f.Name == "" {
 		probs = append(probs, Problem{Field: "name", Msg: "missing: name the topology, e.g. `name: lab` (lowercase letters, digits or '_')"})
-	} else if len(probs) == 0 && !nameRE.MatchString(spec.Name) {
+	} else if len(probs) == 0 && !validName(spec.Name) {
 		probs = append(probs, Problem{Field: "name", Msg: fmt.Sprintf("topology name %q: want lowercase letters, digits or '_', at most 20, a letter first", spec.Name)})
 	}
 	if len(probs) == 0 {

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -151,6 +152,37 @@ func TestRoles(t *testing.T) {
 	for _, want := range []string{`roles.sender: role sender: "host/veth9" is not an interface`, `roles.Bad: role name "Bad"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v, want it to say %q", err, want)
+		}
+	}
+}
+
+// TestNameChecks: the hand-written checks accept exactly what the regular
+// expressions they replace accepted.
+func TestNameChecks(t *testing.T) {
+	for _, c := range []struct {
+		check func(string) bool
+		re    *regexp.Regexp
+	}{
+		{validName, regexp.MustCompile(`^[a-z][a-z0-9_]{0,19}$`)},
+		{validIface, regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.]{0,14}$`)},
+		{validInstance, regexp.MustCompile(`^[a-zA-Z0-9_]{1,32}$`)},
+	} {
+		words := []string{"", "a", "A", "0", "_", ".", "-", "a-b", "veth0", "eth1.100", "node_1", "Host", "é", "a\n"}
+		for n := 14; n <= 34; n++ {
+			words = append(words, strings.Repeat("a", n), "x"+strings.Repeat("9", n-1))
+		}
+		const alphabet = "aZ09_.-/ \x00\xff"
+		for i := range 20000 {
+			var b []byte
+			for j := i; j > 0; j /= len(alphabet) {
+				b = append(b, alphabet[j%len(alphabet)])
+			}
+			words = append(words, string(b))
+		}
+		for _, w := range words {
+			if got, want := c.check(w), c.re.MatchString(w); got != want {
+				t.Errorf("%s: %q: %v, regexp says %v", c.re, w, got, want)
+			}
 		}
 	}
 }
