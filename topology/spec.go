@@ -1,5 +1,8 @@
-// Package topology describes lab networks as plain data, resolves them to
-// concrete namespace names, addresses and MACs, and deploys or destroys them.
+// Package topology describes networks as data, in YAML files (the embedded
+// ones under shapes/ or a user's own; YAML rather than JSON because they are
+// written by hand and need comments, and its parser gives every value the
+// line that errors name), resolves them to concrete namespace names,
+// addresses and MACs, and deploys or destroys them.
 package topology
 
 import (
