@@ -53,17 +53,25 @@ func (r *Runner) UpPlayground(ctx context.Context, spec topology.Spec) error {
 	})
 }
 
-// isPlayground says whether name is recorded as a playground.
-func (r *Runner) isPlayground(name string) bool {
+// playground reads the record of a playground; ok is false when name is
+// not one. A name that could not be a playground's is not looked up: it
+// could lead the state file's path out of the instance's directory.
+func (r *Runner) playground(name string) (rec state.Lab, ok bool) {
+	if topology.ValidateLabName(name) != nil {
+		return state.Lab{}, false
+	}
 	rec, err := r.store().Read(name)
-	return err == nil && rec.Playground()
+	return rec, err == nil && rec.Playground()
 }
 
 // lab returns a registered lab; for a playground, the error says that it
 // has nothing to check.
 func (r *Runner) lab(name string) (Lab, error) {
 	l, err := r.Registry.Get(name)
-	if err != nil && r.isPlayground(name) {
+	if err == nil {
+		return l, nil
+	}
+	if _, ok := r.playground(name); ok {
 		return nil, Errorf(ErrUsage, "%s is a playground (a topology with no lab): it has nothing to check or watch; %s shows it, %s runs a command in one of its nodes",
 			name, r.Cmd("status"), "`xdplab exec"+InstanceFlag(r.Instance)+" "+name+"/<node> -- CMD`")
 	}
@@ -91,7 +99,7 @@ func (r *Runner) Resolved(name string) (*topology.Resolved, error) {
 	if err == nil {
 		return topology.Resolve(lab.Topology(), r.Instance, name)
 	}
-	if rec, rerr := r.store().Read(name); rerr == nil && rec.Playground() {
+	if rec, ok := r.playground(name); ok {
 		return r.playgroundTopology(rec)
 	}
 	return nil, err

@@ -243,4 +243,16 @@ func TestDrawings(t *testing.T) {
 	if _, err := r.Drawings([]string{"../topology/testdata/broken.yaml"}); !errors.Is(err, topology.ErrInvalid) {
 		t.Errorf("broken file: %v", err)
 	}
+	// A name is never a path to a state file outside the instance's
+	// directory: ../outside is a file name, not the record it would reach.
+	record := `{"lab": "outside", "phase": "up", "topology": {"name": "outside", "nodes": [{"name": "a"}]}}`
+	if err := os.WriteFile(filepath.Join(r.StateDir, "outside.json"), []byte(record), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Drawings([]string{"../outside"}); err == nil || !strings.Contains(err.Error(), "topology file ../outside: no such file") {
+		t.Errorf("../outside: %v", err)
+	}
+	if _, err := r.Resolved("../outside"); !errors.Is(err, labs.ErrUnknownLab) {
+		t.Errorf("Resolved(../outside): %v", err)
+	}
 }
