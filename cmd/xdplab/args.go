@@ -62,6 +62,9 @@ func interspersed(args []string) ([]string, error) {
 			break
 		}
 		sub := cmd.Command(word)
+		if sub == nil && cmd.Action != nil {
+			break // the command's own argument: `topo FILE` beside `topo validate FILE`
+		}
 		if sub == nil {
 			return nil, unknownSubcommand(cmd, word)
 		}

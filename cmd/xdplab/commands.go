@@ -174,17 +174,24 @@ func listCmd(reg *labs.Registry) *cli.Command {
 				state[c.Lab] = c
 			}
 			type row struct {
-				Lab     string        `json:"lab"`
-				Summary string        `json:"summary"`
-				State   string        `json:"state"`
-				Problem *labs.Problem `json:"problem,omitempty"`
+				Lab        string        `json:"lab"`
+				Summary    string        `json:"summary"`
+				State      string        `json:"state"`
+				Problem    *labs.Problem `json:"problem,omitempty"`
+				Playground bool          `json:"playground,omitempty"`
 			}
 			var rows []row
 			damaged := false
 			for _, l := range reg.All() {
 				c := state[l.Name()]
-				rows = append(rows, row{l.Name(), l.Summary(), c.State, c.Problem})
+				rows = append(rows, row{l.Name(), l.Summary(), c.State, c.Problem, false})
 				damaged = damaged || c.State == labs.CondDamaged
+			}
+			for _, c := range conds {
+				if c.Playground {
+					rows = append(rows, row{c.Lab, "playground: " + c.Summary, c.State, c.Problem, true})
+					damaged = damaged || c.State == labs.CondDamaged
+				}
 			}
 			if c.Bool("json") {
 				if err := writeJSON(rows); err != nil {
@@ -192,6 +199,10 @@ func listCmd(reg *labs.Registry) *cli.Command {
 				}
 			} else {
 				for i, rw := range rows {
+					if rw.Playground {
+						fmt.Printf("   %-16s %-7s %s\n", rw.Lab, rw.State, rw.Summary)
+						continue
+					}
 					fmt.Printf("%d. %-16s %-7s %s\n", i+1, rw.Lab, rw.State, rw.Summary)
 				}
 				for _, rw := range rows {
@@ -212,10 +223,15 @@ func upCmd(reg *labs.Registry) *cli.Command {
 	return &cli.Command{
 		Name:      "up",
 		Usage:     "build a lab's topology and attach its programs; they stay attached after xdplab exits",
-		ArgsUsage: "<lab>",
-		Flags:     withInstance(append([]cli.Flag{modeFlag, objFlag}, labFlags(reg)...)...),
-		Before:    needRoot,
+		ArgsUsage: "<lab> | --topology FILE",
+		Flags: withInstance(append([]cli.Flag{modeFlag, objFlag,
+			&cli.StringFlag{Name: "topology", Usage: "build a playground, the topology of `FILE` with no lab"},
+		}, labFlags(reg)...)...),
+		Before: needRoot,
 		Action: func(c *cli.Context) error {
+			if file := c.String("topology"); file != "" {
+				return upPlayground(c, reg, file)
+			}
 			name, err := oneLab(c, reg)
 			if err != nil {
 				return err
@@ -237,6 +253,30 @@ func upCmd(reg *labs.Registry) *cli.Command {
 			return printUp(r, name, opts)
 		},
 	}
+}
+
+func upPlayground(c *cli.Context, reg *labs.Registry, file string) error {
+	if c.NArg() > 0 {
+		return usageErr("--topology builds a playground, with no lab: give no lab name (got %s)", strings.Join(c.Args().Slice(), " "))
+	}
+	if c.IsSet("mode") || c.IsSet("obj") {
+		return usageErr("--mode and --obj choose a lab's program; a playground has none")
+	}
+	if _, err := labOptions(c, reg, nil); err != nil {
+		return err
+	}
+	r, err := runner(c, reg)
+	if err != nil {
+		return err
+	}
+	spec, err := topology.Load(file)
+	if err != nil {
+		return err
+	}
+	if err := r.UpPlayground(c.Context, spec); err != nil {
+		return err
+	}
+	return r.WritePlaygroundUp(os.Stdout, spec.Name)
 }
 
 func printUp(r *labs.Runner, name string, opts labs.Options) error {
@@ -406,8 +446,8 @@ func runCmd(reg *labs.Registry) *cli.Command {
 func downCmd(reg *labs.Registry) *cli.Command {
 	return &cli.Command{
 		Name:      "down",
-		Usage:     "remove a lab (or, with no lab or --all, everything of the instance): pins, programs, namespaces, state",
-		ArgsUsage: "[<lab>]",
+		Usage:     "remove a lab or playground (or, with no name or --all, everything of the instance): pins, programs, namespaces, state",
+		ArgsUsage: "[<lab>|<playground>]",
 		Flags:     withInstance(&cli.BoolFlag{Name: "all", Usage: "every lab of the instance"}),
 		Before:    needRoot,
 		Action: func(c *cli.Context) error {
@@ -512,16 +552,16 @@ func nodeNS(c *cli.Context, reg *labs.Registry, node string) (*namespace.NS, err
 			return nil, usageErr("several labs are up (%s): say which, as LAB/%s", strings.Join(names, ", "), node)
 		}
 	}
-	lab, err := reg.Get(labName)
-	if err != nil {
-		return nil, err
-	}
-	res, err := topology.Resolve(lab.Topology(), r.Instance, labName)
+	res, err := r.Resolved(labName)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := res.Node(node); !ok {
-		return nil, usageErr("unknown node %q in lab %s: nodes are %s", node, labName, strings.Join(res.NodeNames(), ", "))
+		kind := "lab"
+		if _, err := reg.Get(labName); err != nil {
+			kind = "playground"
+		}
+		return nil, usageErr("unknown node %q in %s %s: nodes are %s", node, kind, labName, strings.Join(res.NodeNames(), ", "))
 	}
 	ns, err := namespace.Open(topology.NamespaceName(r.Instance, labName, node))
 	if err != nil {
@@ -530,7 +570,7 @@ func nodeNS(c *cli.Context, reg *labs.Registry, node string) (*namespace.NS, err
 	return ns, nil
 }
 
-var labFlag = &cli.StringFlag{Name: "lab", Usage: "the `LAB` whose node is meant, when several are up"}
+var labFlag = &cli.StringFlag{Name: "lab", Usage: "the `LAB` (or playground) whose node is meant, when several are up"}
 
 func execCmd(reg *labs.Registry) *cli.Command {
 	return &cli.Command{
@@ -638,38 +678,38 @@ func watchCmd(reg *labs.Registry) *cli.Command {
 func topoCmd(reg *labs.Registry) *cli.Command {
 	return &cli.Command{
 		Name:      "topo",
-		Usage:     "draw a lab's topology",
-		ArgsUsage: "[<lab>]",
+		Usage:     "draw the topologies of labs, playgrounds or topology files (every lab with none) as one document",
+		ArgsUsage: "[<lab>|<playground>|FILE...]",
 		Flags:     withInstance(&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, dot or mermaid"}),
+		Subcommands: []*cli.Command{{
+			Name:      "validate",
+			Usage:     "check a topology file; name every problem with its line",
+			ArgsUsage: "FILE",
+			Flags:     withInstance(),
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return usageErr("usage: xdplab topo validate FILE")
+				}
+				file := c.Args().First()
+				spec, err := topology.Load(file)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("%s: ok (%s)\n", file, spec.Summary())
+				return nil
+			},
+		}},
 		Action: func(c *cli.Context) error {
-			names := c.Args().Slice()
-			if len(names) == 0 {
-				names = reg.Names()
+			r, err := runner(c, reg)
+			if err != nil {
+				return err
 			}
-			for i, n := range names {
-				lab, err := reg.Get(n)
-				if err != nil {
-					return err
-				}
-				res, err := topology.Resolve(lab.Topology(), instance(c), n)
-				if err != nil {
-					return err
-				}
-				if i > 0 {
-					fmt.Println()
-				}
-				notes := labs.Annotations(lab)
-				switch c.String("format") {
-				case "text":
-					fmt.Printf("# %s\n", n)
-					res.WriteText(os.Stdout, notes)
-				case "dot":
-					res.WriteDot(os.Stdout, notes)
-				case "mermaid":
-					res.WriteMermaid(os.Stdout, notes)
-				default:
-					return usageErr("--format %q: want text, dot or mermaid", c.String("format"))
-				}
+			drawings, err := r.Drawings(c.Args().Slice())
+			if err != nil {
+				return err
+			}
+			if err := topology.Draw(os.Stdout, c.String("format"), drawings...); err != nil {
+				return usageErr("--format: %v", err)
 			}
 			return nil
 		},
