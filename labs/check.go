@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/xdplab/xdplab/internal/state"
@@ -91,7 +92,7 @@ func (r *Report) finish(start time.Time) *Report {
 // Check verifies one lab, or every lab that is up when name is "".
 func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 	if name != "" {
-		if _, err := r.Registry.Get(name); err != nil {
+		if _, err := r.lab(name); err != nil {
 			return nil, err
 		}
 	}
@@ -116,15 +117,22 @@ func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 			return nil, err
 		}
 		var up []state.Lab
+		var playgrounds []string
 		for _, l := range recorded {
 			rec, err := r.store().Read(l)
 			switch {
 			case err != nil:
 				return nil, Errorf(ErrEnvironment, "%w: %s cleans up", err, r.Cmd("down "+l))
+			case rec.Playground():
+				playgrounds = append(playgrounds, l)
+				continue
 			case rec.Phase != state.PhaseUp:
 				return nil, Errorf(ErrNotUp, "%s is half-built (an interrupted up?): %s removes it, %s builds it again", l, r.Cmd("down "+l), r.Cmd("up "+l))
 			}
 			up = append(up, rec)
+		}
+		if len(up) == 0 && len(playgrounds) > 0 {
+			return nil, Errorf(ErrNotUp, "no lab is up in instance %s, only the playground %s, and a playground has nothing to check: start a lab with %s (`xdplab list` shows them)", r.Instance, strings.Join(playgrounds, ", "), r.Cmd("up <lab>"))
 		}
 		if len(up) == 0 {
 			return nil, Errorf(ErrNotUp, "nothing is up in instance %s: start a lab with %s (`xdplab list` shows them)", r.Instance, r.Cmd("up <lab>"))

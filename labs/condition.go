@@ -36,6 +36,10 @@ type Condition struct {
 	Problem *Problem
 	// Holder is the pid of the command that holds a busy instance.
 	Holder string
+	// Playground marks a topology built from the user's file with no lab;
+	// Summary counts its nodes and links.
+	Playground bool
+	Summary    string
 }
 
 // Conditions judges every lab of the registry and every lab with a state
@@ -80,6 +84,12 @@ func (r *Runner) condition(name, busy string) (Condition, error) {
 	}
 	if rerr == nil {
 		c.Record = &rec
+		if rec.Playground() {
+			c.Playground = true
+			if res, err := r.playgroundTopology(rec); err == nil {
+				c.Summary = res.Spec.Summary()
+			}
+		}
 	}
 	if err := r.checkPinDirs(name); err != nil {
 		return c, Errorf(ErrEnvironment, "%w", err)

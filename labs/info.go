@@ -20,8 +20,11 @@ type Info struct {
 	Summary string
 	// Source names the text the lab follows ("go-xdp-examples").
 	Source string
-	// Topology is the network the lab runs in.
-	Topology topology.Spec
+	// Topology names the network the lab runs in: one of the embedded
+	// topology files ("pair" is topology/shapes/pair.yaml). It is a name,
+	// decoded only by the commands that need it, because every command
+	// builds the registry when it starts.
+	Topology string
 	// Modes are the XDP attach modes the lab supports, the default first.
 	// A lab without an XDP program has none: --mode does not apply to it.
 	Modes []Mode
@@ -110,9 +113,20 @@ func (i Info) XDP() bool {
 // same name would never reach the lab.
 var reservedFlags = []string{"instance", "mode", "obj", "json", "junit", "all", "help"}
 
+// Spec is the lab's topology, decoded from its embedded file on first use.
+func (i Info) Spec() topology.Spec { return topology.MustEmbedded(i.Topology) }
+
 // validate checks an Info before the lab joins a registry: every field a
-// command reads is there, and everything it names exists.
-func (i Info) validate() error {
+// command reads is there. It runs at every start, so it decodes nothing;
+// Verify checks the rest.
+func (i Info) validate() error { return i.check(false) }
+
+// Verify is validate plus what needs the topology decoded: the attach
+// points and next-step placeholders exist in it. The registry's tests run
+// it for every lab.
+func (i Info) Verify() error { return i.check(true) }
+
+func (i Info) check(deep bool) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if err := topology.ValidateLabName(i.Name); err != nil {
@@ -124,11 +138,14 @@ func (i Info) validate() error {
 	if i.Source == "" {
 		bad("no source (the text the lab follows)")
 	}
-	// The spec is read as it is, not resolved: Register runs at every
-	// start of xdplab, and resolving (MACs, sysctls) costs time there.
-	topoErr := i.Topology.Validate()
-	if topoErr != nil {
-		errs = append(errs, topoErr)
+	var spec topology.Spec
+	topoErr := errors.New("not decoded")
+	if !slices.Contains(topology.EmbeddedNames(), i.Topology) {
+		bad("topology %q: no such embedded topology (have %s)", i.Topology, strings.Join(topology.EmbeddedNames(), ", "))
+	} else if deep {
+		if spec, topoErr = topology.Embedded(i.Topology); topoErr != nil {
+			errs = append(errs, topoErr)
+		}
 	}
 	for _, m := range i.Modes {
 		if m != ModeGeneric && m != ModeNative {
@@ -151,8 +168,8 @@ func (i Info) validate() error {
 		if a.Mode != "" && !slices.Contains(i.Modes, a.Mode) {
 			bad("attach point %s: mode %q is not one of the lab's modes %v", a.Where(), a.Mode, i.Modes)
 		}
-		if topoErr == nil && !hasIface(i.Topology, a.Node, a.Iface) {
-			bad("attach point %s: no such interface in topology %s", a.Where(), i.Topology.Name)
+		if topoErr == nil && !hasIface(spec, a.Node, a.Iface) {
+			bad("attach point %s: no such interface in topology %s", a.Where(), spec.Name)
 		}
 	}
 	switch {
@@ -175,7 +192,7 @@ func (i Info) validate() error {
 	}
 	for _, line := range i.Next {
 		if topoErr == nil {
-			if _, err := expand(line, "xdplab", i.Name, i.Topology); err != nil {
+			if _, err := expand(line, "xdplab", i.Name, spec); err != nil {
 				bad("next step %q: %v", line, err)
 			}
 		}
@@ -247,7 +264,7 @@ func NextSteps(info Info, instance string) []string {
 	flag := InstanceFlag(instance)
 	var steps []string
 	for _, line := range info.Next {
-		if s, err := expand(line, instance, info.Name, info.Topology); err == nil {
+		if s, err := expand(line, instance, info.Name, info.Spec()); err == nil {
 			steps = append(steps, s)
 		}
 	}

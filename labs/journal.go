@@ -98,7 +98,7 @@ func (r *Runner) undo(rec UndoRecord) error {
 	if !ok {
 		return fmt.Errorf("lab %s has no undo for a %q record", rec.Lab, rec.Kind)
 	}
-	res, err := topology.Resolve(lab.Info().Topology, r.Instance, rec.Lab)
+	res, err := topology.Resolve(lab.Info().Spec(), r.Instance, rec.Lab)
 	if err != nil {
 		return err
 	}

@@ -33,16 +33,16 @@ func (r *Runner) Node(lab, node string) (*namespace.NS, error) {
 			return nil, Errorf(ErrUsage, "several labs are up (%s): say which, as LAB/%s", strings.Join(names, ", "), node)
 		}
 	}
-	l, err := r.Registry.Get(lab)
-	if err != nil {
-		return nil, err
-	}
-	res, err := topology.Resolve(l.Info().Topology, r.Instance, lab)
+	res, err := r.Resolved(lab)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := res.Node(node); !ok {
-		return nil, Errorf(ErrUsage, "unknown node %q in lab %s: nodes are %s", node, lab, strings.Join(res.NodeNames(), ", "))
+		kind := "lab"
+		if _, err := r.Registry.Get(lab); err != nil {
+			kind = "playground"
+		}
+		return nil, Errorf(ErrUsage, "unknown node %q in %s %s: nodes are %s", node, kind, lab, strings.Join(res.NodeNames(), ", "))
 	}
 	ns, err := namespace.Open(topology.NamespaceName(r.Instance, lab, node))
 	if err != nil {

@@ -17,7 +17,9 @@ type Registry struct {
 func NewRegistry() *Registry { return &Registry{index: map[string]Lab{}} }
 
 // Register adds a lab at the end of the course, once its Info is complete
-// and consistent (see Info).
+// and consistent (see Info.validate). It does not decode the lab's
+// topology: every command builds the registry when it starts, and few need
+// a topology (Info.Verify, run by the tests, checks what depends on it).
 func (r *Registry) Register(l Lab) error {
 	info := l.Info()
 	if err := info.validate(); err != nil {

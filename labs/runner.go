@@ -145,14 +145,43 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 	return r.locked(ctx, func() error { return r.up(ctx, lab, opts) })
 }
 
-func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
+func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 	info := lab.Info()
 	name := info.Name
-	st := r.store()
-	res, err := topology.Resolve(info.Topology, r.Instance, name)
+	res, err := topology.Resolve(info.Spec(), r.Instance, name)
 	if err != nil {
 		return err
 	}
+	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values, PinDir: r.PinDir(name)}
+	alreadyUp := func(prev state.Lab) error {
+		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
+			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
+	}
+	return r.build(ctx, res, rec, alreadyUp, func(dep *topology.Deployed, rec *state.Lab) (err error) {
+		if err := r.makePinDir(name); err != nil {
+			return err
+		}
+		st := r.store()
+		env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log(), journal: &st}
+		if err := lab.Up(ctx, env); err != nil {
+			return fmt.Errorf("up %s: %w", name, err)
+		}
+		if rec.Attached, rec.Pins, err = inventory(dep, rec.PinDir); err != nil {
+			return fmt.Errorf("up %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// build deploys a resolved topology under the name res.Lab, then runs load
+// on it (a lab's programs; nil for a playground), which completes rec. It
+// refuses what is someone else's, reports a topology already up through
+// alreadyUp, and removes the leftovers of an interrupted build first. The
+// record is written before anything is created, and everything is removed
+// again if any step fails.
+func (r *Runner) build(ctx context.Context, res *topology.Resolved, rec state.Lab, alreadyUp func(prev state.Lab) error, load func(*topology.Deployed, *state.Lab) error) (err error) {
+	name := res.Lab
+	st := r.store()
 	prev, rerr := st.Read(name)
 	if rerr != nil && !errors.Is(rerr, os.ErrNotExist) && !errors.Is(rerr, state.ErrCorrupt) {
 		return Errorf(ErrEnvironment, "%w", rerr)
@@ -165,12 +194,13 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 	if err := r.checkPinDirs(name); err != nil {
 		return Errorf(ErrEnvironment, "%w", err)
 	}
-	if rerr == nil && prev.Phase == state.PhaseUp && allMounted(res.Namespaces()) {
-		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
-			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
+	// What the record says is up, and is there, stays: even when the
+	// topology asked for now differs (a playground's file was edited).
+	if rerr == nil && prev.Phase == state.PhaseUp && len(prev.Namespaces) > 0 && allMounted(prev.Namespaces) {
+		return alreadyUp(prev)
 	}
-	// Anything else of this lab is a leftover of an interrupted up: reconcile
-	// by removing it, then build from scratch.
+	// Anything else under this name is a leftover of an interrupted up:
+	// reconcile by removing it, then build from scratch.
 	left, _, _ := topology.Owned(r.Instance, name, prev.Namespaces)
 	if len(left) > 0 || pathExists(st.Path(name)) || pathExists(r.PinDir(name)) {
 		fmt.Fprintf(r.log(), "found a half-built %s (interrupted earlier?): removing it first\n", name)
@@ -179,12 +209,8 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 		}
 	}
 
-	rec := state.Lab{
-		Instance: r.Instance, Lab: name, Phase: state.PhaseDeploying,
-		Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values,
-		Namespaces: res.Namespaces(), PinDir: r.PinDir(name),
-		PID: os.Getpid(), Created: time.Now(),
-	}
+	rec.Instance, rec.Lab, rec.Phase = r.Instance, name, state.PhaseDeploying
+	rec.Namespaces, rec.PID, rec.Created = res.Namespaces(), os.Getpid(), time.Now()
 	// Record first: a crash after this line leaves a trail for `down`, which
 	// vouches for the placeholders of namespaces not yet mounted.
 	if err := st.Write(rec); err != nil {
@@ -202,15 +228,10 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) (err error) {
 		return fmt.Errorf("build topology of %s: %w", name, err)
 	}
 	defer dep.Close()
-	if err := r.makePinDir(name); err != nil {
-		return err
-	}
-	env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log(), journal: &st}
-	if err := lab.Up(ctx, env); err != nil {
-		return fmt.Errorf("up %s: %w", name, err)
-	}
-	if rec.Attached, rec.Pins, err = inventory(dep, rec.PinDir); err != nil {
-		return fmt.Errorf("up %s: %w", name, err)
+	if load != nil {
+		if err := load(dep, &rec); err != nil {
+			return err
+		}
 	}
 	rec.Phase = state.PhaseUp
 	return st.Write(rec)
@@ -416,7 +437,7 @@ func (r *Runner) Open(name string) (Lab, *Env, error) {
 
 // open is Open that also returns the lab's record.
 func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
-	lab, err := r.Registry.Get(name)
+	lab, err := r.lab(name)
 	if err != nil {
 		return nil, nil, state.Lab{}, err
 	}
@@ -431,7 +452,7 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 		return nil, nil, rec, Errorf(ErrEnvironment, "%w (%s cleans up)", err, r.Cmd("down "+name))
 	}
 	info := lab.Info()
-	res, err := topology.Resolve(info.Topology, r.Instance, name)
+	res, err := topology.Resolve(info.Spec(), r.Instance, name)
 	if err != nil {
 		return nil, nil, rec, err
 	}

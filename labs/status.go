@@ -33,6 +33,11 @@ type LabStatus struct {
 	// command.
 	Pins   []string `json:"pins,omitempty"`
 	Holder string   `json:"holder,omitempty"`
+
+	// Playground marks a topology built from the user's file with no lab;
+	// Summary counts its nodes and links.
+	Playground bool   `json:"playground,omitempty"`
+	Summary    string `json:"summary,omitempty"`
 }
 
 // Problem is something wrong with a lab that is up (a detached program, a
@@ -98,6 +103,10 @@ func (r *Runner) Status() (*Status, error) {
 			continue
 		}
 		rec := *c.Record
+		if rec.Playground() {
+			st.Labs = append(st.Labs, r.playgroundStatus(rec))
+			continue
+		}
 		ls := LabStatus{Lab: rec.Lab, State: CondUp, Mode: rec.Mode}
 		lab, env, err := r.Open(rec.Lab)
 		if err != nil {
@@ -138,12 +147,14 @@ func (r *Runner) leftoverStatus(c Condition) LabStatus {
 	if c.Problem != nil {
 		ls.Problems = append(ls.Problems, *c.Problem)
 	}
-	var res *topology.Resolved
+	if c.Record != nil && c.Record.Playground() {
+		ls.Playground = true
+	}
 	var view mapView
 	if lab, err := r.Registry.Get(c.Lab); err == nil {
-		res, _ = topology.Resolve(lab.Info().Topology, r.Instance, c.Lab)
 		view.keys = lab.Info().Keys
 	}
+	res, _ := r.Resolved(c.Lab)
 	for _, name := range c.Namespaces {
 		node := strings.TrimPrefix(name, topology.LabPrefix(r.Instance, c.Lab))
 		if res != nil {
@@ -229,6 +240,8 @@ func WriteStatus(w io.Writer, st *Status) {
 			fmt.Fprintf(w, "%s (instance %s): another xdplab command (pid %s) is changing it; run status again when it is done\n", l.Lab, st.Instance, l.Holder)
 		case l.State != CondUp && l.State != "":
 			fmt.Fprintf(w, "%s (instance %s, %s)\n", l.Lab, st.Instance, l.State)
+		case l.Playground:
+			fmt.Fprintf(w, "%s (instance %s, playground: %s)\n", l.Lab, st.Instance, l.Summary)
 		default:
 			fmt.Fprintf(w, "%s (instance %s%s)\n", l.Lab, st.Instance, ModeNote(Mode(l.Mode)))
 		}

@@ -12,8 +12,8 @@ fi
 # Build: no C toolchain (CGO_ENABLED=0); clang and libbpf headers only for
 # `make generate`. Run time: libpcap, which xdplab loads to compile capture
 # filters (the tests compile them too). Tests: tcpdump, bpftool and ping as
-# independent witnesses.
-pkgs=(clang llvm libbpf-dev make git iproute2 tcpdump iputils-ping ca-certificates curl)
+# independent witnesses, graphviz (dot) to read what `xdplab topo` draws.
+pkgs=(clang llvm libbpf-dev make git iproute2 tcpdump iputils-ping graphviz ca-certificates curl)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

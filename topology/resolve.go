@@ -85,12 +85,7 @@ func Resolve(s Spec, instance, lab string) (*Resolved, error) {
 	for _, n := range s.Nodes {
 		rn := ResolvedNode{Name: n.Name, Namespace: NamespaceName(instance, lab, n.Name)}
 		rn.Sysctls = defaultSysctls(n)
-		keys := make([]string, 0, len(n.Sysctls))
-		for k := range n.Sysctls {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(n.Sysctls) {
 			rn.Sysctls = append(rn.Sysctls, Sysctl{k, n.Sysctls[k]})
 		}
 		for _, rt := range n.Routes {

@@ -10,8 +10,12 @@ import (
 )
 
 func TestShapesValidate(t *testing.T) {
-	for _, n := range []int{2, 8, 128, 300} {
-		for _, s := range []topology.Spec{topology.Line(n), topology.Star(n)} {
+	for _, n := range []int{1, 2, 8, 128, 300, 4096} {
+		for _, shape := range []string{"line", "star"} {
+			s, err := topology.Scaled(shape, n)
+			if err != nil {
+				t.Fatalf("%s %d: %v", shape, n, err)
+			}
 			if err := s.Validate(); err != nil {
 				t.Errorf("%s: %v", s.Name, err)
 			}
@@ -22,7 +26,11 @@ func TestShapesValidate(t *testing.T) {
 func TestDeployStar(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	inst := testutils.Instance(t)
-	r, err := topology.Resolve(topology.Star(8), inst, "star")
+	star, err := topology.Scaled("star", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := topology.Resolve(star, inst, "star")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +49,16 @@ func TestDeployStar(t *testing.T) {
 	}
 }
 
-func benchDeploy(b *testing.B, shape func(int) topology.Spec) {
+func benchDeploy(b *testing.B, shape string) {
 	for _, n := range []int{2, 8, 32, 128} {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			testutils.RequirePrivileged(b)
 			inst := testutils.Instance(b)
-			r, err := topology.Resolve(shape(n), inst, "scale")
+			spec, err := topology.Scaled(shape, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := topology.Resolve(spec, inst, "scale")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -67,5 +79,5 @@ func benchDeploy(b *testing.B, shape func(int) topology.Spec) {
 
 // BenchmarkDeployLine and BenchmarkDeployStar measure deploy+destroy against
 // the number of nodes; the report plots them.
-func BenchmarkDeployLine(b *testing.B) { benchDeploy(b, topology.Line) }
-func BenchmarkDeployStar(b *testing.B) { benchDeploy(b, topology.Star) }
+func BenchmarkDeployLine(b *testing.B) { benchDeploy(b, "line") }
+func BenchmarkDeployStar(b *testing.B) { benchDeploy(b, "star") }

@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"errors"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -12,23 +14,23 @@ func TestValidateRejects(t *testing.T) {
 		mutate func(*Spec)
 		want   string
 	}{
-		{"no nodes", func(s *Spec) { s.Nodes = nil; s.Links = nil }, "no nodes"},
-		{"bad node name", func(s *Spec) { s.Nodes[0].Name = "Host-1" }, `node name "Host-1"`},
-		{"duplicate node", func(s *Spec) { s.Nodes[1].Name = "host" }, `node "host" declared twice`},
-		{"unknown node", func(s *Spec) { s.Links[0].B.Node = "node9" }, `unknown node "node9"`},
-		{"long iface", func(s *Spec) { s.Links[0].A.Iface = "averyveryverylongname" }, "interface name"},
-		{"bad address", func(s *Spec) { s.Links[0].A.Addr = "192.168.0.300/24" }, "want IPv4 with prefix length"},
+		{"no nodes", func(s *Spec) { s.Nodes = nil; s.Links = nil }, "nodes: no nodes"},
+		{"bad node name", func(s *Spec) { s.Nodes[0].Name = "Host-1" }, `nodes[0].name: node name "Host-1"`},
+		{"duplicate node", func(s *Spec) { s.Nodes[1].Name = "host" }, `nodes[1].name: node "host" declared twice`},
+		{"unknown node", func(s *Spec) { s.Links[0].B.Node = "node9" }, `links[0].b.node: unknown node "node9" (nodes: host, node1)`},
+		{"long iface", func(s *Spec) { s.Links[0].A.Iface = "averyveryverylongname" }, `links[0].a.iface (node host): interface name "averyveryverylongname": 1-15 characters`},
+		{"bad address", func(s *Spec) { s.Links[0].A.Addr = "192.168.0.300/24" }, "links[0].a.addr (node host): address \"192.168.0.300/24\": want IPv4 with prefix length"},
 		{"ipv6 address", func(s *Spec) { s.Links[0].A.Addr = "fd00::1/64" }, "want IPv4"},
 		{"no prefix", func(s *Spec) { s.Links[0].A.Addr = "192.168.0.3" }, "want IPv4 with prefix length"},
-		{"duplicate address", func(s *Spec) { s.Links[0].B.Addr = "192.168.0.3/24" }, "used by host/veth0 and node1/veth1"},
-		{"self link", func(s *Spec) { s.Links[0].B.Node = "host"; s.Links[0].B.Iface = "veth9" }, "both ends on node host"},
+		{"duplicate address", func(s *Spec) { s.Links[0].B.Addr = "192.168.0.3/24" }, "links[0].b.addr (node node1): address 192.168.0.3 used by host/veth0 and node1/veth1"},
+		{"self link", func(s *Spec) { s.Links[0].B.Node = "host"; s.Links[0].B.Iface = "veth9" }, "links[0] (node host): both ends on node host"},
 		{"gateway off link", func(s *Spec) {
 			s.Nodes[0].Routes = []Route{{Dst: "10.0.0.0/8", Via: "172.16.0.1"}}
-		}, "gateway 172.16.0.1 is not on any of its links"},
+		}, "nodes[0].routes[0].via (node host): route via 172.16.0.1: gateway is not on any of its links (its addresses: 192.168.0.3/24)"},
 		{"bad route dst", func(s *Spec) {
 			s.Nodes[0].Routes = []Route{{Dst: "10.0.0.0/33", Via: "192.168.0.2"}}
-		}, `route destination "10.0.0.0/33"`},
-		{"non-net sysctl", func(s *Spec) { s.Nodes[0].Sysctls = map[string]string{"kernel.panic": "1"} }, "only net.* keys"},
+		}, `nodes[0].routes[0].dst (node host): route destination "10.0.0.0/33"`},
+		{"non-net sysctl", func(s *Spec) { s.Nodes[0].Sysctls = map[string]string{"kernel.panic": "1"} }, "nodes[0].sysctls.kernel.panic (node host): sysctl \"kernel.panic\": only net.* keys"},
 		{"path sysctl", func(s *Spec) { s.Nodes[0].Sysctls = map[string]string{"net/../../etc": "1"} }, "only net.* keys"},
 	}
 	for _, c := range cases {
@@ -36,7 +38,7 @@ func TestValidateRejects(t *testing.T) {
 			s := base()
 			c.mutate(&s)
 			err := s.Validate()
-			if err == nil || !strings.Contains(err.Error(), c.want) {
+			if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrInvalid) {
 				t.Fatalf("Validate() = %v, want error containing %q", err, c.want)
 			}
 		})
@@ -147,9 +149,40 @@ func TestRoles(t *testing.T) {
 	bad := Pair()
 	bad.Roles = map[string]string{"sender": "host/veth9", "Bad": "node1/veth1"}
 	err = bad.Validate()
-	for _, want := range []string{`role sender: "host/veth9" is not an interface`, `role name "Bad"`} {
+	for _, want := range []string{`roles.sender: role sender: "host/veth9" is not an interface`, `roles.Bad: role name "Bad"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v, want it to say %q", err, want)
+		}
+	}
+}
+
+// TestNameChecks: the hand-written checks accept exactly what the regular
+// expressions they replace accepted.
+func TestNameChecks(t *testing.T) {
+	for _, c := range []struct {
+		check func(string) bool
+		re    *regexp.Regexp
+	}{
+		{validName, regexp.MustCompile(`^[a-z][a-z0-9_]{0,19}$`)},
+		{validIface, regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.]{0,14}$`)},
+		{validInstance, regexp.MustCompile(`^[a-zA-Z0-9_]{1,32}$`)},
+	} {
+		words := []string{"", "a", "A", "0", "_", ".", "-", "a-b", "veth0", "eth1.100", "node_1", "Host", "é", "a\n"}
+		for n := 14; n <= 34; n++ {
+			words = append(words, strings.Repeat("a", n), "x"+strings.Repeat("9", n-1))
+		}
+		const alphabet = "aZ09_.-/ \x00\xff"
+		for i := range 20000 {
+			var b []byte
+			for j := i; j > 0; j /= len(alphabet) {
+				b = append(b, alphabet[j%len(alphabet)])
+			}
+			words = append(words, string(b))
+		}
+		for _, w := range words {
+			if got, want := c.check(w), c.re.MatchString(w); got != want {
+				t.Errorf("%s: %q: %v, regexp says %v", c.re, w, got, want)
+			}
 		}
 	}
 }

@@ -67,6 +67,9 @@ func reorder(app *cli.App, args []string) ([]string, error) {
 			break
 		}
 		sub := cmd.Command(word)
+		if sub == nil && cmd.Action != nil {
+			break // the command's own argument: `topo FILE` beside `topo validate FILE`
+		}
 		if sub == nil {
 			return nil, unknownSubcommand(cmd, word)
 		}

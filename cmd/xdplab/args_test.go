@@ -24,6 +24,8 @@ func TestInterspersed(t *testing.T) {
 		{"xdplab traffic ping --to 192.168.0.2 -c -1", "xdplab traffic ping --to 192.168.0.2 -c -1"},
 		{"xdplab capture xdpcap icmp -w -", "xdplab capture -w - xdpcap icmp"},
 		{"xdplab help up", "xdplab help up"},
+		{"xdplab topo redirect --format dot", "xdplab topo --format dot redirect"},
+		{"xdplab topo validate lab.yaml --instance a", "xdplab topo validate --instance a lab.yaml"},
 		{"xdplab traffic help ping", "xdplab traffic help ping"},
 		{"xdplab up redirect --mode --generate-bash-completion", "xdplab up redirect --mode --generate-bash-completion"},
 	}

@@ -12,8 +12,8 @@ import (
 func (a *app) downCmd() *cli.Command {
 	return &cli.Command{
 		Name:      "down",
-		Usage:     "remove a lab (or, with no lab or --all, everything of the instance): pins, programs, namespaces, state",
-		ArgsUsage: "[<lab>]",
+		Usage:     "remove a lab or playground (or, with no name or --all, everything of the instance): pins, programs, namespaces, state",
+		ArgsUsage: "[<lab>|<playground>]",
 		Flags:     withInstance(&cli.BoolFlag{Name: "all", Usage: "every lab of the instance"}),
 		Before:    needRoot,
 		Action: a.act(func(c *cli.Context, r *labs.Runner) error {

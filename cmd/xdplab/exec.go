@@ -10,7 +10,7 @@ import (
 )
 
 // labFlag picks the lab whose node exec and traffic mean.
-var labFlag = &cli.StringFlag{Name: "lab", Usage: "the `LAB` whose node is meant, when several are up"}
+var labFlag = &cli.StringFlag{Name: "lab", Usage: "the `LAB` (or playground) whose node is meant, when several are up"}
 
 func (a *app) execCmd() *cli.Command {
 	return &cli.Command{

@@ -28,14 +28,22 @@ func (a *app) listCmd() *cli.Command {
 				Summary string        `json:"summary"`
 				State   string        `json:"state"`
 				Problem *labs.Problem `json:"problem,omitempty"`
+				// Playground marks a topology up with no lab (up --topology).
+				Playground bool `json:"playground,omitempty"`
 			}
 			var rows []row
 			damaged := false
 			for _, l := range a.reg.All() {
 				info := l.Info()
 				c := state[info.Name]
-				rows = append(rows, row{a.reg.Number(info.Name), info.Name, info.Summary, c.State, c.Problem})
+				rows = append(rows, row{a.reg.Number(info.Name), info.Name, info.Summary, c.State, c.Problem, false})
 				damaged = damaged || c.State == labs.CondDamaged
+			}
+			for _, c := range conds {
+				if c.Playground {
+					rows = append(rows, row{0, c.Lab, "playground: " + c.Summary, c.State, c.Problem, true})
+					damaged = damaged || c.State == labs.CondDamaged
+				}
 			}
 			if c.Bool("json") {
 				if err := writeJSON(rows); err != nil {
@@ -43,6 +51,10 @@ func (a *app) listCmd() *cli.Command {
 				}
 			} else {
 				for _, rw := range rows {
+					if rw.Playground {
+						fmt.Printf("   %-16s %-7s %s\n", rw.Lab, rw.State, rw.Summary)
+						continue
+					}
 					fmt.Printf("%d. %-16s %-7s %s\n", rw.Number, rw.Lab, rw.State, rw.Summary)
 				}
 				for _, rw := range rows {

@@ -13,39 +13,34 @@ import (
 func (a *app) topoCmd() *cli.Command {
 	return &cli.Command{
 		Name:      "topo",
-		Usage:     "draw a lab's topology",
-		ArgsUsage: "[<lab>]",
+		Usage:     "draw the topologies of labs, playgrounds or topology files (every lab with none) as one document",
+		ArgsUsage: "[<lab>|<playground>|FILE...]",
 		Flags:     withInstance(&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, dot or mermaid"}),
+		Subcommands: []*cli.Command{{
+			Name:      "validate",
+			Usage:     "check a topology file; name every problem with its line",
+			ArgsUsage: "FILE",
+			Flags:     withInstance(),
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return usageErr("usage: xdplab topo validate FILE")
+				}
+				file := c.Args().First()
+				spec, err := topology.Load(file)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("%s: ok (%s)\n", file, spec.Summary())
+				return nil
+			},
+		}},
 		Action: a.act(func(c *cli.Context, r *labs.Runner) error {
-			names := c.Args().Slice()
-			if len(names) == 0 {
-				names = a.reg.Names()
+			drawings, err := r.Drawings(c.Args().Slice())
+			if err != nil {
+				return err
 			}
-			for i, n := range names {
-				lab, err := a.reg.Get(n)
-				if err != nil {
-					return err
-				}
-				info := lab.Info()
-				res, err := topology.Resolve(info.Topology, r.Instance, n)
-				if err != nil {
-					return err
-				}
-				if i > 0 {
-					fmt.Println()
-				}
-				notes := info.Annotations()
-				switch c.String("format") {
-				case "text":
-					fmt.Printf("# %s\n", n)
-					res.WriteText(os.Stdout, notes)
-				case "dot":
-					res.WriteDot(os.Stdout, notes)
-				case "mermaid":
-					res.WriteMermaid(os.Stdout, notes)
-				default:
-					return usageErr("--format %q: want text, dot or mermaid", c.String("format"))
-				}
+			if err := topology.Draw(os.Stdout, c.String("format"), drawings...); err != nil {
+				return usageErr("--format: %v", err)
 			}
 			return nil
 		}),

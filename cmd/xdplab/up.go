@@ -2,20 +2,27 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/topology"
 )
 
 func (a *app) upCmd() *cli.Command {
 	return &cli.Command{
 		Name:      "up",
 		Usage:     "build a lab's topology and attach its programs; they stay attached after xdplab exits",
-		ArgsUsage: "<lab>",
-		Flags:     withInstance(append([]cli.Flag{modeFlag, objFlag}, a.labFlags()...)...),
-		Before:    needRoot,
+		ArgsUsage: "<lab> | --topology FILE",
+		Flags: withInstance(append([]cli.Flag{modeFlag, objFlag,
+			&cli.StringFlag{Name: "topology", Usage: "build a playground, the topology of `FILE` with no lab"},
+		}, a.labFlags()...)...),
+		Before: needRoot,
 		Action: a.act(func(c *cli.Context, r *labs.Runner) error {
+			if file := c.String("topology"); file != "" {
+				return a.upPlayground(c, r, file)
+			}
 			name, err := a.oneLab(c)
 			if err != nil {
 				return err
@@ -33,6 +40,27 @@ func (a *app) upCmd() *cli.Command {
 			return printUp(r, name)
 		}),
 	}
+}
+
+// upPlayground builds the topology of a file with no lab in it.
+func (a *app) upPlayground(c *cli.Context, r *labs.Runner, file string) error {
+	if c.NArg() > 0 {
+		return usageErr("--topology builds a playground, with no lab: give no lab name (got %s)", strings.Join(c.Args().Slice(), " "))
+	}
+	if c.IsSet("mode") || c.IsSet("obj") {
+		return usageErr("--mode and --obj choose a lab's program; a playground has none")
+	}
+	if _, err := a.reg.ParseOptions(nil, c); err != nil {
+		return err
+	}
+	spec, err := topology.Load(file)
+	if err != nil {
+		return err
+	}
+	if err := r.UpPlayground(c.Context, spec); err != nil {
+		return err
+	}
+	return r.WritePlaygroundUp(os.Stdout, spec.Name)
 }
 
 // printUp shows a lab that came up: its mode, its topology with the

@@ -15,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdplab/xdplab/internal/filekind"
 	"github.com/xdplab/xdplab/internal/namespace"
 )
 
@@ -148,23 +149,8 @@ func regularObject(obj string, fi os.FileInfo) error {
 	case m.IsDir():
 		return fmt.Errorf("%w: --obj %s is a directory: %s", ErrBadObject, obj, fix)
 	default:
-		return fmt.Errorf("%w: --obj %s is a %s, not a regular file: %s", ErrBadObject, obj, fileKind(m), fix)
+		return fmt.Errorf("%w: --obj %s is a %s, not a regular file: %s", ErrBadObject, obj, filekind.Of(m), fix)
 	}
-}
-
-// fileKind names a file type the way ls and stat(1) do.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m&os.ModeNamedPipe != 0:
-		return "FIFO (named pipe)"
-	case m&os.ModeSocket != 0:
-		return "socket"
-	case m&os.ModeCharDevice != 0:
-		return "character device"
-	case m&os.ModeDevice != 0:
-		return "block device"
-	}
-	return "special file"
 }
 
 // Check compares a spec against what the lab needs and says, in words, what

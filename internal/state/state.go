@@ -50,7 +50,14 @@ type Lab struct {
 	// program) from a learner's program that misbehaves.
 	Attached []Attachment `json:"attached,omitempty"`
 	Pins     []Pin        `json:"pins,omitempty"`
+	// Topology is set for a playground (a topology from the user's file,
+	// built with no lab): the whole spec, so that status, exec and down
+	// need no file.
+	Topology json.RawMessage `json:"topology,omitempty"`
 }
+
+// Playground says whether the record is a playground's rather than a lab's.
+func (l Lab) Playground() bool { return len(l.Topology) > 0 }
 
 // Attachment is an XDP program that up left attached to an interface.
 type Attachment struct {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/topology"
 )
 
 // Names the tutorial uses; an --obj must provide them.
@@ -53,7 +52,7 @@ func (*Lab) Info() labs.Info {
 		Name:     labName,
 		Summary:  "drop IPv4 packets by source prefix with an LPM trie, count drops per rule",
 		Source:   "go-xdp-examples",
-		Topology: topology.Pair(),
+		Topology: "pair",
 		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
 		Flags: []labs.Flag{{
 			Name:       dropFlag,

@@ -17,7 +17,6 @@ import (
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/topology"
 )
 
 // Names the tutorial uses; an --obj must provide them.
@@ -59,7 +58,7 @@ func (*Lab) Info() labs.Info {
 		Name:     "packet_counter",
 		Summary:  "count packets per IP protocol with XDP and a per-CPU array",
 		Source:   "go-xdp-examples",
-		Topology: topology.Pair(),
+		Topology: "pair",
 		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
 		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName}},
 		Next: []string{

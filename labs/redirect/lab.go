@@ -14,7 +14,6 @@ import (
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/topology"
 )
 
 // Names the tutorial uses; an --obj must provide the program and if_redirect.
@@ -72,7 +71,7 @@ func (*Lab) Info() labs.Info {
 		Name:     "redirect",
 		Summary:  "reflect ICMP to its sender with bpf_fib_lookup and bpf_redirect_map through a DEVMAP",
 		Source:   "go-xdp-examples",
-		Topology: topology.Redirect(),
+		Topology: "redirect",
 		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
 		Attach:   attach,
 		Next: []string{

@@ -16,7 +16,6 @@ import (
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/topology"
 )
 
 // Names the sample uses; an --obj must provide them.
@@ -55,7 +54,7 @@ func (*Lab) Info() labs.Info {
 		Name:     labName,
 		Summary:  "count bytes per IP protocol with a socket filter on a packet socket (samples/bpf sockex1)",
 		Source:   "kernel samples/bpf",
-		Topology: topology.Pair(),
+		Topology: "pair",
 		Attach:   []labs.Attach{{Node: "node1", Iface: "lo", Hook: labs.HookSocket, Program: progName}},
 		Next: []string{
 			"sudo xdplab traffic ping --from node1 --to 127.0.0.1 -c 5{instance}   # while watch runs: ICMP 980 bytes",

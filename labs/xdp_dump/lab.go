@@ -16,7 +16,6 @@ import (
 
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/topology"
 )
 
 // Names the tutorial uses; an --obj must provide them.
@@ -51,7 +50,7 @@ func (*Lab) Info() labs.Info {
 		Name:     labName,
 		Summary:  "report new TCP connections (SYN) with the packet through a perf event ring",
 		Source:   "go-xdp-examples",
-		Topology: topology.Pair(),
+		Topology: "pair",
 		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
 		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName}},
 		Next: []string{

@@ -16,7 +16,6 @@ import (
 	"github.com/xdplab/xdplab/internal/capture"
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/topology"
 )
 
 // Names of what the lab pins. The program may have any name (xdpcap's users
@@ -50,7 +49,7 @@ func (*Lab) Info() labs.Info {
 		Name:     labName,
 		Summary:  "capture packets with the action the program chose, through xdpcap's tail-call hook",
 		Source:   `cloudflare/xdpcap, "write your own xdpdump"`,
-		Topology: topology.Pair(),
+		Topology: "pair",
 		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
 		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: ownProg, Note: "-> " + hookName}},
 		Next: []string{
