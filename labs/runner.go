@@ -328,7 +328,10 @@ func (r *Runner) Down(ctx context.Context, name string) ([]string, error) {
 		return nil, Errorf(ErrUsage, "%w", err)
 	}
 	if name != "" {
-		if _, err := r.Registry.Get(name); err != nil && !r.hasState(name) {
+		// A name that no lab or playground can have never reaches a path:
+		// "../x" would name a file outside the instance's state.
+		_, err := r.Registry.Get(name)
+		if err != nil && (topology.ValidateLabName(name) != nil || !r.hasState(name)) {
 			return nil, err
 		}
 	}

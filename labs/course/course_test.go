@@ -68,38 +68,15 @@ func TestGuides(t *testing.T) {
 	}
 }
 
-// TestGuideIndex: docs/labs/README.md and the README's lab table list
-// exactly the registered labs, in course order, each linking its guide;
-// the index line carries the guide's title and the table the lab's source.
+// TestGuideIndex: the README's lab table, the one index of the guides,
+// lists exactly the registered labs in course order, each linking its
+// guide and naming the lab's source; docs/labs/README.md's links resolve.
 func TestGuideIndex(t *testing.T) {
 	reg := course.Registry()
 	index := filepath.Join(root, "docs", "labs", "README.md")
 	b, err := os.ReadFile(index)
 	if err != nil {
 		t.Fatal(err)
-	}
-	line := regexp.MustCompile(`(?m)^(\d+)\. \[([a-z0-9_]+)\]\(([^)]+)\): (.*)$`)
-	var listed []string
-	for _, m := range line.FindAllStringSubmatch(string(b), -1) {
-		n, name, target, title := m[1], m[2], m[3], m[4]
-		listed = append(listed, name)
-		l, err := reg.Get(name)
-		if err != nil {
-			t.Errorf("%s lists %s: %v", index, name, err)
-			continue
-		}
-		if want := fmt.Sprint(reg.Number(name)); n != want {
-			t.Errorf("%s numbers %s %s, the course %s", index, name, n, want)
-		}
-		if want := "../../labs/" + name + "/guide.md"; target != want {
-			t.Errorf("%s links %s to %s, want %s", index, name, target, want)
-		}
-		if first, _, _ := strings.Cut(l.Info().Guide, "\n"); first != "# "+name+" — "+title {
-			t.Errorf("%s gives %s the title %q, its guide %q", index, name, title, first)
-		}
-	}
-	if !slices.Equal(listed, reg.Names()) {
-		t.Errorf("%s lists %v, the course is %v", index, listed, reg.Names())
 	}
 	checkLinks(t, index, string(b))
 
@@ -109,7 +86,7 @@ func TestGuideIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := regexp.MustCompile(`(?m)^\| \[([a-z0-9_]+)\]\(([^)]+)\) \| [^|]+ \| (.+) \|$`)
-	listed = nil
+	var listed []string
 	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
 		name, target, source := m[1], m[2], m[3]
 		listed = append(listed, name)
