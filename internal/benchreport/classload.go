@@ -305,6 +305,8 @@ func classLoad(ctx context.Context, bin string, n int, lim Limits) (ClassLoad, e
 }
 
 func (c *ClassLoad) fail(what string) {
+	first, _, _ := strings.Cut(what, "\n")
+	fmt.Fprintf(os.Stderr, "bench:   failure: %s\n", first)
 	c.Failures++
 	if c.FirstFailure == "" {
 		c.FirstFailure = strings.TrimSpace(what)

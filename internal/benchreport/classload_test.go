@@ -81,6 +81,7 @@ func TestClassSection(t *testing.T) {
 		"MemTotal - MemAvailable",
 		"holds 0.50 MiB",
 		"room for\n  about 400 instances starting at once, or 2000 that are up",
+		"1 commands or instances failed (above); instances left up would run into network namespaces first, at about 500",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("section lacks %q:\n%s", want, s)

@@ -213,7 +213,9 @@ func classSection(cb ClassBench, cores int) string {
 	p("- **CPU.** One instance's three commands cost %.3f s of CPU (user+sys; kernel threads, e.g. the one that\n", c.CPUS/n)
 	p("  frees namespaces, not counted), so %d cores need at least %.1f s for N=%d; the run took %.1f s. Namespaces,\n",
 		cores, c.CPUS/float64(cores), c.Instances, c.WallS)
-	p("  veths and XDP attachment are made under the kernel's global rtnl_mutex, one instance at a time, whatever the cores.\n")
+	p("  veths and XDP attachment are made under the kernel's global rtnl_mutex, one instance at a time, whatever the cores;\n")
+	p("  so is the kernel's link watcher, which readies a new veth for traffic and which `up` waits for (at N=300 it\n")
+	p("  ran seconds late, and before `up` waited, the first pings of some checks were lost).\n")
 	p("- **File descriptors.** An xdplab process had at most %d files open. Each learner's command is a process of its\n", c.PeakFDs)
 	p("  own, so N does not add to any one process's count; its limit is `ulimit -n` (%d soft, %d hard here;\n", lim.NoFileSoft, lim.NoFileHard)
 	p("  Go raises the soft limit to the hard one at start; fs.nr_open %d). The machine had %d files open of\n", lim.NrOpen, lim.FilesOpen)
@@ -228,9 +230,9 @@ func classSection(cb ClassBench, cores int) string {
 	} else if h.Instances > 0 {
 		p("An instance that is up, with no command running, holds %.2f MiB", h.MiB)
 		if lim.KmemSource != "" {
-			p(" (%.2f MiB of it kernel memory)", h.KernelMiB)
+			p(" by the cgroup's usage, %.2f MiB by its kernel\n  counter", h.KernelMiB)
 		}
-		p(": its two namespaces,\n  the veth pair, the program and its per-CPU map (%d instances brought up one after the other). ", h.Instances)
+		p(": its two namespaces, the veth pair, the program and its per-CPU map (%d instances brought up one after\n  the other, the difference divided by their number). ", h.Instances)
 	}
 	p("At the N=%d peak, with\n  about %.0f instances up and %d xdplab processes alive, the cgroup held %.0f MiB more than before the run",
 		c.Instances, up, c.PeakProcesses, c.MemPeakMiB)
@@ -258,13 +260,47 @@ func classSection(cb ClassBench, cores int) string {
 	p("- **veths.** One pair per instance, inside its namespaces: the kernel sets no count, only memory and rtnl_mutex time.\n")
 	p("- **Instance lock.** /run/xdplab/INSTANCE/lock is per instance: learners never wait for each other, only commands\n")
 	p("  on the same instance do (for up to one minute).\n")
-	p("- **Mounts.** Each named namespace is a bind mount under /run/netns: %d mounts at or under it before the run,\n", lim.NetnsMounts)
-	p("  %d at the peak, against fs.mount-max %d per mount namespace (%d mounts in all before the run).", c.PeakNetnsMounts, lim.MountMax, lim.Mounts)
+	p("- **Mounts.** Each named namespace is a bind mount under /run/netns (mounts at or under it: %d before the run,\n", lim.NetnsMounts)
+	p("  %d at the peak), against fs.mount-max %d per mount namespace (%d mounts in all before the run).", c.PeakNetnsMounts, lim.MountMax, lim.Mounts)
 	if lim.NetnsShared {
 		p(" /run/netns is\n  a shared mount, as iproute2 makes it, so each one is also made in every mount namespace that is its peer.")
 	}
 	p("\n\n")
+	// The first count limit that instances left up would meet.
+	type bound struct {
+		what string
+		n    int64
+	}
+	bounds := []bound{{"network namespaces", lim.MaxNetNS / 2}, {"fs.mount-max", lim.MountMax / 2}}
+	if h.MiB > 0 {
+		bounds = append(bounds, bound{"memory", int64(float64(room) / h.MiB)})
+	}
+	first := bound{}
+	for _, bd := range bounds {
+		if bd.n > 0 && (first.n == 0 || bd.n < first.n) {
+			first = bd
+		}
+	}
+	p("In short: a class that starts at once is limited by time, about %.3f s of CPU per instance over %d cores plus\n", c.CPUS/n, cores)
+	p("the waits on rtnl_mutex")
+	if failures := failuresOf(cb.Runs); failures == 0 {
+		p(", with no failure up to N=%d here", c.Instances)
+	} else {
+		p("; %d commands or instances failed (above)", failures)
+	}
+	if first.n > 0 {
+		p("; instances left up would run into %s first, at about %d", first.what, first.n)
+	}
+	p(".\n\n")
 	return b.String()
+}
+
+func failuresOf(runs []ClassLoad) int {
+	n := 0
+	for _, c := range runs {
+		n += c.Failures
+	}
+	return n
 }
 
 func memlockText(v uint64) string {
