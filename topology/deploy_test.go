@@ -12,10 +12,12 @@ import (
 	"github.com/xdplab/xdplab/topology"
 )
 
-func TestDeployDestroyRedirect(t *testing.T) {
+// deploy deploys spec as lab of a fresh instance, and removes it when the
+// test ends.
+func deploy(t *testing.T, spec topology.Spec, lab string) (*topology.Resolved, *topology.Deployed) {
+	t.Helper()
 	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	r, err := topology.Resolve(topology.Redirect(), inst, "redirect")
+	r, err := topology.Resolve(spec, testutils.Instance(t), lab)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,8 +25,16 @@ func TestDeployDestroyRedirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Destroy(context.Background())
-	defer d.Close()
+	t.Cleanup(func() {
+		d.Close()
+		r.Destroy(context.Background())
+	})
+	return r, d
+}
+
+func TestDeployDestroyRedirect(t *testing.T) {
+	r, d := deploy(t, topology.Redirect(), "redirect")
+	inst := r.Instance
 
 	// Every namespace reads back the settings the spec asked for, not the host's.
 	want := map[string]string{"host": "0", "node1": "1", "node2": "0"}
@@ -141,18 +151,7 @@ func BenchmarkDeployPair(b *testing.B) {
 // than a second later, and the first pings of a check were lost: see
 // linkWatch.)
 func TestDeployedLinksCarryTraffic(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	r, err := topology.Resolve(topology.Redirect(), inst, "redirect")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := r.Deploy(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Destroy(context.Background())
-	defer d.Close()
+	r, d := deploy(t, topology.Redirect(), "redirect")
 	for _, l := range r.Links {
 		if link, err := d.MustNS(l.A.Node).Netlink().LinkByName(l.A.Iface); err != nil || link.Attrs().OperState != netlink.OperUp {
 			t.Errorf("%s/%s right after Deploy: %v, %v; want it up", l.A.Node, l.A.Iface, link, err)

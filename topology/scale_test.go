@@ -20,18 +20,7 @@ func TestShapesValidate(t *testing.T) {
 }
 
 func TestDeployStar(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	r, err := topology.Resolve(topology.Star(8), inst, "star")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := r.Deploy(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Destroy(context.Background())
-	defer d.Close()
+	_, d := deploy(t, topology.Star(8), "star")
 	links, err := d.MustNS("hub").Netlink().LinkList()
 	if err != nil {
 		t.Fatal(err)
