@@ -255,15 +255,7 @@ func (r *Runner) checkPinDirs(lab string) error {
 }
 
 func (r *Runner) makePinDir(lab string) error {
-	if err := os.MkdirAll(filepath.Dir(r.pinRoot()), 0o755); err != nil {
-		return fmt.Errorf("create pin directory: %w", err)
-	}
-	for _, d := range r.pinDirs(lab) {
-		if err := state.MakeDir("pin directory", d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return state.MakeDirs("pin directory", r.pinDirs(lab)...)
 }
 
 // teardown removes a lab's pins, namespaces and state, whatever state it is
@@ -280,13 +272,8 @@ func (r *Runner) teardown(ctx context.Context, name string) error {
 	var errs []error
 	if err := r.checkPinDirs(name); err != nil {
 		errs = append(errs, err)
-	} else {
-		dir := r.PinDir(name)
-		if err := os.RemoveAll(dir); err != nil {
-			errs = append(errs, fmt.Errorf("remove pins %s: %w", dir, err))
-		}
-		os.Remove(filepath.Dir(dir)) // the instance's pin dir, once empty
-		os.Remove(r.pinRoot())       // and ours, once no instance uses it
+	} else if err := r.removePinDir(name); err != nil {
+		errs = append(errs, err)
 	}
 	_, foreign, err := topology.Sweep(r.Instance, name, rec.Namespaces)
 	if err != nil {
@@ -302,6 +289,18 @@ func (r *Runner) teardown(ctx context.Context, name string) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// removePinDir removes a lab's pins, then the instance's pin directory and
+// the pin root once they are empty.
+func (r *Runner) removePinDir(lab string) error {
+	dir := r.PinDir(lab)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove pins %s: %w", dir, err)
+	}
+	os.Remove(filepath.Dir(dir)) // the instance's pin dir, once empty
+	os.Remove(r.pinRoot())       // and ours, once no instance uses it
+	return nil
 }
 
 // leftAlone tells the user, once per name, about names with our prefix that

@@ -74,8 +74,9 @@ func (d *Deployed) Close() {
 }
 
 // Deploy creates the topology: namespaces with their sysctls, veth pairs made
-// directly in their namespaces, addresses, routes and neighbours. A failure
-// removes whatever this call created, so a partial deploy never stays behind.
+// directly in their namespaces, addresses, routes and neighbours. It returns
+// once every veth carries traffic. A failure removes whatever this call
+// created, so a partial deploy never stays behind.
 func (r *Resolved) Deploy(ctx context.Context) (_ *Deployed, err error) {
 	if err := r.CheckFree(nil); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", r.Lab, err)
@@ -107,6 +108,27 @@ func (r *Resolved) Deploy(ctx context.Context) (_ *Deployed, err error) {
 			return nil, err
 		}
 	}
+	// Deploy returns only once the kernel carries traffic on every veth
+	// (see linkWatch). addLink sets A up first: B then finds its peer up,
+	// gets its carrier at once and is activated as it comes up; A waits for
+	// the kernel's link watcher. Watched before any link is set up.
+	ifaces := map[string][]string{}
+	for _, l := range r.Links {
+		ifaces[l.A.Node] = append(ifaces[l.A.Node], l.A.Iface)
+	}
+	watches := map[string]*linkWatch{}
+	defer func() {
+		for _, w := range watches {
+			w.Close()
+		}
+	}()
+	for node := range ifaces {
+		w, err := watchLinks(node, d.ns[node])
+		if err != nil {
+			return nil, err
+		}
+		watches[node] = w
+	}
 	for _, l := range r.Links {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -134,6 +156,13 @@ func (r *Resolved) Deploy(ctx context.Context) (_ *Deployed, err error) {
 			if err := d.addNeighbor(l.B, l.A); err != nil {
 				return nil, err
 			}
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, linkUpWait)
+	defer cancel()
+	for node, w := range watches {
+		if err := w.waitUp(wctx, ifaces[node]); err != nil {
+			return nil, fmt.Errorf("deploy %s: %w", r.Lab, err)
 		}
 	}
 	return d, nil
@@ -172,6 +201,7 @@ func (d *Deployed) addLink(l ResolvedLink) error {
 	if err := a.Netlink().LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth %s/%s <-> %s/%s: %w", l.A.Node, l.A.Iface, l.B.Node, l.B.Iface, err)
 	}
+	// A before B: Deploy waits for A only (see linkWatch).
 	for _, e := range []struct {
 		ns *namespace.NS
 		ep ResolvedEndpoint

@@ -4,15 +4,20 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/topology"
 )
 
-func TestDeployDestroyRedirect(t *testing.T) {
+// deploy deploys spec as lab of a fresh instance, and removes it when the
+// test ends.
+func deploy(t *testing.T, spec topology.Spec, lab string) (*topology.Resolved, *topology.Deployed) {
+	t.Helper()
 	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	r, err := topology.Resolve(topology.Redirect(), inst, "redirect")
+	r, err := topology.Resolve(spec, testutils.Instance(t), lab)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,8 +25,16 @@ func TestDeployDestroyRedirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Destroy(context.Background())
-	defer d.Close()
+	t.Cleanup(func() {
+		d.Close()
+		r.Destroy(context.Background())
+	})
+	return r, d
+}
+
+func TestDeployDestroyRedirect(t *testing.T) {
+	r, d := deploy(t, topology.Redirect(), "redirect")
+	inst := r.Instance
 
 	// Every namespace reads back the settings the spec asked for, not the host's.
 	want := map[string]string{"host": "0", "node1": "1", "node2": "0"}
@@ -127,6 +140,37 @@ func BenchmarkDeployPair(b *testing.B) {
 		d.Close()
 		if err := r.Destroy(context.Background()); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestDeployedLinksCarryTraffic: when Deploy returns, the kernel carries
+// traffic on every veth end: the first packets, ARP requests included, are
+// not dropped. (Before, Deploy returned as soon as the links were set up;
+// under a class's load the kernel activated the first end of a pair more
+// than a second later, and the first pings of a check were lost: see
+// linkWatch.)
+func TestDeployedLinksCarryTraffic(t *testing.T) {
+	r, d := deploy(t, topology.Redirect(), "redirect")
+	for _, l := range r.Links {
+		if link, err := d.MustNS(l.A.Node).Netlink().LinkByName(l.A.Iface); err != nil || link.Attrs().OperState != netlink.OperUp {
+			t.Errorf("%s/%s right after Deploy: %v, %v; want it up", l.A.Node, l.A.Iface, link, err)
+		}
+		for _, e := range [][2]topology.ResolvedEndpoint{{l.A, l.B}, {l.B, l.A}} {
+			from, to := e[0], e[1]
+			res, err := traffic.Ping(context.Background(), d.MustNS(from.Node), to.Addr.Addr(), traffic.PingOptions{})
+			if err != nil || res.Received != 1 {
+				t.Errorf("ping %s -> %s: %+v, %v", from.Node, to.Addr.Addr(), res, err)
+			}
+		}
+		for _, ep := range []topology.ResolvedEndpoint{l.A, l.B} {
+			link, err := d.MustNS(ep.Node).Netlink().LinkByName(ep.Iface)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := link.Attrs().Statistics.TxDropped; n != 0 {
+				t.Errorf("%s/%s dropped %d packets", ep.Node, ep.Iface, n)
+			}
 		}
 	}
 }

@@ -24,22 +24,11 @@ func TestShapesValidate(t *testing.T) {
 }
 
 func TestDeployStar(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
 	star, err := topology.Scaled("star", 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := topology.Resolve(star, inst, "star")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := r.Deploy(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Destroy(context.Background())
-	defer d.Close()
+	_, d := deploy(t, star, "star")
 	links, err := d.MustNS("hub").Netlink().LinkList()
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,13 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -70,6 +72,7 @@ type Report struct {
 	Start          map[string]Stat    `json:"start_ms"`
 	Capture        map[string]float64 `json:"capture,omitempty"`
 	CaptureMissing string             `json:"capture_missing,omitempty"`
+	Class          ClassBench         `json:"class_load"`
 }
 
 // Machine says where the figures come from.
@@ -93,6 +96,8 @@ var (
 	reps      = flag.Int("n", 15, "repetitions of each up+down measurement")
 	runReps   = flag.Int("run-n", 3, "repetitions of run --all")
 	startReps = flag.Int("start-n", 200, "runs of each command whose start time is measured")
+	classN    = flag.String("class", "10,30,100", "instance counts of the class-load bench, comma-separated")
+	classOnly = flag.Bool("class-only", false, "run only the class-load bench and print its section and figures; write nothing")
 )
 
 // startCommands are measured for start time: they need no root and do
@@ -119,6 +124,22 @@ func run() error {
 	}
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("no binary to measure (%w): run `make build`, or `sudo make bench`", err)
+	}
+	counts, err := parseCounts(*classN)
+	if err != nil {
+		return fmt.Errorf("-class: %w", err)
+	}
+	if *classOnly {
+		rep := Report{Machine: machine()}
+		if err := measureClassLoad(bin, counts, &rep); err != nil {
+			return err
+		}
+		js, err := json.MarshalIndent(rep.Class, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s\n\n%s", js, classSection(rep.Class, rep.Machine.Cores))
+		return nil
 	}
 	rep := Report{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(),
 		UpDown: map[string]Stat{}, Scale: map[string][]Point{}, PerNode: map[string]float64{},
@@ -190,6 +211,10 @@ func run() error {
 	}
 	rep.RunAll = summarize(runs, "s")
 
+	if err := measureClassLoad(bin, counts, &rep); err != nil {
+		return err
+	}
+
 	step("scale: BenchmarkDeployLine, BenchmarkDeployStar")
 	scaleOut, err := output("go", "test", "-run", "^$", "-bench", "BenchmarkDeploy(Line|Star)", "-benchtime", "5x", "./topology/")
 	if err != nil {
@@ -218,6 +243,16 @@ func run() error {
 	}
 
 	return write(rep)
+}
+
+// measureClassLoad runs the class-load bench into rep. Ctrl-C or SIGTERM
+// during it takes every instance down before the bench stops.
+func measureClassLoad(bin string, counts []int, rep *Report) error {
+	ctx, stop := signal.NotifyContext(context.Background(), classSignals...)
+	defer stop()
+	var err error
+	rep.Class, err = classBench(ctx, bin, counts)
+	return err
 }
 
 func step(s string) { fmt.Fprintf(os.Stderr, "bench: %s\n", s) }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Targets the report checks its figures against (issues 2 and 6).
@@ -92,6 +94,8 @@ func write(rep Report) error {
 	}
 	p(".\n\n")
 
+	b.WriteString(classSection(rep.Class, rep.Machine.Cores))
+
 	p("## Start time\n\n")
 	p("Every xdplab command is a new process, so its start is paid each time. Each command below ran n times\n")
 	p("(after 10 unmeasured runs) from `make build`'s binary; wall time from fork to exit.\n\n")
@@ -150,6 +154,160 @@ func write(rep Report) error {
 		}
 	}
 	return os.WriteFile(*out, []byte(b.String()), 0o644)
+}
+
+// classSection is the class-load table and what limits the number of
+// instances, from the figures of the run and the limits read on the machine.
+func classSection(cb ClassBench, cores int) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	lim := cb.Limits
+	p("## Class load: N instances at once\n\n")
+	p("N instances, as N learners on one machine, each run `xdplab up %s`, `check` and `down` one after\n", classLab)
+	p("the other, all N starting at the same moment; every command is a process of `make build`'s binary.\n")
+	p("A failure is a non-zero exit of any command, or a namespace, pin directory or state directory that an\n")
+	p("instance left behind. Step times are per command over the N instances (median and max). Sampled every\n")
+	p("%d ms: the sum of the RSS of the xdplab processes alive at that moment (with its anonymous part; the rest\n", sampleEvery.Milliseconds())
+	p("is the binary's pages, which they share), and memory: ")
+	switch {
+	case lim.MemSource == "/proc/meminfo":
+		p("MemTotal - MemAvailable of /proc/meminfo (the whole machine, so other work on it adds noise)")
+	case lim.KmemSource != "":
+		p("`memory.usage_in_bytes` of the cgroup (v1) the bench runs in, with its kernel part\n")
+		p("(`memory.kmem.usage_in_bytes`); BPF maps and programs, namespaces, veths and sockets are charged to it\n")
+		p("(memcg accounting), as the xdplab processes' own memory is")
+	default:
+		p("`%s` of the cgroup the bench runs in; BPF maps and programs, namespaces, veths and\n", filepath.Base(lim.MemSource))
+		p("sockets are charged to it (memcg accounting), as the xdplab processes' own memory is")
+	}
+	p(". Memory is the peak above its value\njust before the run, and what was still above it 1 s after the last `down`.\n\n")
+	p("| N | wall | failures | up | check | down | CPU (user+sys) | peak RSS sum (anon) | processes | memory peak (kernel) | after | load before |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, c := range cb.Runs {
+		st := func(name string) string {
+			s := c.Step[name]
+			return fmt.Sprintf("%.2f s (max %.2f)", s.Median, s.Max)
+		}
+		kernel := ""
+		if lim.KmemSource != "" {
+			kernel = fmt.Sprintf(" (%.0f MiB)", c.KmemPeakMiB)
+		}
+		p("| %d | %.1f s | %d | %s | %s | %s | %.1f s | %.0f MiB (%.0f MiB) | %d | %.0f MiB%s | %.0f MiB | %.2f |\n",
+			c.Instances, c.WallS, c.Failures, st("up"), st("check"), st("down"), c.CPUS, c.PeakRSSMiB, c.PeakAnonMiB,
+			c.PeakProcesses, c.MemPeakMiB, kernel, c.MemAfterMiB, c.Load[0])
+	}
+	for _, c := range cb.Runs {
+		if c.FirstFailure != "" {
+			p("\nFirst failure at N=%d:\n\n```\n%s\n```\n", c.Instances, c.FirstFailure)
+		}
+	}
+	if len(cb.Runs) == 0 {
+		return b.String() + "\n"
+	}
+	c := cb.Runs[len(cb.Runs)-1]
+	n := float64(c.Instances)
+	up := max(float64(c.PeakNamespaces)/2, 1) // two namespaces per instance
+	cores = max(cores, 1)
+	p("\n### What limits N\n\n")
+	p("From the N=%d run above and the limits read on this machine when it ran:\n\n", c.Instances)
+	p("- **CPU.** One instance's three commands cost %.3f s of CPU (user+sys; kernel threads, e.g. the one that\n", c.CPUS/n)
+	p("  frees namespaces, not counted), so %d cores need at least %.1f s for N=%d; the run took %.1f s. Namespaces,\n",
+		cores, c.CPUS/float64(cores), c.Instances, c.WallS)
+	p("  veths and XDP attachment are made under the kernel's global rtnl_mutex, one instance at a time, whatever the cores;\n")
+	p("  so is the kernel's link watcher, which readies a new veth for traffic and which `up` waits for (at N=300 it\n")
+	p("  ran seconds late, and before `up` waited, the first pings of some checks were lost).\n")
+	p("- **File descriptors.** An xdplab process had at most %d files open. Each learner's command is a process of its\n", c.PeakFDs)
+	p("  own, so N does not add to any one process's count; its limit is `ulimit -n` (%d soft, %d hard here;\n", lim.NoFileSoft, lim.NoFileHard)
+	p("  Go raises the soft limit to the hard one at start; fs.nr_open %d). The machine had %d files open of\n", lim.NrOpen, lim.FilesOpen)
+	p("  fs.file-max %d before the run: %d processes at %d files each are %d more.\n",
+		lim.FileMax, c.PeakProcesses, c.PeakFDs, c.PeakProcesses*c.PeakFDs)
+	p("- **Memory, BPF's included.** Maps and programs are charged to the memory cgroup of the process that creates\n")
+	p("  them (memcg accounting) and stay charged while pinned, after `up` has exited; RLIMIT_MEMLOCK (%s here) is not\n", memlockText(lim.MemlockSoft))
+	p("  what the kernel checks, and it cannot be raised in this sandbox anyway. ")
+	h := cb.Held
+	if h.Error != "" {
+		p("What an instance holds could not be measured:\n\n  ```\n  %s\n  ```\n\n  ", strings.ReplaceAll(strings.TrimSpace(h.Error), "\n", "\n  "))
+	} else if h.Instances > 0 {
+		p("An instance that is up, with no command running, holds %.2f MiB", h.MiB)
+		if lim.KmemSource != "" {
+			p(" by the cgroup's usage, %.2f MiB by its kernel\n  counter", h.KernelMiB)
+		}
+		p(": its two namespaces, the veth pair, the program and its per-CPU map (%d instances brought up one after\n  the other, the difference divided by their number). ", h.Instances)
+	}
+	p("At the N=%d peak, with\n  about %.0f instances up and %d xdplab processes alive, the cgroup held %.0f MiB more than before the run",
+		c.Instances, up, c.PeakProcesses, c.MemPeakMiB)
+	if lim.KmemSource != "" {
+		p(" (%.0f MiB kernel memory)", c.KmemPeakMiB)
+	}
+	p(", %.0f MiB of it the processes' anonymous memory. ", c.PeakAnonMiB)
+	room := lim.MemAvailMiB
+	if lim.MemLimitMiB > 0 {
+		p("The cgroup's limit is %d MiB", lim.MemLimitMiB)
+		room = min(room, lim.MemLimitMiB)
+	} else {
+		p("The cgroup has no limit; the machine had %d MiB available of %d MiB", lim.MemAvailMiB, lim.MemTotalMiB)
+	}
+	if perInst := c.MemPeakMiB / n; perInst > 0 {
+		p(": room for\n  about %.0f instances starting at once", float64(room)/perInst)
+		if h.MiB > 0 {
+			p(", or %.0f that are up", float64(room)/h.MiB)
+		}
+	}
+	p(".\n")
+	p("- **Namespaces.** Two network namespaces per instance (%d of the bench at the peak, %d named ones of other work\n", c.PeakNamespaces, lim.NetNSInUse)
+	p("  before the run); /proc/sys/user/max_net_namespaces is %d, room for %d instances. A namespace counts until\n", lim.MaxNetNS, lim.MaxNetNS/2)
+	p("  the kernel's worker has freed it, shortly after `down`.\n")
+	p("- **veths.** One pair per instance, inside its namespaces: the kernel sets no count, only memory and rtnl_mutex time.\n")
+	p("- **Instance lock.** /run/xdplab/INSTANCE/lock is per instance: learners never wait for each other, only commands\n")
+	p("  on the same instance do (for up to one minute).\n")
+	p("- **Mounts.** Each named namespace is a bind mount under /run/netns (mounts at or under it: %d before the run,\n", lim.NetnsMounts)
+	p("  %d at the peak), against fs.mount-max %d per mount namespace (%d mounts in all before the run).", c.PeakNetnsMounts, lim.MountMax, lim.Mounts)
+	if lim.NetnsShared {
+		p(" /run/netns is\n  a shared mount, as iproute2 makes it, so each one is also made in every mount namespace that is its peer.")
+	}
+	p("\n\n")
+	// The first count limit that instances left up would meet.
+	type bound struct {
+		what string
+		n    int64
+	}
+	bounds := []bound{{"network namespaces", lim.MaxNetNS / 2}, {"fs.mount-max", lim.MountMax / 2}}
+	if h.MiB > 0 {
+		bounds = append(bounds, bound{"memory", int64(float64(room) / h.MiB)})
+	}
+	first := bound{}
+	for _, bd := range bounds {
+		if bd.n > 0 && (first.n == 0 || bd.n < first.n) {
+			first = bd
+		}
+	}
+	p("In short: a class that starts at once is limited by time, about %.3f s of CPU per instance over %d cores plus\n", c.CPUS/n, cores)
+	p("the waits on rtnl_mutex")
+	if failures := failuresOf(cb.Runs); failures == 0 {
+		p(", with no failure up to N=%d here", c.Instances)
+	} else {
+		p("; %d commands or instances failed (above)", failures)
+	}
+	if first.n > 0 {
+		p("; instances left up would run into %s first, at about %d", first.what, first.n)
+	}
+	p(".\n\n")
+	return b.String()
+}
+
+func failuresOf(runs []ClassLoad) int {
+	n := 0
+	for _, c := range runs {
+		n += c.Failures
+	}
+	return n
+}
+
+func memlockText(v uint64) string {
+	if v == unix.RLIM_INFINITY {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d KiB", v>>10)
 }
 
 // linearity is max/min of the per-node cost over the measured sizes.

@@ -152,14 +152,40 @@ func (s Store) checkDirs() error {
 	return CheckDir("state directory", s.dir())
 }
 
+// MakeDirs creates dirs, each the parent of the next, as MakeDir does. The
+// first is a root that instances share and that the last one to leave
+// removes (RemoveIfEmpty, down's pin cleanup); when that happens between
+// creating it and creating its child, the child's mkdir finds no parent,
+// and the chain is made again rather than failing a command that merely
+// started at that moment.
+func MakeDirs(what string, dirs ...string) error {
+	const attempts = 100 // each needs another instance to empty the root just then
+	var err error
+	for range attempts {
+		if err = makeDirs(what, dirs); !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return err
+}
+
+func makeDirs(what string, dirs []string) error {
+	if len(dirs) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dirs[0]), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", what, err)
+	}
+	for _, d := range dirs {
+		if err := MakeDir(what, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s Store) makeDirs() error {
-	if err := os.MkdirAll(filepath.Dir(s.Dir), 0o755); err != nil {
-		return fmt.Errorf("state directory: %w", err)
-	}
-	if err := MakeDir("state directory", s.Dir); err != nil {
-		return err
-	}
-	return MakeDir("state directory", s.dir())
+	return MakeDirs("state directory", s.Dir, s.dir())
 }
 
 // openNoFollow opens one of xdplab's files without following a link and

@@ -207,3 +207,42 @@ func TestPeek(t *testing.T) {
 	}
 	l.Unlock()
 }
+
+// TestInstancesShareTheRoot: instances come and go at the same time, as in a
+// class, and the last one out removes the shared state root. An instance
+// that starts at that moment must not fail because the root went from under
+// it.
+func TestInstancesShareTheRoot(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "xdplab")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := Store{Dir: root, Instance: "i" + strconv.Itoa(i)}
+			for range 300 {
+				err := func() error {
+					l, err := s.Lock(context.Background())
+					if err != nil {
+						return err
+					}
+					defer l.Unlock()
+					// As a command that leaves nothing up (down) ends.
+					return s.RemoveIfEmpty()
+				}()
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d instances failed, first: %v", len(errs), errs[0])
+	}
+}

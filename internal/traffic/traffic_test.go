@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/topology"
+	"github.com/xdplab/xdplab/topology/topotest"
 )
 
 var (
@@ -26,7 +26,7 @@ var (
 // deployPair deploys the pair topology for one test and removes it after.
 func deployPair(t *testing.T) *topology.Deployed {
 	t.Helper()
-	return testutils.Deploy(t, topology.Pair(), "traffic")
+	return topotest.Deploy(t, topology.Pair(), "traffic")
 }
 
 func TestLive(t *testing.T) {

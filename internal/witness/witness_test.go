@@ -20,6 +20,7 @@ import (
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/internal/witness"
 	"github.com/xdplab/xdplab/topology"
+	"github.com/xdplab/xdplab/topology/topotest"
 )
 
 // quiet is the tests' wait for stragglers (grade.Quiet in checks).
@@ -59,7 +60,7 @@ func echoes(frames []witness.Frame, id int) []string {
 }
 
 func TestLive(t *testing.T) {
-	d := testutils.Deploy(t, topology.Pair(), "witness")
+	d := topotest.Deploy(t, topology.Pair(), "witness")
 	sender, dut := d.MustRole("sender"), d.MustRole("dut")
 	src, dst := sender.Addr.Addr(), dut.Addr.Addr()
 	ctx := t.Context()

@@ -21,6 +21,7 @@ import (
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/topology"
+	"github.com/xdplab/xdplab/topology/topotest"
 )
 
 // lpmKey is basic_firewall's blacklist key.
@@ -196,7 +197,7 @@ func TestOpenMap(t *testing.T) {
 }
 
 func TestTraffic(t *testing.T) {
-	d := testutils.Deploy(t, topology.Pair(), "grade")
+	d := topotest.Deploy(t, topology.Pair(), "grade")
 	sender, dut := d.MustRole("sender"), d.MustRole("dut")
 	ctx := t.Context()
 

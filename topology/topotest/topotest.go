@@ -1,9 +1,11 @@
-package testutils
+// Package topotest deploys topologies for tests that need a network of their own.
+package topotest
 
 import (
 	"context"
 	"testing"
 
+	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -11,8 +13,8 @@ import (
 // destroys it when the test ends.
 func Deploy(tb testing.TB, spec topology.Spec, lab string) *topology.Deployed {
 	tb.Helper()
-	RequirePrivileged(tb)
-	r, err := topology.Resolve(spec, Instance(tb), lab)
+	testutils.RequirePrivileged(tb)
+	r, err := topology.Resolve(spec, testutils.Instance(tb), lab)
 	if err != nil {
 		tb.Fatal(err)
 	}
