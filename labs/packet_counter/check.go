@@ -109,11 +109,9 @@ func countHint(d grade.Counters[uint32], proto uint32, sent uint64, what, fallba
 	case got > sent && got%sent == 0:
 		return fmt.Sprintf("each packet was counted %d times: add 1 once per packet, in one place", got/sent)
 	case got == 0:
-		for _, e := range d.Entries(labs.IPProtoName) {
-			if e.Value == sent {
-				return fmt.Sprintf("the %d %s were counted under key %d (%s), not %d (%s): the key must be ip->protocol, the byte at offset 9 of the IPv4 header",
-					sent, what, e.Key, e.Name, proto, labs.IPProtoName(proto))
-			}
+		if k, ok := d.Elsewhere(proto, sent); ok {
+			return fmt.Sprintf("the %d %s were counted under key %d (%s), not %d (%s): the key must be ip->protocol, the byte at offset 9 of the IPv4 header",
+				sent, what, k, labs.IPProtoName(k), proto, labs.IPProtoName(proto))
 		}
 	}
 	return fallback

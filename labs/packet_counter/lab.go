@@ -70,17 +70,10 @@ func (*Lab) Up(ctx context.Context, env *labs.Env) error {
 	return loader.AttachXDP(env.Topo.MustNS("node1"), "veth1", coll.Programs[progName], native, env.Pin(linkPin))
 }
 
-// Watch prints the counters once a second in the tutorial's format. The
-// pin is opened at every tick, so that a watch left running after down
-// stops with the reason instead of showing a detached map.
+// Watch prints the counters once a second in the tutorial's format.
 func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 	return labs.Every(ctx, time.Second, func() error {
-		m, err := grade.OpenMap(env, mapName, true)
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		c, err := grade.ReadCounters[uint32](m)
+		c, err := grade.ReadPinned[uint32](env, mapName)
 		if err != nil {
 			return err
 		}
