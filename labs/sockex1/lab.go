@@ -113,7 +113,8 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 // dut's lo for as long as it is open: a socket filter lives and dies with
 // its socket. The socket hears nothing before the filter is attached (so
 // no packet reaches it unfiltered, unlike the sample's, which binds
-// first), and nothing reads it: the filter keeps no packet for it.
+// first). Nothing reads it: the sample's filter keeps no packet for it,
+// and what another filter keeps waits in the socket until it closes.
 func attachFilter(env *labs.Env) (*witness.Witness, error) {
 	prog, err := grade.OpenProgram(env, progPin)
 	if err != nil {
