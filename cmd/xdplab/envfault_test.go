@@ -264,7 +264,7 @@ func TestPortTakenIsAnError(t *testing.T) {
 	}
 	cause := fmt.Sprintf("tcp port 8888 in netns %s is taken by pid %d (%s): stop it and re-run", node1, os.Getpid(), strings.TrimSpace(string(comm)))
 
-	wantCouldNotCheck(t, xdplab(t, inst, "check", "packet_counter"), "could not check: "+cause+"; 3 of 3 expectations met before it stopped")
+	wantCouldNotCheck(t, xdplab(t, inst, "check", "packet_counter"), "could not check: "+cause+"; 4 of 4 expectations met before it stopped")
 
 	junit := filepath.Join(t.TempDir(), "r.xml")
 	js := xdplab(t, inst, "check", "packet_counter", "--json", "--junit", junit)
@@ -285,7 +285,7 @@ func TestPortTakenIsAnError(t *testing.T) {
 	}
 	x, _ := os.ReadFile(junit)
 	for _, want := range []string{
-		`<testsuite name="packet_counter" tests="4" failures="0" errors="1"`,
+		`<testsuite name="packet_counter" tests="5" failures="0" errors="1"`,
 		`<error message="could not check: ` + cause + `" type="environment">`,
 	} {
 		if !strings.Contains(string(x), want) {
@@ -351,7 +351,7 @@ func TestReportFile(t *testing.T) {
 		inst := testutils.Instance(t)
 		// /dev/full can be opened for writing, but every write fails.
 		r := xdplab(t, inst, "run", "packet_counter", "--junit", "/dev/full")
-		if !strings.Contains(r.stdout, "  PASS: 5/5 expectations met") || !strings.Contains(r.stdout, "1 passed, 0 failed") {
+		if !strings.Contains(r.stdout, "  PASS: 7/7 expectations met") || !strings.Contains(r.stdout, "1 passed, 0 failed") {
 			t.Errorf("the results did not reach stdout:\n%s", r)
 		}
 		wantError(t, r, "write the JUnit report /dev/full:", "no space left on device", "the results above are complete")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,13 +155,8 @@ func TestMeasure(t *testing.T) {
 
 func TestOpenMap(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	dir := filepath.Join(labs.DefaultPinRoot, inst, "grade")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(dir)) })
-	env := &labs.Env{Instance: inst, Lab: "grade", PinDir: dir, Options: labs.Options{Mode: labs.ModeNative}}
+	env := pinEnv(t, labs.ModeNative)
+	inst := env.Instance
 	m := newMap(t, ebpf.Array, 4, 8)
 	if err := m.Pin(env.Pin("protocols")); err != nil {
 		t.Fatal(err)

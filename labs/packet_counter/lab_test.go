@@ -7,6 +7,7 @@ import (
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/labs/labtest"
 	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
 )
@@ -23,6 +24,39 @@ func TestRunTutorialObject(t *testing.T) {
 	labtest.Passes(t, "packet_counter", labs.Options{Obj: labtest.Obj("packet_counter", "legacy_packet_count.o")})
 }
 
+// TestTrafficStepFails: a program that counts right but drops UDP fails
+// the delivery of the datagrams, as a failed expectation with its hint
+// (exit 1, not "could not check"), and every other expectation, the UDP
+// counter and the TCP steps after it included, is still judged and passes.
+func TestTrafficStepFails(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	reports, err := labtest.Runner(t).Run(context.Background(), []string{"packet_counter"},
+		labs.Options{Obj: labtest.Obj("packet_counter", "drops_udp.o")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 {
+		t.Fatalf("%d reports, want 1", len(reports))
+	}
+	if r := reports[0]; r.Verdict != labs.VerdictFail || r.Error != "" {
+		t.Fatalf("verdict %s, error %q; want a failure without error", r.Verdict, r.Error)
+	}
+	_, _, text := reports[0].Describe()
+	var failed []labs.Result
+	for _, r := range reports[0].Results {
+		if !r.Pass {
+			failed = append(failed, r)
+		}
+	}
+	want := labs.Result{
+		Name: "5 UDP datagrams host -> 192.168.0.2:9 arrive", Expected: "5 of 5 datagrams arrived", Observed: "0 of 5 datagrams arrived",
+		Hint: "the program must return XDP_PASS for UDP too: a datagram it drops never reaches node1's socket",
+	}
+	if len(failed) != 1 || failed[0] != want || len(reports[0].Results) != 7 {
+		t.Errorf("want 7 expectations with only this one failed: %+v\n%s", want, text)
+	}
+}
+
 // TestBadObj: each unusable --obj is refused with a sentence naming what is
 // wrong, before anything is created (the instance's cleanup checks that).
 func TestBadObj(t *testing.T) {
@@ -35,7 +69,7 @@ func TestBadObj(t *testing.T) {
 }
 
 func TestFormat(t *testing.T) {
-	got := packetcounter.Format(map[uint32]uint64{17: 5, 1: 3, 200: 1})
+	got := packetcounter.Format(grade.Counters[uint32]{17: 5, 1: 3, 200: 1, 6: 0})
 	want := "IPPROTO_ICMP : 3\nIPPROTO_UDP : 5\nIPPROTO_200 : 1\n\n"
 	if got != want {
 		t.Errorf("Format = %q, want %q", got, want)

@@ -13,6 +13,7 @@ import (
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/labs/labtest"
 	"github.com/xdplab/xdplab/labs/sockex1"
 )
@@ -60,6 +61,60 @@ func TestCheckCatchesMistakes(t *testing.T) {
 	}
 }
 
+// upForTest brings the lab up on a fresh instance, taken down again when
+// the test ends, and opens it as check and watch see it.
+func upForTest(t *testing.T) (*labs.Runner, labs.Lab, *labs.Env) {
+	t.Helper()
+	r := labtest.Runner(t)
+	ctx := context.Background()
+	if err := r.Up(ctx, "sockex1", labs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := r.Down(ctx, "sockex1"); err != nil {
+			t.Error(err)
+		}
+	})
+	lab, env, err := r.Open("sockex1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Topo.Close)
+	return r, lab, env
+}
+
+// TestBrokenLoIsAnError: traffic over lo that does not arrive cannot be
+// the filter's doing, so the check stops with the cause and the fix (exit
+// 2), after the expectations it could judge; nothing is left behind once
+// the lab is down.
+func TestBrokenLoIsAnError(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	r, _, env := upForTest(t)
+	ctx := context.Background()
+	node1 := env.Topo.MustNS("node1")
+	lo, err := node1.Netlink().LinkByName("lo")
+	if err == nil {
+		err = node1.Netlink().LinkSetDown(lo)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	reports, err := r.Check(ctx, "sockex1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := reports[0]
+	want := "udp to 127.0.0.1:9999 over lo in node1: 0 of 4 datagrams arrived; a socket filter cannot cause that, so lo in node1 is broken: " +
+		"run `xdplab down sockex1 --instance " + r.Instance + "` and `xdplab up sockex1 --instance " + r.Instance + "` again"
+	if rep.Verdict != labs.VerdictError || rep.Error != want {
+		t.Errorf("verdict %s, error %q\nwant an error: %s", rep.Verdict, rep.Error, want)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Pass || !strings.HasPrefix(rep.Results[1].Hint, "0 of 5 pings were answered") {
+		t.Errorf("want the pings failed and the ICMP count not blamed on the program: %+v", rep.Results)
+	}
+}
+
 // TestBadObj: each unusable --obj is refused with a sentence naming what is
 // wrong, before anything is created (the instance's cleanup checks that).
 func TestBadObj(t *testing.T) {
@@ -81,21 +136,8 @@ func TestBadObj(t *testing.T) {
 // over node1's lo show up as ICMP 980 bytes, Ctrl-C ends it.
 func TestWatch(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	r := labtest.Runner(t)
+	_, lab, env := upForTest(t)
 	ctx := context.Background()
-	if err := r.Up(ctx, "sockex1", labs.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := r.Down(ctx, "sockex1"); err != nil {
-			t.Error(err)
-		}
-	})
-	lab, env, err := r.Open("sockex1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Topo.Close()
 
 	out := &testutils.SyncBuffer{}
 	wctx, stop := context.WithCancel(ctx)
@@ -118,13 +160,12 @@ func TestWatch(t *testing.T) {
 }
 
 func TestFormat(t *testing.T) {
-	c := sockex1.Counts{1: 980, 6: 704, 17: 568, 47: 9}
-	if got, want := c.Format(), "TCP 704 UDP 568 ICMP 980 bytes\n"; got != want {
+	c := grade.Counters[uint32]{1: 980, 6: 704, 17: 568, 47: 9}
+	if got, want := sockex1.Format(c), "TCP 704 UDP 568 ICMP 980 bytes\n"; got != want {
 		t.Errorf("Format = %q, want %q", got, want)
 	}
-	d := c.Sub(sockex1.Counts{1: 980, 6: 700})
-	if len(d) != 3 || d[6] != 4 || d[17] != 568 || d[47] != 9 {
-		t.Errorf("Sub = %v", d)
+	if got, want := sockex1.Format(nil), "TCP 0 UDP 0 ICMP 0 bytes\n"; got != want {
+		t.Errorf("Format(nil) = %q, want %q", got, want)
 	}
 }
 

@@ -1,6 +1,7 @@
 package sockex1
 
 import (
+	"encoding/binary"
 	"net"
 	"strings"
 	"testing"
@@ -8,14 +9,19 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
-	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/internal/witness"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 // lo's frames carry an all-zero Ethernet header.
 var zeroMAC = net.HardwareAddr{0, 0, 0, 0, 0, 0}
+
+// protoOffset is where the filter reads the protocol: ETH_HLEN +
+// offsetof(struct iphdr, protocol).
+const protoOffset = 14 + 9
 
 // ipv4Frame is an lo frame between two TEST-NET addresses, so the stack
 // drops it on the way back in instead of answering (and being counted).
@@ -140,26 +146,18 @@ func TestProgramOutgoing(t *testing.T) {
 	if err := ns.Netlink().LinkSetUp(lo); err != nil {
 		t.Fatal(err)
 	}
-	fd, err := openLoSocket(ns, objs.BpfProg1, 0)
+	filter, err := witness.Open(ns, "lo", witness.Options{Filter: objs.BpfProg1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fd)
+	defer filter.Close()
 
 	for _, c := range frames(t) {
 		t.Run(c.name, func(t *testing.T) {
 			before := snapshot(t, objs.MyMap)
-			err := ns.Do(func() error {
-				s, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-				if err != nil {
-					return err
-				}
-				defer unix.Close(s)
-				// Sending on lo runs the taps (and so the filter) in this
-				// thread, before sendto returns.
-				return unix.Sendto(s, c.frame, 0, &unix.SockaddrLinklayer{Ifindex: lo.Attrs().Index, Halen: 6})
-			})
-			if err != nil {
+			// Sending on lo runs the taps (and so the filter) in this
+			// thread, before the send returns.
+			if err := witness.Send(ns, "lo", binary.BigEndian.Uint16(c.frame[12:14]), c.frame); err != nil {
 				t.Fatal(err)
 			}
 			after := snapshot(t, objs.MyMap)
@@ -187,11 +185,32 @@ func BenchmarkProgram(b *testing.B) {
 }
 
 func TestICMPHintNamesInstance(t *testing.T) {
-	twice := uint64(2 * 2 * pings * pingFrameLen)
-	if got := icmpHint(twice, "class1"); !strings.Contains(got, "(`xdplab watch sockex1 --instance class1`)") {
+	twice := grade.Counters[uint32]{protoICMP: 2 * 2 * pings * pingFrameLen}
+	if got := icmpHint(twice, pings, "class1"); !strings.Contains(got, "(`xdplab watch sockex1 --instance class1`)") {
 		t.Errorf("icmpHint on instance class1: %q", got)
 	}
-	if got := icmpHint(twice, "xdplab"); !strings.Contains(got, "(`xdplab watch sockex1`)") {
+	if got := icmpHint(twice, pings, "xdplab"); !strings.Contains(got, "(`xdplab watch sockex1`)") {
 		t.Errorf("icmpHint on the default instance: %q", got)
+	}
+}
+
+// TestICMPHintFromEvidence: the hint names what the counters show.
+func TestICMPHintFromEvidence(t *testing.T) {
+	const all = 2 * pings * pingFrameLen
+	for _, c := range []struct {
+		d        grade.Counters[uint32]
+		answered int
+		want     string
+	}{
+		{grade.Counters[uint32]{0: all}, pings, "the 980 bytes of the pings were counted under key 0 (IPPROTO_IP), not 1 (IPPROTO_ICMP): " +
+			"read the protocol byte at ETH_HLEN + offsetof(struct iphdr, protocol), 23 bytes into the frame"},
+		{grade.Counters[uint32]{}, pings, "nothing was counted under IPPROTO_ICMP (1): " +
+			"read the protocol byte at ETH_HLEN + offsetof(struct iphdr, protocol) and add skb->len to that slot"},
+		{grade.Counters[uint32]{}, 0, "0 of 5 pings were answered, so the count cannot be judged: see why above"},
+		{grade.Counters[uint32]{protoICMP: all - 10*14}, pings, "add skb->len, the whole frame with its 14-byte Ethernet header, once per outgoing packet"},
+	} {
+		if got := icmpHint(c.d, c.answered, "xdplab"); got != c.want {
+			t.Errorf("%v, %d answered: %q\nwant %q", c.d, c.answered, got, c.want)
+		}
 	}
 }
