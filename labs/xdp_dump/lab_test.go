@@ -58,6 +58,48 @@ func TestCheckCatchesMistakes(t *testing.T) {
 	}
 }
 
+// TestCheckGoesOnAfterTrafficFails: when node1 cannot be reached from the
+// host, the TCP exchange and the datagrams fail as expectations with their
+// hints, not as an error, and the expectations that do not need them are
+// still checked: the IPv6 SYN is written raw, below routing.
+func TestCheckGoesOnAfterTrafficFails(t *testing.T) {
+	rep := labtest.CheckAfter(t, "xdp_dump", labs.Options{}, func(t *testing.T, env *labs.Env) {
+		labtest.Unreachable(t, env, "sender", "dut")
+	})
+	got := map[string]labs.Result{}
+	for _, r := range rep.Results {
+		got[r.Name] = r
+	}
+	for _, want := range []struct {
+		name     string
+		pass     bool
+		observed string
+	}{
+		{"TCP connect host -> 192.168.0.2:8888 succeeds", false, "no connection: "},
+		{"3 UDP datagrams host -> 192.168.0.2:9 arrive", false, "0 of 3 datagrams arrived (sending failed: "},
+		{"no event for 3 UDP datagrams host -> 192.168.0.2:9", true, "0"},
+		{"no event for an IPv6 TCP SYN [fd00::3]:43910 -> [fd00::2]:8888", true, "0"},
+		{"no event is lost", true, "0"},
+	} {
+		r, ok := got[want.name]
+		switch {
+		case !ok:
+			_, _, text := rep.Describe()
+			t.Errorf("no expectation %q:\n%s", want.name, text)
+		case r.Pass != want.pass || !strings.HasPrefix(r.Observed, want.observed):
+			t.Errorf("%q: pass %v, observed %q; want pass %v, observed %q...", want.name, r.Pass, r.Observed, want.pass, want.observed)
+		case !r.Pass && r.Hint == "":
+			t.Errorf("%q fails without a hint", want.name)
+		}
+	}
+	// Without a connection, its SYN is not told from its retransmissions.
+	for name := range got {
+		if strings.HasPrefix(name, "one event for the SYN") {
+			t.Errorf("%q judged without a connection", name)
+		}
+	}
+}
+
 // TestBadObj: each unusable --obj is refused with a sentence naming what is
 // wrong, before anything is created (the instance's cleanup checks that).
 func TestBadObj(t *testing.T) {
