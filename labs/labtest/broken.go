@@ -3,6 +3,7 @@ package labtest
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -39,8 +40,11 @@ func CheckAfter(t *testing.T, lab string, opts labs.Options, prepare func(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reports) != 1 || reports[0].Error != "" {
-		t.Fatalf("want one report with a verdict, got %+v", reports)
+	if len(reports) != 1 {
+		t.Fatalf("want one report, got %d", len(reports))
+	}
+	if reports[0].Error != "" {
+		t.Fatalf("want a verdict, the check could not run: %s", reports[0].Error)
 	}
 	return reports[0]
 }
@@ -58,5 +62,35 @@ func Unreachable(t *testing.T, env *labs.Env, from, to string) {
 	}
 	if err := src.NS.Netlink().RouteAdd(route); err != nil {
 		t.Fatalf("unreachable route to %s in %s: %v", dst.Addr.Addr(), src.NS.Name, err)
+	}
+}
+
+// Judged is what a test expects of one result of a report: its verdict,
+// and how its observed text starts.
+type Judged struct {
+	Name     string
+	Pass     bool
+	Observed string
+}
+
+// RequireJudged checks that the report holds a result for each of want,
+// judged so, and that each failed one has a hint.
+func RequireJudged(t *testing.T, rep *labs.Report, want []Judged) {
+	t.Helper()
+	got := map[string]labs.Result{}
+	for _, r := range rep.Results {
+		got[r.Name] = r
+	}
+	for _, w := range want {
+		r, ok := got[w.Name]
+		switch {
+		case !ok:
+			_, _, text := rep.Describe()
+			t.Errorf("no expectation %q:\n%s", w.Name, text)
+		case r.Pass != w.Pass || !strings.HasPrefix(r.Observed, w.Observed):
+			t.Errorf("%q: pass %v, observed %q; want pass %v, observed %q...", w.Name, r.Pass, r.Observed, w.Pass, w.Observed)
+		case !r.Pass && r.Hint == "":
+			t.Errorf("%q fails without a hint", w.Name)
+		}
 	}
 }

@@ -34,32 +34,13 @@ func TestCheckGoesOnAfterTrafficFails(t *testing.T) {
 	rep := labtest.CheckAfter(t, "xdpcap", labs.Options{}, func(t *testing.T, env *labs.Env) {
 		labtest.Unreachable(t, env, "sender", "dut")
 	})
-	got := map[string]labs.Result{}
-	for _, r := range rep.Results {
-		got[r.Name] = r
-	}
-	for _, want := range []struct {
-		name     string
-		pass     bool
-		observed string
-	}{
-		{"3 pings host -> 192.168.0.2 are answered", false, "0 replies; 3 requests could not be sent (host unreachable)"},
-		{"5 UDP datagrams host -> 192.168.0.2:7777 arrive", false, "0 of 5 datagrams arrived (sending failed: "},
-		{"XDPdrop holds the 5 datagrams to port 9 and nothing else", false, "0 to port 9, 0 other (sending to port 9 failed: "},
-		{"no datagram to port 9 is passed", true, "0"},
-		{"the lab program is back on its link after --entry", true, "true"},
-	} {
-		r, ok := got[want.name]
-		switch {
-		case !ok:
-			_, _, text := rep.Describe()
-			t.Errorf("no expectation %q:\n%s", want.name, text)
-		case r.Pass != want.pass || !strings.HasPrefix(r.Observed, want.observed):
-			t.Errorf("%q: pass %v, observed %q; want pass %v, observed %q...", want.name, r.Pass, r.Observed, want.pass, want.observed)
-		case !r.Pass && r.Hint == "":
-			t.Errorf("%q fails without a hint", want.name)
-		}
-	}
+	labtest.RequireJudged(t, rep, []labtest.Judged{
+		{Name: "3 pings host -> 192.168.0.2 are answered", Pass: false, Observed: "0 replies; 3 requests could not be sent (host unreachable)"},
+		{Name: "5 UDP datagrams host -> 192.168.0.2:7777 arrive", Pass: false, Observed: "0 of 5 datagrams arrived (sending failed: "},
+		{Name: "XDPdrop holds the 5 datagrams to port 9 and nothing else", Pass: false, Observed: "0 to port 9, 0 other (sending to port 9 failed: "},
+		{Name: "no datagram to port 9 is passed", Pass: true, Observed: "0"},
+		{Name: "the lab program is back on its link after --entry", Pass: true, Observed: "true"},
+	})
 }
 
 // TestBadObjects: objects the lab cannot use are refused before anything
