@@ -150,7 +150,7 @@ func tcpResults(events []Event, local, remote netip.AddrPort) []labs.Result {
 	want := fmt.Sprintf("TCP SYN %s -> %s", local, remote)
 	observed, ok := "no event", false
 	if len(syns) > 0 {
-		observed, ok = carried(syns[0], local, remote)
+		observed, ok = carriedPacket(syns[0], local, remote)
 	}
 	results = append(results, labs.Assert("the event carries that SYN packet", ok, want, observed,
 		"pass BPF_F_CURRENT_CPU | (len << 32) as flags, len = data_end - data, so the kernel appends the packet; record len in perf_event_item.pkt_len"))
@@ -160,15 +160,17 @@ func tcpResults(events []Event, local, remote netip.AddrPort) []labs.Result {
 	return results
 }
 
-// carried describes the packet an event carries and whether it is the SYN
+// carriedPacket describes the packet an event carries and whether it is the SYN
 // from local to remote, whole.
-func carried(e Event, local, remote netip.AddrPort) (string, bool) {
+func carriedPacket(e Event, local, remote netip.AddrPort) (string, bool) {
 	f := packet.Decode(e.Packet)
+	// The kernel pads a sample to 8 bytes, so what it carries beyond the
+	// length it gives cannot be told apart from padding more exactly.
 	switch {
-	case e.Len > len(e.Packet):
-		// The kernel pads a sample to 8 bytes, so the cut cannot be placed
-		// more exactly than this.
-		return fmt.Sprintf("a packet cut short: the sample carries %d of its %d bytes, the kernel's padding included", len(e.Packet), e.Len), false
+	case e.Len > e.Carried:
+		return fmt.Sprintf("a packet cut short: the sample carries %d of its %d bytes, the kernel's padding included", e.Carried, e.Len), false
+	case e.Len == 0 && e.Carried >= 8:
+		return fmt.Sprintf("pkt_len 0, yet the sample carries %d bytes after the metadata, up to 7 of them padding", e.Carried), false
 	case len(e.Packet) == 0:
 		return "no packet bytes after the metadata", false
 	case f.Err != nil:

@@ -42,6 +42,8 @@ func TestTCPResults(t *testing.T) {
 		{"the SYN cut short", []Event{event(syn, len(syn), 40)}, "1",
 			"a packet cut short: the sample carries 40 of its 60 bytes, the kernel's padding included", false, "0"},
 		{"no packet", []Event{event(syn, 0, 0)}, "1", "no packet bytes after the metadata", false, "0"},
+		{"the SYN without its length", []Event{event(syn, 0, len(syn))}, "1",
+			"pkt_len 0, yet the sample carries 60 bytes after the metadata, up to 7 of them padding", false, "0"},
 		{"a SYN-ACK only", []Event{event(synAck, len(synAck), len(synAck))}, "0", "no event", false, "1"},
 		{"the SYN and a SYN-ACK", []Event{event(synAck, len(synAck), len(synAck)), event(syn, len(syn), len(syn))}, "1",
 			"TCP SYN 192.168.0.3:43910 -> 192.168.0.2:8888, 60 bytes", true, "1"},

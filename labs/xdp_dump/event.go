@@ -25,6 +25,9 @@ type Event struct {
 	// tutorial's layout the IPv4 header's total length (the bytes carried
 	// when there is none).
 	Len int
+	// Carried is how many bytes the sample carries after its metadata, the
+	// kernel's padding included.
+	Carried int
 }
 
 // Layout says how a sample's metadata is laid out.
@@ -81,7 +84,7 @@ func Decode(raw []byte, l Layout) (Event, error) {
 		Dst: netip.AddrPortFrom(dst, binary.BigEndian.Uint16(raw[10:12])),
 	}
 	pkt := raw[l.Header:]
-	ev.Len = len(pkt)
+	ev.Len, ev.Carried = len(pkt), len(pkt)
 	if l.HasLen {
 		ev.Len = int(binary.NativeEndian.Uint32(raw[12:16]))
 	} else if n, ok := ipv4FrameLen(pkt); ok {
