@@ -10,14 +10,24 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/xdplab/xdplab/internal/packet"
 )
 
 // Event is one perf sample: the tuple of a TCP SYN and the packet it came in.
 type Event struct {
 	Src, Dst netip.AddrPort
 	// Packet is the Ethernet frame as the program saw it, without the padding
-	// the kernel adds to every sample.
+	// the kernel adds to every sample. A sample cut short (Len beyond what it
+	// carries) keeps every byte it carries here, padding included.
 	Packet []byte
+	// Len is the packet's length as the sample gives it: pkt_len, or in the
+	// tutorial's layout the IPv4 header's total length (the bytes carried
+	// when there is none).
+	Len int
+	// Carried is how many bytes the sample carries after its metadata, the
+	// kernel's padding included.
+	Carried int
 }
 
 // Layout says how a sample's metadata is laid out.
@@ -74,27 +84,31 @@ func Decode(raw []byte, l Layout) (Event, error) {
 		Dst: netip.AddrPortFrom(dst, binary.BigEndian.Uint16(raw[10:12])),
 	}
 	pkt := raw[l.Header:]
-	n := len(pkt)
+	ev.Len, ev.Carried = len(pkt), len(pkt)
 	if l.HasLen {
-		n = int(binary.NativeEndian.Uint32(raw[12:16]))
-	} else if ipLen, ok := ipv4FrameLen(pkt); ok {
-		n = ipLen
+		ev.Len = int(binary.NativeEndian.Uint32(raw[12:16]))
+	} else if n, ok := ipv4FrameLen(pkt); ok {
+		ev.Len = n
 	}
-	if n > len(pkt) {
-		return ev, fmt.Errorf("sample says %d packet bytes but carries %d", n, len(pkt))
+	if ev.Len > len(pkt) {
+		// What is there is still evidence of what the program appended.
+		ev.Packet = pkt
+		return ev, fmt.Errorf("sample says %d packet bytes but carries %d", ev.Len, len(pkt))
 	}
-	ev.Packet = pkt[:n]
+	ev.Packet = pkt[:ev.Len]
 	return ev, nil
 }
 
-// ipv4FrameLen is the Ethernet header plus the IPv4 total length, when pkt
-// starts with an IPv4 frame.
+// ipv4FrameLen is the length of an IPv4 frame by its headers: the Ethernet
+// header and its VLAN tags, plus the IPv4 total length. It reports false for
+// other frames, and for a total length of 0 (segmentation offload), which
+// gives none.
 func ipv4FrameLen(pkt []byte) (int, bool) {
-	const ethLen = 14
-	if len(pkt) < ethLen+4 || binary.BigEndian.Uint16(pkt[12:14]) != 0x0800 {
+	f := packet.Decode(pkt)
+	if !f.Has(packet.LayerIPv4) || f.IPv4.TotalLength == 0 {
 		return 0, false
 	}
-	return ethLen + int(binary.BigEndian.Uint16(pkt[ethLen+2:ethLen+4])), true
+	return 14 + 4*f.VLANTags + int(f.IPv4.TotalLength), true
 }
 
 // Format renders an event as the tutorial does: the tuple line, then a hex

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 
 	"github.com/cilium/ebpf"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 // Names the tutorial uses; an --obj must provide them.
@@ -89,9 +89,10 @@ func eventLayout(env *labs.Env) (Layout, error) {
 // openReader puts a ring per CPU into the pinned perf map. Only one reader
 // gets the events: a second one (check while watch runs) takes the slots over.
 func openReader(env *labs.Env) (*perf.Reader, error) {
-	m, err := ebpf.LoadPinnedMap(env.Pin(mapName), nil)
+	// The reader writes its rings into the map's slots.
+	m, err := grade.OpenMap(env, mapName, false)
 	if err != nil {
-		return nil, fmt.Errorf("open pinned map %s: %w", mapName, err)
+		return nil, err
 	}
 	defer m.Close() // the reader holds its own copy
 	rd, err := perf.NewReader(m, ringPages*os.Getpagesize())
@@ -150,13 +151,3 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 func Summary(received, lost uint64) string {
 	return fmt.Sprintf("\nSummary:\n\t%d Event(s) Received\n\t%d Event(s) Lost(e.g. small buffer, delays in processing)\n", received, lost)
 }
-
-// Addresses of the pair topology the check uses.
-var (
-	node1Addr  = netip.MustParseAddr("192.168.0.2")
-	tcpTarget  = netip.AddrPortFrom(node1Addr, 8888)
-	udpTarget  = netip.AddrPortFrom(node1Addr, 9)
-	hostIPv6   = netip.MustParseAddr("fd00::3")
-	node1IPv6  = netip.MustParseAddr("fd00::2")
-	ipv6Target = netip.AddrPortFrom(node1IPv6, 8888)
-)

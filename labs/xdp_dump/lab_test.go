@@ -58,6 +58,29 @@ func TestCheckCatchesMistakes(t *testing.T) {
 	}
 }
 
+// TestCheckGoesOnAfterTrafficFails: when node1 cannot be reached from the
+// host, the TCP exchange and the datagrams fail as expectations with their
+// hints, not as an error, and the expectations that do not need them are
+// still checked: the IPv6 SYN is written raw, below routing.
+func TestCheckGoesOnAfterTrafficFails(t *testing.T) {
+	rep := labtest.CheckAfter(t, "xdp_dump", labs.Options{}, func(t *testing.T, env *labs.Env) {
+		labtest.Unreachable(t, env, "sender", "dut")
+	})
+	labtest.RequireJudged(t, rep, []labtest.Judged{
+		{Name: "TCP connect host -> 192.168.0.2:8888 succeeds", Pass: false, Observed: "no connection: "},
+		{Name: "3 UDP datagrams host -> 192.168.0.2:9 arrive", Pass: false, Observed: "0 of 3 datagrams arrived (sending failed: "},
+		{Name: "no event for 3 UDP datagrams host -> 192.168.0.2:9", Pass: true, Observed: "0"},
+		{Name: "no event for an IPv6 TCP SYN [fd00::3]:43910 -> [fd00::2]:8888", Pass: true, Observed: "0"},
+		{Name: "no event is lost", Pass: true, Observed: "0"},
+	})
+	// Without a connection, its SYN is not told from its retransmissions.
+	for _, r := range rep.Results {
+		if strings.HasPrefix(r.Name, "one event for the SYN") {
+			t.Errorf("%q judged without a connection", r.Name)
+		}
+	}
+}
+
 // TestBadObj: each unusable --obj is refused with a sentence naming what is
 // wrong, before anything is created (the instance's cleanup checks that).
 func TestBadObj(t *testing.T) {

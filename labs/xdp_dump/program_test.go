@@ -16,6 +16,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/testutils"
 )
 
@@ -166,9 +167,8 @@ func TestProgram(t *testing.T) {
 			if !bytes.Equal(ev.Packet, c.frame) {
 				t.Errorf("packet bytes differ from the frame:\n%x\n%x", ev.Packet, c.frame)
 			}
-			p, err := parseTCP(ev.Packet)
-			if err != nil || !p.syn || p.ack {
-				t.Errorf("packet decodes as %v (%v), want a SYN", p, err)
+			if f := packet.Decode(ev.Packet); f.Err != nil || !isSYN(&f) {
+				t.Errorf("packet decodes as %s (%v), want a SYN", f.Summary(), f.Err)
 			}
 		})
 	}
@@ -262,9 +262,22 @@ func TestDecode(t *testing.T) {
 	if _, err := Decode(meta[:8], OurLayout); !errors.Is(err, errShortSample) {
 		t.Errorf("short sample: %v, want errShortSample", err)
 	}
+	// A sample cut short keeps what it carries, as evidence of what the
+	// program appended.
 	lying := append(append(bytes.Clone(meta), 200, 0, 0, 0), frame[:54]...)
-	if _, err := Decode(lying, OurLayout); err == nil || !strings.Contains(err.Error(), "says 200 packet bytes but carries 54") {
-		t.Errorf("pkt_len beyond the sample: %v", err)
+	if ev, err := Decode(lying, OurLayout); err == nil || !strings.Contains(err.Error(), "says 200 packet bytes but carries 54") ||
+		ev.Len != 200 || len(ev.Packet) != 54 {
+		t.Errorf("pkt_len beyond the sample: %d of %d bytes, %v", len(ev.Packet), ev.Len, err)
+	}
+	cut := append(bytes.Clone(meta), frame[:40]...)
+	if ev, err := Decode(cut, TutorialLayout); err == nil || ev.Len != 54 || len(ev.Packet) != 40 {
+		t.Errorf("tutorial layout cut short: %d of %d bytes, %v", len(ev.Packet), ev.Len, err)
+	}
+	// A VLAN tag moves the IPv4 header; its total length still ends the packet.
+	tagged := append(append(bytes.Clone(frame[:12]), 0x81, 0x00, 0x00, 0x2a), frame[12:54]...)
+	tut = append(append(bytes.Clone(meta), tagged...), pad...)
+	if ev, err := Decode(tut, TutorialLayout); err != nil || len(ev.Packet) != 58 {
+		t.Errorf("tutorial layout, tagged frame: %d bytes, %v; want 58", len(ev.Packet), err)
 	}
 }
 

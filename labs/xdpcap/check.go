@@ -17,9 +17,11 @@ import (
 	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
+	"github.com/xdplab/xdplab/topology"
 )
 
-// Traffic the check sends from host to node1.
+// Traffic the check sends from the sender to node1.
 const (
 	pings     = 3
 	datagrams = 5
@@ -31,17 +33,17 @@ const (
 // received, matched and filtered all move.
 const checkFilter = "icmp or udp port 9"
 
-var node1Addr = netip.MustParseAddr("192.168.0.2")
-
 // Check captures (with the same engine as `xdplab capture`) while sending
-// pings, UDP to port 9 and UDP to port 7777: first every action with no
-// filter, then before the program (--entry) and, at once, after it with a
-// filter, which must keep exactly what libpcap keeps of the entry capture.
+// pings, UDP to port 9 and UDP to port 7777 from the sender to node1: first
+// every action with no filter, then before the program (--entry) and, at
+// once, after it with a filter, which must keep exactly what libpcap keeps
+// of the entry capture.
 func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	hook, entry := l.CapturePoints(env.PinDir)
 	if err := inUse(env, hook, entry); err != nil {
 		return nil, err
 	}
+	sender, dut := env.Topo.MustRole("sender"), env.Topo.MustRole("dut")
 	// A capture started while the check runs takes a place the check
 	// needs next: the check could not go on, through no fault of the
 	// program.
@@ -61,27 +63,33 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	mix, err := sendMix(ctx, env)
+	m, err := sendMix(ctx, sender, dut)
 	if err == nil {
-		all.waitFor(capture.Drop, datagrams)
+		all.waitFor(ctx, capture.Drop, datagrams)
 	}
 	got, serr := all.stop()
 	if err := errors.Join(err, serr); err != nil {
 		return nil, err
 	}
-	results = append(results, labs.Expect(fmt.Sprintf("%d pings host -> 192.168.0.2 are answered", pings), pings, mix.replies,
-		"the program must pass ICMP: return xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS) for anything that is not UDP to port 9"))
-	pass, drop := got.by(capture.Pass), got.by(capture.Drop)
 	results = append(results,
-		labs.Expect("the echo requests appear under XDPpass", pings, count(pass, mix.isEchoRequest),
+		grade.PingsAnswered("", m.pinged,
+			"the program must pass ICMP: return xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS) for anything that is not UDP to port 9"),
+		grade.DatagramsArrived("", m.passed,
+			"only port 9 is dropped; other UDP must go through xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS)"))
+	pass, drop := got.by(capture.Pass), got.by(capture.Drop)
+	dropped := fmt.Sprintf("%d to port %d, %d other", count(drop, udpTo(dropPort)), dropPort, len(drop)-count(drop, udpTo(dropPort)))
+	if m.dropFailure != nil {
+		dropped += fmt.Sprintf(" (sending to port %d failed: %v)", dropPort, m.dropFailure)
+	}
+	results = append(results,
+		grade.ExactCount("the echo requests appear under XDPpass", pings, count(pass, m.isEchoRequest),
 			"end every path with `return xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS);`: a plain `return XDP_PASS;` never reaches the hook, so no capture sees the packet"),
-		labs.Expect(fmt.Sprintf("the UDP datagrams to port %d appear under XDPpass", passPort), datagrams, count(pass, udpTo(passPort)),
+		grade.ExactCount(fmt.Sprintf("the UDP datagrams to port %d appear under XDPpass", passPort), datagrams, count(pass, udpTo(passPort)),
 			"only port 9 is dropped; other UDP must go through xdpcap_exit with XDP_PASS"),
-		labs.Expect(fmt.Sprintf("XDPdrop holds the %d datagrams to port 9 and nothing else", datagrams),
-			fmt.Sprintf("%d to port 9, 0 other", datagrams),
-			fmt.Sprintf("%d to port 9, %d other", count(drop, udpTo(dropPort)), len(drop)-count(drop, udpTo(dropPort))),
+		labs.Expect(fmt.Sprintf("XDPdrop holds the %d datagrams to port %d and nothing else", datagrams, dropPort),
+			fmt.Sprintf("%d to port %d, 0 other", datagrams, dropPort), dropped,
 			"drop exactly UDP with udp->dest == bpf_htons(9), through xdpcap_exit(ctx, &xdpcap_hook, XDP_DROP), so the capture sees the drop under XDPdrop"),
-		labs.Expect("no datagram to port 9 is passed", 0, count(pass, udpTo(dropPort)),
+		grade.ExactCount(fmt.Sprintf("no datagram to port %d is passed", dropPort), 0, count(pass, udpTo(dropPort)),
 			"compare the destination port in network byte order: udp->dest == bpf_htons(9)"),
 		lossless("without a filter, every captured packet is delivered, none lost", got),
 	)
@@ -96,10 +104,10 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		after.stop()
 		return results, err
 	}
-	mix, err = sendMix(ctx, env)
+	m, err = sendMix(ctx, sender, dut)
 	if err == nil {
-		after.waitFor(capture.Drop, datagrams)
-		before.waitFor(capture.Entry, 2*datagrams+pings)
+		after.waitFor(ctx, capture.Drop, datagrams)
+		before.waitFor(ctx, capture.Entry, 2*datagrams+pings)
 	}
 	atEntry, serr := before.stop()
 	filtered, aerr := after.stop()
@@ -109,7 +117,7 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	seen := atEntry.by(capture.Entry)
 	results = append(results, labs.Expect("--entry sees the whole mix before the program ran (echo requests, to port 9, to port 7777)",
 		fmt.Sprintf("%d, %d, %d", pings, datagrams, datagrams),
-		fmt.Sprintf("%d, %d, %d", count(seen, mix.isEchoRequest), count(seen, udpTo(dropPort)), count(seen, udpTo(passPort))),
+		fmt.Sprintf("%d, %d, %d", count(seen, m.isEchoRequest), count(seen, udpTo(dropPort)), count(seen, udpTo(passPort))),
 		"the front program captures, then tail-calls the lab program through next_prog; every packet passes it whatever the lab program then decides"))
 	restored, err := labProgramOnLink(entry)
 	if err != nil {
@@ -127,14 +135,16 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	return results, nil
 }
 
-// mix is what sendMix sent.
+// mix is what sendMix sent and saw.
 type mix struct {
-	pingID  int
-	replies int
+	pinged grade.Pinged
+	passed grade.Delivered // the datagrams to passPort
+	// dropFailure says why sending to dropPort stopped early, when it did.
+	dropFailure error
 }
 
 func (m mix) isEchoRequest(f *packet.Frame) bool {
-	return f.Has(packet.LayerICMPv4) && f.ICMPv4.Type == packet.ICMPv4EchoRequest && int(f.ICMPv4.ID) == m.pingID
+	return f.Has(packet.LayerICMPv4) && f.ICMPv4.Type == packet.ICMPv4EchoRequest && int(f.ICMPv4.ID) == m.pinged.ID
 }
 
 func udpTo(port int) func(*packet.Frame) bool {
@@ -143,31 +153,25 @@ func udpTo(port int) func(*packet.Frame) bool {
 	}
 }
 
-// sendMix sends pings, datagrams to port 9 (dropped) and to port 7777
-// (passed, waited for at node1) from host.
-func sendMix(ctx context.Context, env *labs.Env) (mix, error) {
-	host, node1 := env.Topo.MustNS("host"), env.Topo.MustNS("node1")
-	ping, err := traffic.Ping(ctx, host, node1Addr, traffic.PingOptions{Count: pings})
-	if err != nil {
-		return mix{}, fmt.Errorf("ping from host: %w", err)
-	}
-	m := mix{pingID: ping.ID, replies: ping.Received}
-	passTo := netip.AddrPortFrom(node1Addr, passPort)
-	sink, err := traffic.ListenUDP(node1, passTo)
-	if err != nil {
+// sendMix sends from the sender to the dut: pings, datagrams to port 9 and
+// datagrams to port 7777. Those to port 9 are sent without a sink, since
+// none may arrive; those to port 7777 are waited for at a sink. Traffic that
+// goes wrong is in the mix, as evidence; the error is for a check that
+// could not run.
+func sendMix(ctx context.Context, sender, dut topology.Place) (mix, error) {
+	var m mix
+	var err error
+	if m.pinged, err = grade.Pings(ctx, sender, dut.Addr.Addr(), pings); err != nil {
 		return m, err
 	}
-	defer sink.Close()
-	if err := traffic.UDP(ctx, host, netip.AddrPortFrom(node1Addr, dropPort), datagrams, 32); err != nil {
-		return m, fmt.Errorf("udp to port %d: %w", dropPort, err)
+	if err := traffic.UDP(ctx, sender.NS, netip.AddrPortFrom(dut.Addr.Addr(), dropPort), datagrams, 32); err != nil {
+		if ctx.Err() != nil {
+			return m, ctx.Err()
+		}
+		m.dropFailure = err
 	}
-	if err := traffic.UDP(ctx, host, passTo, datagrams, 32); err != nil {
-		return m, fmt.Errorf("udp to port %d: %w", passPort, err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	sink.Wait(wctx, datagrams) // a shortfall shows in the results
-	return m, nil
+	m.passed, err = grade.Datagrams(ctx, sender, dut, passPort, datagrams, 32)
+	return m, err
 }
 
 // session is an in-process capture collecting packets in memory.
@@ -199,14 +203,22 @@ func startSession(opts capture.Options) (*session, error) {
 
 // waitFor gives the kernel a moment to run the program on the last packets
 // sent (generic XDP runs in the receiver's softirq, a little after send
-// returns): until an action has seen n packets, for at most a second.
-func (s *session) waitFor(a capture.Action, n uint64) {
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
+// returns): until an action has seen n packets, for at most grade.Arrival.
+// The capture counts in a map and has no event to wait on, so it polls.
+func (s *session) waitFor(ctx context.Context, a capture.Action, n uint64) {
+	ctx, cancel := context.WithTimeout(ctx, grade.Arrival)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
 		if st, err := s.c.Stats(); err == nil && st[a].Received >= n {
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 

@@ -26,6 +26,23 @@ func TestLearnerObjects(t *testing.T) {
 	}
 }
 
+// TestCheckGoesOnAfterTrafficFails: when node1 cannot be reached from the
+// host, the pings and datagrams fail as expectations that say so, with
+// their hints, not as an error, and the capture's own expectations are
+// still checked.
+func TestCheckGoesOnAfterTrafficFails(t *testing.T) {
+	rep := labtest.CheckAfter(t, "xdpcap", labs.Options{}, func(t *testing.T, env *labs.Env) {
+		labtest.Unreachable(t, env, "sender", "dut")
+	})
+	labtest.RequireJudged(t, rep, []labtest.Judged{
+		{Name: "3 pings host -> 192.168.0.2 are answered", Pass: false, Observed: "0 replies; 3 requests could not be sent (host unreachable)"},
+		{Name: "5 UDP datagrams host -> 192.168.0.2:7777 arrive", Pass: false, Observed: "0 of 5 datagrams arrived (sending failed: "},
+		{Name: "XDPdrop holds the 5 datagrams to port 9 and nothing else", Pass: false, Observed: "0 to port 9, 0 other (sending to port 9 failed: "},
+		{Name: "no datagram to port 9 is passed", Pass: true, Observed: "0"},
+		{Name: "the lab program is back on its link after --entry", Pass: true, Observed: "true"},
+	})
+}
+
 // TestBadObjects: objects the lab cannot use are refused before anything
 // is created, saying what is wrong.
 func TestBadObjects(t *testing.T) {
