@@ -111,7 +111,7 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{m: m, rules: rules, ch: ch, sender: sender, dut: dut, src: ch.HostAddr.Addr(), dst: dut.Addr.Addr()}
+	c := &checker{env: env, m: m, rules: rules, ch: ch, sender: sender, dut: dut, src: ch.HostAddr.Addr(), dst: dut.Addr.Addr()}
 	err = env.WithUndo(l, undoKind, ch, func() error { return c.run(ctx) })
 	return c.results, err
 }
@@ -255,6 +255,7 @@ func prefixList(ps []netip.Prefix) string {
 }
 
 type checker struct {
+	env         *labs.Env
 	m           *fwMaps
 	rules       []Rule // the learner's
 	ch          checkChange
@@ -322,6 +323,9 @@ func (c *checker) expectPassed(p grade.Pinged, d grade.Counters[uint32]) {
 	if h := c.destinationHint(d); h != "" {
 		pass, count = h, h
 	}
+	if h := p.NotSentHint(c.env); h != "" {
+		pass, count = h, h
+	}
 	c.results = append(c.results,
 		grade.PingsAnswered(fmt.Sprintf("%d pings %s -> %s are answered (the check's own source; %s)", pings, c.src, c.dst, because),
 			p, pass),
@@ -331,15 +335,18 @@ func (c *checker) expectPassed(p grade.Pinged, d grade.Counters[uint32]) {
 // expectDropped records that the pings were dropped and counted by the
 // check's rule only.
 func (c *checker) expectDropped(p grade.Pinged, d grade.Counters[uint32]) {
-	other := hintOther
+	drop, count, other := hintDrop, hintCount, hintOther
 	if h := c.destinationHint(d); h != "" {
 		other = h
 	}
+	if h := p.NotSentHint(c.env); h != "" {
+		drop, count, other = h, h, h
+	}
 	rule := fmt.Sprintf("the check's rule %s at index %d", c.ch.Rule, c.ch.Index)
 	c.results = append(c.results,
-		grade.PingsUnanswered(fmt.Sprintf("%d pings %s -> %s get no reply (%s)", pings, c.src, c.dst, rule), p, hintDrop),
+		grade.PingsUnanswered(fmt.Sprintf("%d pings %s -> %s get no reply (%s)", pings, c.src, c.dst, rule), p, drop),
 		grade.ExactCount(fmt.Sprintf("%s (%s) counts the %d dropped echo requests", matchesKey(c.ch.Index), rule, pings),
-			pings, d[c.ch.Index], hintCount),
+			pings, d[c.ch.Index], count),
 		grade.NothingElse("no other rule counts them", d.Except(c.ch.Index), matchesKey, other))
 }
 

@@ -61,6 +61,12 @@ func TestPings(t *testing.T) {
 		Observed: "1 reply (none to seq 1, 3); also destination unreachable from 192.168.0.2",
 	})
 	same(t, some.String(), "1 reply (none to seq 1, 3); also destination unreachable from 192.168.0.2")
+	env := &labs.Env{Instance: "t1", Lab: "redirect", Options: labs.Options{Mode: labs.ModeNative}}
+	same(t, some.NotSentHint(env), "")
+	stopped := some
+	stopped.Failure = errors.New("sendto: network is unreachable")
+	same(t, stopped.NotSentHint(env), "pinging from host stopped before its end (sendto: network is unreachable), so your program never saw the rest: "+
+		"the lab's network is not as up left it: run `xdplab down redirect --instance t1` and `xdplab up redirect --mode native --instance t1` again")
 	reflected := Pinged{From: host, To: node2Addr, Count: 2, PingResult: traffic.PingResult{
 		Errors: 1,
 		Requests: []traffic.Echo{

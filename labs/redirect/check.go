@@ -285,6 +285,9 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	at := receiver.Node + "/" + receiver.Iface
 	beforeHint := fmt.Sprintf("without the program %s routes between %s and %s by itself; this failing means the topology is broken, not your program: %s",
 		dut.Node, sender.Node, receiver.Node, sit.rebuild)
+	if h := before.ping.NotSentHint(env); h != "" {
+		beforeHint = h
+	}
 	if forward != "1" {
 		beforeHint = fmt.Sprintf("ip_forward is off in %s (net.ipv4.ip_forward = %s there), so %s does not route between %s and %s; the lab sets it to 1: %s",
 			dut.Node, forward, dut.Node, sender.Node, receiver.Node, sit.rebuild)
@@ -322,9 +325,13 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		return results, err
 	}
 
-	// The hint comes from the most specific evidence: frames that show the
-	// mistake, then what the program counted, then where the pings went.
-	hint := after.frameHint(sender, dst)
+	// The hint comes from the most specific evidence: pings that could not
+	// be sent, frames that show the mistake, then what the program counted,
+	// then where the pings went.
+	hint := after.ping.NotSentHint(env)
+	if hint == "" {
+		hint = after.frameHint(sender, dst)
+	}
 	if hint == "" && counted {
 		hint = explain(d, sit)
 	}
