@@ -102,8 +102,8 @@ func TestBasicFirewallAcceptance(t *testing.T) {
 
 	chk := mustSucceed(t, xdplab(t, inst, "check"))
 	for _, want := range []string{
-		"3 pings 198.18.0.1 -> 192.168.0.2 are answered (the check's own source; no rule of 192.168.0.0/24 matches it): expected 3, observed 3",
-		"3 pings 198.18.0.1 -> 192.168.0.2 get no reply (the check's rule 198.18.0.1/32 at index 15): expected 0, observed 0",
+		"3 pings 198.18.0.1 -> 192.168.0.2 are answered (the check's own source; no rule of 192.168.0.0/24 matches it): expected 3 replies, observed 3 replies",
+		"3 pings 198.18.0.1 -> 192.168.0.2 get no reply (the check's rule 198.18.0.1/32 at index 15): expected 0 replies, observed 0 replies",
 		"matches[15] (the check's rule 198.18.0.1/32 at index 15) counts the 3 dropped echo requests: expected 3, observed 3", "5/5"} {
 		if !strings.Contains(chk.stdout, want) {
 			t.Errorf("check output lacks %q:\n%s", want, chk.stdout)

@@ -16,26 +16,26 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
+	"github.com/xdplab/xdplab/topology"
 )
 
 // pings is how many echo requests each step of the check sends.
 const pings = 3
 
-var node1Addr = netip.MustParseAddr("192.168.0.2")
-
-// The check never sends from the host's own address and never touches the
-// learner's rules: pings from 192.168.0.3 would move the counter of any rule
-// that matches it, and taking such a rule out for a moment loses it when the
-// check is killed. Instead the check gives the host a source address of its
-// own for a while, one that no rule matches, and installs its own /32 rule
-// for that address in a free slot. The learner's rules and counters do not
-// move (unless the program counts where it should not, which is what the
-// check reports), and whatever the learner's rules are (192.168.0.0/24, the
-// host's /32), a program that looks up the destination instead of the source
-// fails. Every change is made under an undo record (labs.Env.WithUndo), so a
-// kill at any point is taken back by the next command on the instance.
+// The check never sends from the sender's own address and never touches the
+// learner's rules: pings from the host's address would move the counter of
+// any rule that matches it, and taking such a rule out for a moment loses it
+// when the check is killed. Instead the check gives the host a source
+// address of its own for a while, one that no rule matches, and installs its
+// own /32 rule for that address in a free slot. The learner's rules and
+// counters do not move (unless the program counts where it should not,
+// which is what the check reports), and whatever the learner's rules are
+// (the lab's subnet, the host's /32), a program that looks up the
+// destination instead of the source fails. Every change is made under an
+// undo record (labs.Env.WithUndo), so a kill at any point is taken back by
+// the next command on the instance.
 
 // sourceRanges are where the check looks for its own source address, in
 // order: the benchmarking range first (RFC 2544 sets it aside for test
@@ -53,8 +53,9 @@ const undoKind = "check"
 // checkChange is everything the check changes for a while, as its undo
 // record holds it.
 type checkChange struct {
-	// HostAddr (on host/veth0) is the source of the check's pings;
-	// Node1Addr (on node1/veth1) shares its /30, so node1 can reply.
+	// HostAddr (on the sender, host/veth0) is the source of the check's
+	// pings; Node1Addr (on the dut, node1/veth1) shares its /30, so node1
+	// can reply.
 	HostAddr  netip.Prefix `json:"host_addr"`
 	Node1Addr netip.Prefix `json:"node1_addr"`
 	// Rule (HostAddr's /32) goes into blacklist at the free index Index;
@@ -78,12 +79,15 @@ const (
 
 // hintDestination is the hint when the pings were dropped or counted by a
 // rule that contains their destination but not their source.
-func hintDestination(rule netip.Prefix, src netip.Addr) string {
+func hintDestination(rule netip.Prefix, dst, src netip.Addr) string {
 	return fmt.Sprintf("rule %s contains the pings' destination %s, not their source %s: "+
-		"look up the source address (ip->saddr), not the destination (ip->daddr)", rule, node1Addr, src)
+		"look up the source address (ip->saddr), not the destination (ip->daddr)", rule, dst, src)
 }
 
-// Check pings node1 (192.168.0.2) from a source address of its own that no
+// matchesKey names a counter of matches in observed text: "matches[3]".
+func matchesKey(index uint32) string { return fmt.Sprintf("%s[%d]", matchesMap, index) }
+
+// Check pings the dut (node1) from a source address of its own that no
 // rule matches: the pings must be answered and count nowhere. Then it adds
 // its own rule for that address in a free slot: the pings must get no reply
 // and count exactly once each, at that rule's index only. Afterwards the
@@ -98,7 +102,8 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	taken, err := labAddrs(env)
+	sender, dut := env.Topo.MustRole("sender"), env.Topo.MustRole("dut")
+	taken, err := labAddrs(sender, dut)
 	if err != nil {
 		return nil, err
 	}
@@ -106,24 +111,20 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{env: env, m: m, rules: rules, ch: ch, src: ch.HostAddr.Addr()}
+	c := &checker{env: env, m: m, rules: rules, ch: ch, sender: sender, dut: dut, src: ch.HostAddr.Addr(), dst: dut.Addr.Addr()}
 	err = env.WithUndo(l, undoKind, ch, func() error { return c.run(ctx) })
 	return c.results, err
 }
 
-// labAddrs lists the IPv4 subnets of host and node1's addresses: the
-// check's addresses stay out of them, so that taking its own back can never
-// remove one that was there before.
-func labAddrs(env *labs.Env) ([]netip.Prefix, error) {
+// labAddrs lists the IPv4 subnets of the addresses of the sender's and the
+// dut's nodes: the check's addresses stay out of them, so that taking its
+// own back can never remove one that was there before.
+func labAddrs(places ...topology.Place) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, node := range []string{"host", "node1"} {
-		ns, err := env.Topo.NS(node)
+	for _, p := range places {
+		addrs, err := p.NS.Netlink().AddrList(nil, netlink.FAMILY_V4)
 		if err != nil {
-			return nil, err
-		}
-		addrs, err := ns.Netlink().AddrList(nil, netlink.FAMILY_V4)
-		if err != nil {
-			return nil, fmt.Errorf("addresses of %s: %w", node, err)
+			return nil, fmt.Errorf("addresses of %s: %w", p.Node, err)
 		}
 		for _, a := range addrs {
 			ip, _ := netip.AddrFromSlice(a.IP.To4())
@@ -254,68 +255,62 @@ func prefixList(ps []netip.Prefix) string {
 }
 
 type checker struct {
-	env     *labs.Env
-	m       *fwMaps
-	rules   []Rule // the learner's
-	ch      checkChange
-	src     netip.Addr
-	results []labs.Result
+	env         *labs.Env
+	m           *fwMaps
+	rules       []Rule // the learner's
+	ch          checkChange
+	sender, dut topology.Place
+	src, dst    netip.Addr // the check's own source, the dut's address
+	results     []labs.Result
 }
 
 // run makes the check's changes (under its undo record) and drives both
-// steps: no rule for the source, then the check's own rule.
+// steps: no rule for the source, then the check's own rule. A step whose
+// pings went wrong is evidence for its expectations, and the next step
+// still runs.
 func (c *checker) run(ctx context.Context) error {
-	if err := addAddr(c.env, "host", "veth0", c.ch.HostAddr); err != nil {
+	if err := addAddr(c.sender, c.ch.HostAddr); err != nil {
 		return err
 	}
-	if err := addAddr(c.env, "node1", "veth1", c.ch.Node1Addr); err != nil {
+	if err := addAddr(c.dut, c.ch.Node1Addr); err != nil {
 		return err
 	}
-	received, grew, err := c.ping(ctx)
+	p, d, err := c.ping(ctx)
 	if err != nil {
 		return err
 	}
-	c.expectPassed(received, grew)
+	c.expectPassed(p, d)
 
 	if err := c.m.insert(c.ch.Rule, c.ch.Index); err != nil {
 		return err
 	}
-	received, grew, err = c.ping(ctx)
+	p, d, err = c.ping(ctx)
 	if err != nil {
 		return err
 	}
-	c.expectDropped(received, grew)
+	c.expectDropped(p, d)
 	return nil
 }
 
-// ping sends the echo requests from the check's source on the host and
-// returns how many were answered and how much each counter of matches grew
-// meanwhile.
-func (c *checker) ping(ctx context.Context) (int, map[uint32]uint64, error) {
-	before, err := c.m.counts()
-	if err != nil {
-		return 0, nil, err
+// ping sends the echo requests from the check's source on the sender and
+// returns what they saw and what they made matches count.
+func (c *checker) ping(ctx context.Context) (grade.Pinged, grade.Counters[uint32], error) {
+	from := c.sender
+	from.Addr = c.ch.HostAddr
+	var p grade.Pinged
+	d, actErr, err := grade.Measure[uint32](ctx, c.m.matches, func() (err error) {
+		p, err = grade.Pings(ctx, from, c.dst, pings)
+		return err
+	})
+	if actErr != nil {
+		return p, nil, fmt.Errorf("ping from %s: %w", from.Node, actErr)
 	}
-	res, err := traffic.Ping(ctx, c.env.Topo.MustNS("host"), node1Addr, traffic.PingOptions{Count: pings, Source: c.src})
-	if err != nil {
-		return 0, nil, fmt.Errorf("ping from host: %w", err)
-	}
-	after, err := c.m.counts()
-	if err != nil {
-		return 0, nil, err
-	}
-	grew := map[uint32]uint64{}
-	for i, n := range after {
-		if n != before[i] {
-			grew[i] = n - before[i]
-		}
-	}
-	return res.Received, grew, nil
+	return p, d, err
 }
 
 // expectPassed records that the pings from a source no rule matches were
 // answered and counted nowhere.
-func (c *checker) expectPassed(received int, grew map[uint32]uint64) {
+func (c *checker) expectPassed(p grade.Pinged, d grade.Counters[uint32]) {
 	because := "the blacklist is empty"
 	if len(c.rules) > 0 {
 		var have []string
@@ -325,63 +320,46 @@ func (c *checker) expectPassed(received int, grew map[uint32]uint64) {
 		because = "no rule of " + strings.Join(have, ", ") + " matches it"
 	}
 	pass, count := hintPass, hintNoCount
-	if h := c.destinationHint(grew); h != "" {
+	if h := c.destinationHint(d); h != "" {
+		pass, count = h, h
+	}
+	if h := p.NotSentHint(c.env); h != "" {
 		pass, count = h, h
 	}
 	c.results = append(c.results,
-		labs.Expect(fmt.Sprintf("%d pings %s -> %s are answered (the check's own source; %s)", pings, c.src, node1Addr, because),
-			pings, received, pass),
-		labs.Expect("no rule counts them", "none", others(grew, noRule), count))
+		grade.PingsAnswered(fmt.Sprintf("%d pings %s -> %s are answered (the check's own source; %s)", pings, c.src, c.dst, because),
+			p, pass),
+		grade.NothingElse("no rule counts them", d, matchesKey, count))
 }
 
 // expectDropped records that the pings were dropped and counted by the
 // check's rule only.
-func (c *checker) expectDropped(received int, grew map[uint32]uint64) {
-	other := hintOther
-	if h := c.destinationHint(grew); h != "" {
+func (c *checker) expectDropped(p grade.Pinged, d grade.Counters[uint32]) {
+	drop, count, other := hintDrop, hintCount, hintOther
+	if h := c.destinationHint(d); h != "" {
 		other = h
+	}
+	if h := p.NotSentHint(c.env); h != "" {
+		drop, count, other = h, h, h
 	}
 	rule := fmt.Sprintf("the check's rule %s at index %d", c.ch.Rule, c.ch.Index)
 	c.results = append(c.results,
-		labs.Expect(fmt.Sprintf("%d pings %s -> %s get no reply (%s)", pings, c.src, node1Addr, rule),
-			0, received, hintDrop),
-		labs.Expect(fmt.Sprintf("matches[%d] (%s) counts the %d dropped echo requests", c.ch.Index, rule, pings),
-			pings, grew[c.ch.Index], hintCount),
-		labs.Expect("no other rule counts them", "none", others(grew, c.ch.Index), other))
+		grade.PingsUnanswered(fmt.Sprintf("%d pings %s -> %s get no reply (%s)", pings, c.src, c.dst, rule), p, drop),
+		grade.ExactCount(fmt.Sprintf("%s (%s) counts the %d dropped echo requests", matchesKey(c.ch.Index), rule, pings),
+			pings, d[c.ch.Index], count),
+		grade.NothingElse("no other rule counts them", d.Except(c.ch.Index), matchesKey, other))
 }
 
 // destinationHint names the learner's rule that counted the check's pings
 // although it contains only their destination: the program looked up
 // ip->daddr.
-func (c *checker) destinationHint(grew map[uint32]uint64) string {
+func (c *checker) destinationHint(d grade.Counters[uint32]) string {
 	for _, r := range c.rules {
-		if grew[r.Index] > 0 && r.Prefix.Contains(node1Addr) && !r.Prefix.Contains(c.src) {
-			return hintDestination(r.Prefix, c.src)
+		if d[r.Index] > 0 && r.Prefix.Contains(c.dst) && !r.Prefix.Contains(c.src) {
+			return hintDestination(r.Prefix, c.dst, c.src)
 		}
 	}
 	return ""
-}
-
-// noRule is an index no rule has, for others to skip nothing.
-const noRule = ^uint32(0)
-
-// others describes the counters that grew, except the one at skip.
-func others(grew map[uint32]uint64, skip uint32) string {
-	idx := make([]uint32, 0, len(grew))
-	for i := range grew {
-		if i != skip {
-			idx = append(idx, i)
-		}
-	}
-	slices.Sort(idx)
-	var s []string
-	for _, i := range idx {
-		s = append(s, fmt.Sprintf("matches[%d] +%d", i, grew[i]))
-	}
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
 }
 
 // Undo takes the check's changes back, in any state a kill left them: the
@@ -393,10 +371,10 @@ func (*Lab) Undo(env *labs.Env, rec labs.UndoRecord) error {
 	if err := json.Unmarshal(rec.Data, &ch); err != nil {
 		return fmt.Errorf("undo record of the check: %w", err)
 	}
-	host, node1 := ch.HostAddr.Addr(), ch.Node1Addr.Addr()
+	sender, dut := env.Topo.MustRole("sender"), env.Topo.MustRole("dut")
 	errs := []error{
-		delAddr(env, "host", "veth0", ch.HostAddr, node1),
-		delAddr(env, "node1", "veth1", ch.Node1Addr, host),
+		delAddr(sender, ch.HostAddr, ch.Node1Addr.Addr()),
+		delAddr(dut, ch.Node1Addr, ch.HostAddr.Addr()),
 	}
 	m, err := openMaps(env, false)
 	switch {
@@ -415,45 +393,37 @@ func (*Lab) Undo(env *labs.Env, rec labs.UndoRecord) error {
 	return errors.Join(errs...)
 }
 
-// addAddr gives a node's interface an extra address for the check.
-func addAddr(env *labs.Env, node, iface string, p netip.Prefix) error {
-	ns, err := env.Topo.NS(node)
+// addAddr gives an interface of the lab an extra address for the check.
+func addAddr(at topology.Place, p netip.Prefix) error {
+	h := at.NS.Netlink()
+	link, err := h.LinkByName(at.Iface)
 	if err != nil {
-		return err
-	}
-	h := ns.Netlink()
-	link, err := h.LinkByName(iface)
-	if err != nil {
-		return fmt.Errorf("find %s/%s: %w", node, iface, err)
+		return fmt.Errorf("find %s/%s: %w", at.Node, at.Iface, err)
 	}
 	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipNet(p)}); err != nil {
-		return fmt.Errorf("add the check's address %s to %s/%s: %w", p, node, iface, err)
+		return fmt.Errorf("add the check's address %s to %s/%s: %w", p, at.Node, at.Iface, err)
 	}
 	return nil
 }
 
-// delAddr removes the check's address from a node's interface, and the
-// neighbour entry the check's pings made there for the peer's address.
-func delAddr(env *labs.Env, node, iface string, p netip.Prefix, peer netip.Addr) error {
-	ns, err := env.Topo.NS(node)
-	if err != nil {
-		return err
-	}
-	h := ns.Netlink()
-	link, err := h.LinkByName(iface)
+// delAddr removes the check's address from an interface of the lab, and
+// the neighbour entry the check's pings made there for the peer's address.
+func delAddr(at topology.Place, p netip.Prefix, peer netip.Addr) error {
+	h := at.NS.Netlink()
+	link, err := h.LinkByName(at.Iface)
 	var notFound netlink.LinkNotFoundError
 	if errors.As(err, &notFound) {
 		return nil // gone with its address
 	}
 	if err != nil {
-		return fmt.Errorf("find %s/%s: %w", node, iface, err)
+		return fmt.Errorf("find %s/%s: %w", at.Node, at.Iface, err)
 	}
 	if err := h.AddrDel(link, &netlink.Addr{IPNet: ipNet(p)}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-		return fmt.Errorf("remove the check's address %s from %s/%s: %w", p, node, iface, err)
+		return fmt.Errorf("remove the check's address %s from %s/%s: %w", p, at.Node, at.Iface, err)
 	}
 	neigh := &netlink.Neigh{LinkIndex: link.Attrs().Index, Family: unix.AF_INET, IP: net.IP(peer.AsSlice())}
 	if err := h.NeighDel(neigh); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("remove the neighbour %s of %s/%s: %w", peer, node, iface, err)
+		return fmt.Errorf("remove the neighbour %s of %s/%s: %w", peer, at.Node, at.Iface, err)
 	}
 	return nil
 }

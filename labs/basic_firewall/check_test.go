@@ -17,6 +17,7 @@ import (
 	"github.com/xdplab/xdplab/labs"
 	basicfirewall "github.com/xdplab/xdplab/labs/basic_firewall"
 	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/labs/labtest"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -211,6 +212,41 @@ func TestCheckCatchesMistakes(t *testing.T) {
 				t.Errorf("no failing expectation %q in %+v", c.failing, rep.Results)
 			}
 		})
+	}
+}
+
+// TestCheckPingsNotSent: when the host cannot send the check's pings (its
+// route to the lab's subnet deleted behind the lab's back), every
+// expectation is still judged, the failures blame the network, not the
+// program, and the check takes its own changes back as always.
+func TestCheckPingsNotSent(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	r, _ := upWithCounters(t, "10.0.0.0/8")
+	labtest.DeleteRoute(t, r, "basic_firewall", "host", "192.168.0.0/24")
+	before := readLabState(t, r)
+	reports, err := r.Check(context.Background(), "basic_firewall")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := reports[0]
+	if rep.Verdict != labs.VerdictFail || rep.Error != "" || len(rep.Results) != 5 {
+		t.Fatalf("want 5 judged expectations and a FAIL, got %s, error %q, %d results", rep.Verdict, rep.Error, len(rep.Results))
+	}
+	failed := 0
+	for _, res := range rep.Results {
+		if res.Pass {
+			continue
+		}
+		failed++
+		if !strings.Contains(res.Hint, "pinging from host stopped before its end") || !strings.Contains(res.Hint, "network is unreachable") {
+			t.Errorf("%s: hint %q does not blame the network", res.Name, res.Hint)
+		}
+	}
+	if failed == 0 {
+		t.Error("no expectation failed")
+	}
+	if after := readLabState(t, r); !reflect.DeepEqual(before, after) {
+		t.Errorf("check changed the lab:\nbefore %+v\nafter  %+v", before, after)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // Commands are `xdplab fw list|add|del`: they change the rules of a running
 // basic_firewall, whose --drop flag only sets them at up.
 func (*Lab) Commands() []labs.Command {
-	const cidrHelp = "an IPv4 prefix such as 192.168.0.0/24, or an address"
+	const cidrHelp = "an IPv4 prefix such as 10.0.0.0/8, or an address"
 	return []labs.Command{{
 		Name:  "fw",
 		Usage: "list, add or remove the rules of basic_firewall while it is up",

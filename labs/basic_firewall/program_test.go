@@ -1,8 +1,10 @@
 package basicfirewall
 
 import (
+	"errors"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 // XDP return codes.
@@ -100,29 +103,23 @@ func TestProgram(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before, err := m.counts()
-			if err != nil {
-				t.Fatal(err)
-			}
-			ret, err := objs.Firewall.Run(&ebpf.RunOptions{Data: c.frame})
-			if err != nil {
+			var ret uint32
+			d, runErr, err := grade.Measure[uint32](t.Context(), m.matches, func() (err error) {
+				ret, err = objs.Firewall.Run(&ebpf.RunOptions{Data: c.frame})
+				return err
+			})
+			if err := errors.Join(runErr, err); err != nil {
 				t.Fatal(err)
 			}
 			if ret != c.want {
 				t.Errorf("returned %d, want %d", ret, c.want)
 			}
-			after, err := m.counts()
-			if err != nil {
-				t.Fatal(err)
+			want := grade.Counters[uint32]{}
+			if c.rule >= 0 {
+				want[uint32(c.rule)] = 1
 			}
-			for i, n := range after {
-				want := before[i]
-				if int(i) == c.rule {
-					want++
-				}
-				if n != want {
-					t.Errorf("matches[%d] = %d, want %d", i, n, want)
-				}
+			if !reflect.DeepEqual(d, want) {
+				t.Errorf("matches counted %s, want %s", d.Format(matchesKey), want.Format(matchesKey))
 			}
 		})
 	}

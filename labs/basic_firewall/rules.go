@@ -10,8 +10,8 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 // Rule is one blacklist entry: a source prefix, the index of its counter in
@@ -24,7 +24,7 @@ type Rule struct {
 
 // ParseRule reads a rule as the tutorial's --drop does: an IPv4 CIDR
 // (10.0.0.0/8) or a single address (10.1.2.3, meaning /32). Host bits are
-// cleared, so 192.168.0.7/24 is the rule 192.168.0.0/24.
+// cleared, so 10.1.2.3/8 is the rule 10.0.0.0/8.
 func ParseRule(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
 	var p netip.Prefix
@@ -38,7 +38,7 @@ func ParseRule(s string) (netip.Prefix, error) {
 		}
 	}
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("bad CIDR %q: want an IPv4 prefix such as 192.168.0.0/24 or an address such as 192.168.0.3", s)
+		return netip.Prefix{}, fmt.Errorf("bad CIDR %q: want an IPv4 prefix such as 10.0.0.0/8 or an address such as 10.1.2.3", s)
 	}
 	if !p.Addr().Is4() {
 		return netip.Prefix{}, fmt.Errorf("CIDR %q is not IPv4: the firewall looks up IPv4 source addresses only", s)
@@ -66,17 +66,18 @@ type fwMaps struct {
 	instance           string // for commands in hints
 }
 
-// openMaps opens the pinned maps of the lab.
+// openMaps opens the pinned maps of the lab. A pin that is missing is an
+// environment error that says how to rebuild the lab, and wraps
+// os.ErrNotExist.
 func openMaps(env *labs.Env, readOnly bool) (*fwMaps, error) {
-	opts := &ebpf.LoadPinOptions{ReadOnly: readOnly}
-	bl, err := ebpf.LoadPinnedMap(env.Pin(blacklistMap), opts)
+	bl, err := grade.OpenMap(env, blacklistMap, readOnly)
 	if err != nil {
-		return nil, fmt.Errorf("open pinned map %s: %w", blacklistMap, err)
+		return nil, err
 	}
-	mt, err := ebpf.LoadPinnedMap(env.Pin(matchesMap), opts)
+	mt, err := grade.OpenMap(env, matchesMap, readOnly)
 	if err != nil {
 		bl.Close()
-		return nil, fmt.Errorf("open pinned map %s: %w", matchesMap, err)
+		return nil, err
 	}
 	return &fwMaps{blacklist: bl, matches: mt, instance: env.Instance}, nil
 }
@@ -105,37 +106,20 @@ func (m *fwMaps) rules() ([]Rule, error) {
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("read map %s: %w", blacklistMap, err)
 	}
+	counts, err := m.counts()
+	if err != nil {
+		return nil, err
+	}
 	for i := range rules {
-		n, err := m.count(rules[i].Index)
-		if err != nil {
-			return nil, err
-		}
-		rules[i].Matches = n
+		rules[i].Matches = counts[rules[i].Index]
 	}
 	sort.Slice(rules, func(i, j int) bool { return rules[i].Index < rules[j].Index })
 	return rules, nil
 }
 
-// count sums one rule's counter over the CPUs.
-func (m *fwMaps) count(index uint32) (uint64, error) {
-	sum, err := loader.SumPerCPU(m.matches, index)
-	if err != nil {
-		return 0, fmt.Errorf("read %s[%d]: %w", matchesMap, index, err)
-	}
-	return sum, nil
-}
-
-// counts reads every counter of matches, summed over CPUs, by index.
-func (m *fwMaps) counts() (map[uint32]uint64, error) {
-	out := map[uint32]uint64{}
-	for i := uint32(0); i < m.matches.MaxEntries(); i++ {
-		n, err := m.count(i)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = n
-	}
-	return out, nil
+// counts reads every counter of matches, summed over the CPUs, by index.
+func (m *fwMaps) counts() (grade.Counters[uint32], error) {
+	return grade.ReadCounters[uint32](m.matches)
 }
 
 // resetCount zeroes a rule's counter on every CPU, so an index that is

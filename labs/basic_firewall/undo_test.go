@@ -104,8 +104,8 @@ func TestUndoAfterEveryStep(t *testing.T) {
 			hostLink, _ := env.Topo.MustNS("host").Netlink().LinkByName("veth0")
 			node1Link, _ := env.Topo.MustNS("node1").Netlink().LinkByName("veth1")
 			made := []func() error{
-				func() error { return addAddr(env, "host", "veth0", ch.HostAddr) },
-				func() error { return addAddr(env, "node1", "veth1", ch.Node1Addr) },
+				func() error { return addAddr(env.Topo.MustRole("sender"), ch.HostAddr) },
+				func() error { return addAddr(env.Topo.MustRole("dut"), ch.Node1Addr) },
 				func() error {
 					return env.Topo.MustNS("node1").Netlink().NeighSet(&netlink.Neigh{
 						LinkIndex: node1Link.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,

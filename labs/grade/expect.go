@@ -33,6 +33,12 @@ func PingsUnanswered(name string, p Pinged, hint string) labs.Result {
 	return labs.Assert(name, p.Received == 0 && p.Failure == nil, "0 replies", describePings(p), hint)
 }
 
+// String says what the pings saw, as PingsAnswered observes it: "2
+// replies (none to seq 3)", with what else came back and why pinging
+// stopped, when it did. A lab that judges pings with a condition of its
+// own shows this as the observed text.
+func (p Pinged) String() string { return describePings(p) }
+
 // describePings says what a ping saw: the replies, the sequence numbers
 // left unanswered, and whatever else came back.
 func describePings(p Pinged) string {
@@ -317,6 +323,31 @@ func FrameSequence(name string, want []Step, frames []witness.Frame, hint string
 		next += at + 1
 	}
 	return labs.Assert(name, true, expected, expected, hint)
+}
+
+// FrameSequences expects each sequence of steps among a witness's frames,
+// each in its own order as FrameSequence does, while the sequences may
+// interleave: the exchanges of several pings in flight at once. each says
+// in a few words what one sequence is, for the expected text ("3 of 3
+// (each: ...)"); the steps themselves show in the observed text when a
+// sequence is incomplete: how many are complete, and what the first
+// incomplete one lacks.
+func FrameSequences(name, each string, want [][]Step, frames []witness.Frame, hint string) labs.Result {
+	var incomplete []labs.Result
+	for _, steps := range want {
+		if r := FrameSequence(name, steps, frames, hint); !r.Pass {
+			incomplete = append(incomplete, r)
+		}
+	}
+	complete := fmt.Sprintf("%d of %d", len(want)-len(incomplete), len(want))
+	expected := fmt.Sprintf("%d of %d", len(want), len(want))
+	if each != "" {
+		expected += " (each: " + each + ")"
+	}
+	if len(incomplete) == 0 {
+		return labs.Assert(name, true, expected, complete, hint)
+	}
+	return labs.Assert(name, false, expected, complete+"; the first incomplete: "+incomplete[0].Observed, hint)
 }
 
 // NoFrames expects a witness to have seen none of frames (already filtered

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/gopacket/layers"
@@ -59,6 +60,13 @@ func TestPings(t *testing.T) {
 		Name: "pings pass", Expected: "3 replies", Hint: hint,
 		Observed: "1 reply (none to seq 1, 3); also destination unreachable from 192.168.0.2",
 	})
+	same(t, some.String(), "1 reply (none to seq 1, 3); also destination unreachable from 192.168.0.2")
+	env := &labs.Env{Instance: "t1", Lab: "redirect", Options: labs.Options{Mode: labs.ModeNative}}
+	same(t, some.NotSentHint(env), "")
+	stopped := some
+	stopped.Failure = errors.New("sendto: network is unreachable")
+	same(t, stopped.NotSentHint(env), "pinging from host stopped before its end (sendto: network is unreachable), so your program never saw the rest: "+
+		"the lab's network is not as up left it: run `xdplab down redirect --instance t1` and `xdplab up redirect --mode native --instance t1` again")
 	reflected := Pinged{From: host, To: node2Addr, Count: 2, PingResult: traffic.PingResult{
 		Errors: 1,
 		Requests: []traffic.Echo{
@@ -211,6 +219,39 @@ func TestFrameSequence(t *testing.T) {
 	same := Step{Name: "the SYN", Match: SameFrame(reqOut.Data)}
 	if r := FrameSequence("raw", []Step{same}, []witness.Frame{reqIn, reqOut}, "h"); !r.Pass {
 		t.Errorf("SameFrame did not match the same bytes: %+v", r)
+	}
+}
+
+// TestFrameSequences: two pings whose exchanges overlap each pass in
+// their own order; the observed text of a missing step names the sequence
+// it belongs to among the others.
+func TestFrameSequences(t *testing.T) {
+	exchange := func(seq uint16) []Step {
+		return []Step{
+			EchoStep(true, packet.ICMPv4EchoRequest, hostAddr, node2Addr, 7, seq),
+			EchoStep(false, packet.ICMPv4EchoRequest, node2Addr, hostAddr, 7, seq),
+		}
+	}
+	want := [][]Step{exchange(1), exchange(2)}
+	out1 := frame(t, true, packet.ICMPv4EchoRequest, hostAddr, node2Addr, 1)
+	in1 := frame(t, false, packet.ICMPv4EchoRequest, node2Addr, hostAddr, 1)
+	out2 := frame(t, true, packet.ICMPv4EchoRequest, hostAddr, node2Addr, 2)
+	in2 := frame(t, false, packet.ICMPv4EchoRequest, node2Addr, hostAddr, 2)
+	const each = "request out, reflected request in"
+	const expected = "2 of 2 (each: request out, reflected request in)"
+	// The second request leaves before the first comes back.
+	check(t, FrameSequences("reflected", each, want, []witness.Frame{out1, out2, in1, in2}, "h"), labs.Result{
+		Name: "reflected", Expected: expected, Observed: "2 of 2", Pass: true,
+	})
+	check(t, FrameSequences("reflected", each, want, []witness.Frame{out1, out2, in1}, "swap"), labs.Result{
+		Name: "reflected", Expected: expected, Hint: "swap",
+		Observed: "1 of 2; the first incomplete: out 192.168.0.3 > 192.168.1.5: ICMP echo request, id 7, seq 2; " +
+			"then missing: in 192.168.1.5 > 192.168.0.3: ICMP echo request, id 7, seq 2 (1 frame came after: in 192.168.1.5 > 192.168.0.3: ICMP echo request, id 7, seq 1)",
+	})
+	// Order still counts within a sequence.
+	if r := FrameSequences("reflected", "", want, []witness.Frame{in1, in2, out1, out2}, "h"); r.Pass || r.Expected != "2 of 2" ||
+		!strings.HasPrefix(r.Observed, "0 of 2; the first incomplete: out 192.168.0.3 > 192.168.1.5: ICMP echo request, id 7, seq 1; then missing: in ") {
+		t.Errorf("replies before requests: %+v", r)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xdplab/xdplab/internal/traffic"
+	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -42,6 +43,18 @@ type Pinged struct {
 	// Failure says why pinging stopped before its end, when it did: the
 	// kernel refused a send, say. It is evidence, not an environment fault.
 	Failure error
+}
+
+// NotSentHint is the hint for the expectations of a Pings step that
+// stopped before its end (Failure), or "" when it ran to its end. What was
+// not sent never met the learner's program, so the hint blames neither the
+// program nor its maps: it names the cause and how to build the lab again.
+func (p Pinged) NotSentHint(env *labs.Env) string {
+	if p.Failure == nil {
+		return ""
+	}
+	return fmt.Sprintf("pinging from %s stopped before its end (%v), so your program never saw the rest: "+
+		"the lab's network is not as up left it: %s", p.From.Node, p.Failure, env.RebuildFix())
 }
 
 // Pings sends n echo requests (sequence numbers 1..n) from from's node,

@@ -1,10 +1,12 @@
 package redirect
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -14,21 +16,15 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
-	"github.com/xdplab/xdplab/internal/traffic"
+	"github.com/xdplab/xdplab/internal/packet"
+	"github.com/xdplab/xdplab/internal/witness"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
+	"github.com/xdplab/xdplab/topology"
 )
 
 // pings is how many echo requests each phase of the check sends.
 const pings = 3
-
-var (
-	hostAddr  = netip.MustParseAddr("192.168.0.3")
-	node2Addr = netip.MustParseAddr("192.168.1.5")
-)
-
-// quiet is how long the witnesses wait for stragglers after a ping: long
-// enough for node2's reply to a request that wrongly reached it.
-const quiet = 200 * time.Millisecond
 
 // swapper swaps the program in node1's pinned links and back. Replacing the
 // program of a bpf_link is atomic and keeps the link, its pin and its mode,
@@ -104,81 +100,70 @@ func (s *swapper) Close() {
 	}
 }
 
-// observation is one ping from host to 192.168.1.5 with both witnesses.
+// observation is one Pings step from the sender to the receiver's address,
+// recorded by witnesses on both ends that do not depend on the program or on
+// who the packets are addressed to.
 type observation struct {
-	ping  *traffic.PingResult
-	host  []frame // ICMP on host/veth0 of this ping's id
-	node2 []frame // every ICMP frame on node2/veth3
+	ping     grade.Pinged
+	sender   []witness.Frame // IPv4 frames on the sender's interface (host/veth0)
+	receiver []witness.Frame // ICMP frames on the receiver's interface (node2/veth3)
 }
 
-func observe(ctx context.Context, env *labs.Env) (*observation, error) {
-	host, node2 := env.Topo.MustNS("host"), env.Topo.MustNS("node2")
-	hs, err := sniff(host, "veth0")
+func observe(ctx context.Context, sender, receiver topology.Place) (*observation, error) {
+	opts := witness.Options{EtherType: packet.EtherTypeIPv4}
+	sw, err := witness.Open(sender.NS, sender.Iface, opts)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := sniff(node2, "veth3")
+	defer sw.Close()
+	rw, err := witness.Open(receiver.NS, receiver.Iface, opts)
 	if err != nil {
-		hs.collect(0)
 		return nil, err
 	}
-	ping, perr := traffic.Ping(ctx, host, node2Addr, traffic.PingOptions{Count: pings})
-	// Both witnesses wait out the same quiet period, side by side.
-	var nf []frame
-	var nerr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		nf, nerr = ns.collect(quiet)
-	}()
-	hf, herr := hs.collect(quiet)
-	<-done
-	if err := errors.Join(perr, herr, nerr); err != nil {
-		return nil, fmt.Errorf("ping from host to %s: %w", node2Addr, err)
+	defer rw.Close()
+	p, err := grade.Pings(ctx, sender, receiver.Addr.Addr(), pings)
+	if err != nil {
+		return nil, fmt.Errorf("ping from %s to %s: %w", sender.Node, receiver.Addr.Addr(), err)
 	}
-	o := &observation{ping: ping, node2: nf}
-	for _, f := range hf {
-		if int(f.ID) == ping.ID {
-			o.host = append(o.host, f)
+	// Both witnesses wait out the same quiet period, side by side: a reply
+	// the receiver sends late is caught.
+	frames, err := witness.Collect(grade.Quiet, sw, rw)
+	if err != nil {
+		return nil, err
+	}
+	o := &observation{ping: p, sender: frames[0]}
+	for _, f := range frames[1] {
+		if f.Packet.Has(packet.LayerICMPv4) {
+			o.receiver = append(o.receiver, f)
 		}
 	}
 	return o, nil
 }
 
-// sequence counts the host's side of each ping: request out, reflected
-// request in, reply out, reflected reply in.
-type sequence struct{ reqOut, reqIn, repOut, repIn int }
-
-func (o *observation) sequence() sequence {
-	var s sequence
-	for _, f := range o.host {
-		toNode2 := f.Out && f.Src == hostAddr && f.Dst == node2Addr
-		fromNode2 := !f.Out && f.Src == node2Addr && f.Dst == hostAddr
-		switch {
-		case toNode2 && f.Type == 8:
-			s.reqOut++
-		case fromNode2 && f.Type == 8:
-			s.reqIn++
-		case toNode2 && f.Type == 0:
-			s.repOut++
-		case fromNode2 && f.Type == 0:
-			s.repIn++
-		}
+// exchanges are the frames the sender's interface must show for each ping
+// while the program reflects: its request out, the request reflected in
+// (source and destination swapped), its reply to that out, the reply
+// reflected in.
+func (o *observation) exchanges(src, dst netip.Addr) [][]grade.Step {
+	id := uint16(o.ping.ID)
+	var want [][]grade.Step
+	for seq := uint16(1); seq <= pings; seq++ {
+		want = append(want, []grade.Step{
+			grade.EchoStep(true, packet.ICMPv4EchoRequest, src, dst, id, seq),
+			grade.EchoStep(false, packet.ICMPv4EchoRequest, dst, src, id, seq),
+			grade.EchoStep(true, packet.ICMPv4EchoReply, src, dst, id, seq),
+			grade.EchoStep(false, packet.ICMPv4EchoReply, dst, src, id, seq),
+		})
 	}
-	return s
+	return want
 }
 
-func (s sequence) String() string {
-	return fmt.Sprintf("%d requests out, %d reflected requests in, %d replies out, %d reflected replies in",
-		s.reqOut, s.reqIn, s.repOut, s.repIn)
-}
-
-// reflected lists the sequence numbers of the host's own echo requests that
-// came back from 192.168.1.5 to 192.168.0.3.
-func (o *observation) reflected() []int {
+// reflected lists the sequence numbers of the sender's own echo requests
+// that came back to it from dst, as its ping socket saw them.
+func (o *observation) reflected(src, dst netip.Addr) []int {
 	var seqs []int
 	for _, e := range o.ping.Requests {
-		if e.From == node2Addr && e.To == hostAddr && e.ID == o.ping.ID && !slices.Contains(seqs, e.Seq) {
+		if e.From == dst && e.To == src && e.ID == o.ping.ID && !slices.Contains(seqs, e.Seq) {
 			seqs = append(seqs, e.Seq)
 		}
 	}
@@ -186,17 +171,68 @@ func (o *observation) reflected() []int {
 	return seqs
 }
 
-// node2Saw counts echo requests arriving at and replies leaving node2.
-func (o *observation) node2Saw() (requestsIn, repliesOut int) {
-	for _, f := range o.node2 {
+// receiverSaw counts echo requests arriving at and replies leaving the
+// receiver, whose address is dst.
+func (o *observation) receiverSaw(dst netip.Addr) (requestsIn, repliesOut int) {
+	for _, f := range o.receiver {
+		ip, icmp := &f.Packet.IPv4, &f.Packet.ICMPv4
 		switch {
-		case !f.Out && f.Type == 8 && f.Dst == node2Addr:
+		case !f.Out && icmp.Type == packet.ICMPv4EchoRequest && ip.Dst == dst:
 			requestsIn++
-		case f.Out && f.Type == 0 && f.Src == node2Addr:
+		case f.Out && icmp.Type == packet.ICMPv4EchoReply && ip.Src == dst:
 			repliesOut++
 		}
 	}
 	return requestsIn, repliesOut
+}
+
+// frameHint reads the sender's witness for a mistake that shows in the
+// frames themselves: echoes of the ping that came back unchanged, or
+// addressed to another MAC than the sender's. It is "" when the frames show
+// neither.
+func (o *observation) frameHint(sender topology.Place, dst netip.Addr) string {
+	src := sender.Addr.Addr()
+	for _, f := range o.sender {
+		ip, icmp := &f.Packet.IPv4, &f.Packet.ICMPv4
+		if f.Out || !f.Packet.Has(packet.LayerICMPv4) || int(icmp.ID) != o.ping.ID {
+			continue
+		}
+		switch {
+		case ip.Src == src && ip.Dst == dst:
+			return fmt.Sprintf("the echo requests came back to %s/%s unchanged (%s): swap the IP addresses, "+
+				"source %s and destination %s, before redirecting", sender.Node, sender.Iface, f.Packet.Summary(), dst, src)
+		case ip.Src == dst && ip.Dst == src && len(sender.MAC) > 0 && !bytes.Equal(f.Packet.Ethernet.Dst, sender.MAC):
+			return fmt.Sprintf("the reflected frames reach %s/%s addressed to MAC %s, not to its own %s, so its kernel drops them: "+
+				"copy the lookup's dmac and smac into the Ethernet header", sender.Node, sender.Iface, f.Packet.Ethernet.Dst, sender.MAC)
+		}
+	}
+	return ""
+}
+
+// passedOnHint is the hint when the echo requests reached the receiver:
+// the program passed them and the dut routed them on. It is "" when none
+// arrived there.
+func (o *observation) passedOnHint(dut, receiver topology.Place) string {
+	in, _ := o.receiverSaw(receiver.Addr.Addr())
+	if in == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the echo requests went on to %s (%d of %d arrived there): the program passed them to %s's kernel, which routed them; "+
+		"redirect ICMP back out of the interface it came in on", receiver.Node, in, pings, dut.Node)
+}
+
+// vanishedHint is the hint when nothing of the ping came back to the sender
+// and nothing reached the receiver. It is "" when something did.
+func (o *observation) vanishedHint(sender, dut, receiver topology.Place) string {
+	cameBack := slices.ContainsFunc(o.sender, func(f witness.Frame) bool {
+		return !f.Out && f.Packet.Has(packet.LayerICMPv4) && int(f.Packet.ICMPv4.ID) == o.ping.ID
+	})
+	if cameBack || len(o.receiver) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("the echo requests went into %s/%s and came out nowhere, neither back to %s nor on to %s: "+
+		"the program dropped them (XDP_DROP, or XDP_ABORTED from a failed bpf_redirect_map) or redirected them out of an interface that does not lead back",
+		dut.Node, dut.Iface, sender.Node, receiver.Node)
 }
 
 func seqList(seqs []int) string {
@@ -210,12 +246,15 @@ func seqList(seqs []int) string {
 	return fmt.Sprintf("%d (seq %s)", len(seqs), strings.Join(s, ","))
 }
 
-// Check pings 192.168.1.5 from the host twice: first with xdp_test swapped
-// out of node1's links for xdp_pass (node2 answers: the network works
-// without the program), then with xdp_test back (node1 reflects everything
-// and node2 sees nothing). Witnesses on host/veth0 and node2/veth3 record
-// the ICMP frames independently of the program.
+// Check pings the receiver (node2) from the sender (the host) twice: first
+// with xdp_test swapped out of node1's links for xdp_pass (node2 answers:
+// the network works without the program), then with xdp_test back (node1
+// reflects everything and node2 sees nothing). Witnesses on the sender's and
+// the receiver's interfaces record the frames independently of the program.
+// A ping that goes wrong is evidence for the expectations, never an error.
 func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
+	sender, dut, receiver := env.Topo.MustRole("sender"), env.Topo.MustRole("dut"), env.Topo.MustRole("receiver")
+	src, dst := sender.Addr.Addr(), receiver.Addr.Addr()
 	sw, err := openSwapper(env)
 	if err != nil {
 		return nil, err
@@ -224,17 +263,17 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err := sw.restore(); err != nil {
 		return nil, err
 	}
-	forward, err := env.Topo.MustNS("node1").ReadSysctl("net.ipv4.ip_forward")
+	forward, err := dut.NS.ReadSysctl("net.ipv4.ip_forward")
 	if err != nil {
 		return nil, err
 	}
-	sit := situation{instance: env.Instance, native: env.Options.Mode == labs.ModeNative, forward: forward}
+	sit := situation{instance: env.Instance, node1: dut.NS.Name, native: env.Options.Mode == labs.ModeNative, forward: forward, rebuild: env.RebuildFix()}
 
 	// Before: the program swapped out. It goes back in whatever happens.
 	if err := sw.use(sw.pass); err != nil {
 		return nil, errors.Join(err, sw.restore())
 	}
-	before, err := observe(ctx, env)
+	before, err := observe(ctx, sender, receiver)
 	if rerr := sw.restore(); rerr != nil {
 		return nil, errors.Join(err, rerr)
 	}
@@ -242,89 +281,106 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		return nil, err
 	}
 	var results []labs.Result
-	in, out := before.node2Saw()
-	rebuild := sit.cmd("down redirect") + " and " + sit.cmd("up redirect") + " rebuild it"
-	beforeHint := "without the program node1 routes between host and node2 by itself; this failing means the topology is broken, not your program: " + rebuild
+	in, out := before.receiverSaw(dst)
+	at := receiver.Node + "/" + receiver.Iface
+	beforeHint := fmt.Sprintf("without the program %s routes between %s and %s by itself; this failing means the topology is broken, not your program: %s",
+		dut.Node, sender.Node, receiver.Node, sit.rebuild)
+	if h := before.ping.NotSentHint(env); h != "" {
+		beforeHint = h
+	}
 	if forward != "1" {
-		beforeHint = fmt.Sprintf("ip_forward is off in node1 (net.ipv4.ip_forward = %s there), so node1 does not route between host and node2; the lab sets it to 1: %s", forward, rebuild)
+		beforeHint = fmt.Sprintf("ip_forward is off in %s (net.ipv4.ip_forward = %s there), so %s does not route between %s and %s; the lab sets it to 1: %s",
+			dut.Node, forward, dut.Node, sender.Node, receiver.Node, sit.rebuild)
 	}
 	results = append(results, labs.Assert(
-		fmt.Sprintf("without xdp_test, %d pings host -> %s are answered by node2", pings, node2Addr),
-		before.ping.Received == pings && in == pings && out == pings,
-		fmt.Sprintf("%d replies; node2/veth3: %d requests in, %d replies out", pings, pings, pings),
-		fmt.Sprintf("%d replies; node2/veth3: %d requests in, %d replies out", before.ping.Received, in, out),
+		fmt.Sprintf("without %s, %d pings %s -> %s are answered by %s", progName, pings, sender.Node, dst, receiver.Node),
+		before.ping.Received == pings && before.ping.Failure == nil && in == pings && out == pings,
+		fmt.Sprintf("%d replies; %s: %d requests in, %d replies out", pings, at, pings, pings),
+		fmt.Sprintf("%s; %s: %d requests in, %d replies out", before.ping, at, in, out),
 		beforeHint))
 
-	// After: xdp_test attached as `up` left it.
-	c0, counted, err := readCounts(env)
+	// After: xdp_test attached as `up` left it, measured by fib_results
+	// when the object has it.
+	m, counted, err := openResults(env)
 	if err != nil {
 		return results, err
 	}
-	after, err := observe(ctx, env)
-	if err != nil {
-		return results, err
+	var (
+		after *observation
+		d     grade.Counters[uint32]
+	)
+	act := func() (err error) {
+		after, err = observe(ctx, sender, receiver)
+		return err
 	}
-	hint := fallbackHint
-	var d Counts
 	if counted {
-		c1, _, err := readCounts(env)
-		if err != nil {
-			return results, err
-		}
-		d = c1.Sub(c0)
-		if h := explain(d, sit); h != "" {
-			hint = h
-		}
+		defer m.Close()
+		var actErr error
+		d, actErr, err = grade.Measure[uint32](ctx, m, act)
+		err = errors.Join(actErr, err)
+	} else {
+		err = act()
 	}
-	seqs := after.reflected()
+	if err != nil {
+		return results, err
+	}
+
+	// The hint comes from the most specific evidence: pings that could not
+	// be sent, frames that show the mistake, then what the program counted,
+	// then where the pings went.
+	hint := after.ping.NotSentHint(env)
+	if hint == "" {
+		hint = after.frameHint(sender, dst)
+	}
+	if hint == "" && counted {
+		hint = explain(d, sit)
+	}
+	passedOn := after.passedOnHint(dut, receiver)
+	if hint == "" {
+		hint = passedOn
+	}
+	if hint == "" {
+		hint = after.vanishedHint(sender, dut, receiver)
+	}
+	if hint == "" {
+		hint = fallbackHint
+	}
+	seqs := after.reflected(src, dst)
 	all := make([]int, pings)
 	for i := range all {
 		all[i] = i + 1
 	}
 	results = append(results, labs.Expect(
-		fmt.Sprintf("host gets its %d echo requests back from %s, same id and seq", pings, node2Addr),
+		fmt.Sprintf("%s gets its %d echo requests back from %s, same id and seq", sender.Node, pings, dst),
 		seqList(all), seqList(seqs), hint))
 
 	replyHint := hint
 	if len(seqs) == pings {
-		replyHint = "the requests come back but the host's replies to them do not: reflect every ICMP packet, echo replies too, not only echo requests"
+		replyHint = fmt.Sprintf("the requests come back but %s's replies to them do not: reflect every ICMP packet, echo replies too, not only echo requests", sender.Node)
 	}
-	results = append(results, labs.Expect(
-		fmt.Sprintf("host's ping counts %d replies from %s (its own replies, reflected)", pings, node2Addr),
-		pings, after.ping.Received, replyHint))
+	results = append(results, grade.PingsAnswered(
+		fmt.Sprintf("%s's ping counts %d replies from %s (its own replies, reflected)", sender.Node, pings, dst),
+		after.ping, replyHint))
 
-	node2Hint := "whatever xdp_test passes, node1 routes on to node2: redirect ICMP back out of the interface it came in on. " + hint
-	results = append(results, labs.Assert("node2 receives no ICMP",
-		len(after.node2) == 0, "0 ICMP frames on node2/veth3",
-		describeFrames(after.node2), node2Hint))
+	receiverHint := hint
+	if hint != passedOn {
+		receiverHint = fmt.Sprintf("whatever %s passes, %s routes on to %s: redirect ICMP back out of the interface it came in on. %s",
+			progName, dut.Node, receiver.Node, hint)
+	}
+	results = append(results, grade.NoFrames(fmt.Sprintf("%s receives no ICMP", receiver.Node), after.receiver, receiverHint))
 
-	seq := after.sequence()
-	results = append(results, labs.Expect(
-		"host/veth0 shows the 4-packet sequence for each ping",
-		sequence{pings, pings, pings, pings}.String(), seq.String(), hint))
+	each := fmt.Sprintf("out %[1]s > %[2]s echo request, in %[2]s > %[1]s echo request, out %[1]s > %[2]s echo reply, in %[2]s > %[1]s echo reply", src, dst)
+	results = append(results, grade.FrameSequences(
+		fmt.Sprintf("%s/%s shows the 4-packet sequence for each ping", sender.Node, sender.Iface),
+		each, after.exchanges(src, dst), after.sender, hint))
 
 	if counted {
-		results = append(results, labs.Expect(
+		want := grade.Counters[uint32]{fibSuccess: 2 * pings, resultRedirect: 2 * pings}
+		results = append(results, labs.Assert(
 			"fib_results: every lookup SUCCESS, every packet redirected",
-			fmt.Sprintf("SUCCESS %d, redirected %d, failures none", 2*pings, 2*pings),
-			fmt.Sprintf("SUCCESS %d, redirected %d, failures %s", d[fibSuccess], d[resultRedirect], orNone(d.Failures())),
-			hint))
+			maps.Equal(d, want), want.Format(ResultName), d.Format(ResultName), hint))
 	}
 	return results, nil
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
-func describeFrames(fs []frame) string {
-	if len(fs) == 0 {
-		return "0 ICMP frames"
-	}
-	return fmt.Sprintf("%d ICMP frames, first: %s", len(fs), fs[0])
 }
 
 // Watch prints the per-result counters once a second: how the lookups ended

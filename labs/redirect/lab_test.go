@@ -115,6 +115,28 @@ func TestCheckExplainsForwardingOff(t *testing.T) {
 	}
 }
 
+// TestCheckPingsNotSent: when the host cannot send its pings (its route to
+// node2's subnet deleted behind the lab's back), every expectation is still
+// judged, as a failure, and the hints blame the network, not the program:
+// the check ran, nothing about the learner's program is an error.
+func TestCheckPingsNotSent(t *testing.T) {
+	r, inst := up(t, labs.ModeGeneric)
+	labtest.DeleteRoute(t, r, "redirect", "host", "192.168.1.0/24")
+	rep := check(t, r)
+	if rep.Verdict != labs.VerdictFail || rep.Error != "" || len(rep.Results) != 6 {
+		t.Fatalf("want 6 judged expectations and a FAIL, got %s, error %q, %d results", rep.Verdict, rep.Error, len(rep.Results))
+	}
+	if o := rep.Results[0].Observed; !strings.Contains(o, "0 replies; pinging stopped: ") || !strings.Contains(o, "network is unreachable") {
+		t.Errorf("observed %q does not say why pinging stopped", o)
+	}
+	for _, res := range rep.Results {
+		if !res.Pass && (!strings.Contains(res.Hint, "pinging from host stopped before its end") ||
+			!strings.Contains(res.Hint, "`xdplab up redirect --instance "+inst+"`")) {
+			t.Errorf("%s: hint %q does not blame the network", res.Name, res.Hint)
+		}
+	}
+}
+
 // TestCheckLeavesLabAsItWas: the check swaps xdp_pass into node1's links
 // for its "before" phase; afterwards xdp_test must be back, and a check
 // interrupted half-way (links left on another program) is repaired.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -105,20 +106,10 @@ func (b *bench) run(tb testing.TB, iface string, frame []byte) (uint32, []byte) 
 	return ret, opts.DataOut
 }
 
-func (b *bench) counts(tb testing.TB) Counts {
+func (b *bench) counts(tb testing.TB) grade.Counters[uint32] {
 	tb.Helper()
-	c := Counts{}
-	var (
-		key  uint32
-		vals []uint64
-	)
-	it := b.objs.FibResults.Iterate()
-	for it.Next(&key, &vals) {
-		for _, v := range vals {
-			c[key] += v
-		}
-	}
-	if err := it.Err(); err != nil {
+	c, err := grade.ReadCounters[uint32](b.objs.FibResults)
+	if err != nil {
 		tb.Fatal(err)
 	}
 	return c

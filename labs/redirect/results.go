@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/cilium/ebpf"
 
-	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
-	"github.com/xdplab/xdplab/topology"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 // Slots of fib_results: the BPF_FIB_LKUP_RET_* codes, then the program's own
@@ -58,22 +56,8 @@ func ResultName(slot uint32) string {
 	return fmt.Sprintf("result %d", slot)
 }
 
-// Counts are fib_results summed over CPUs, by slot.
-type Counts map[uint32]uint64
-
-// Sub is what happened between two reads.
-func (c Counts) Sub(before Counts) Counts {
-	d := Counts{}
-	for k, v := range c {
-		if v != before[k] {
-			d[k] = v - before[k]
-		}
-	}
-	return d
-}
-
-// Lookups is how many fib lookups the program made.
-func (c Counts) Lookups() uint64 {
+// lookups is how many fib lookups the program counted.
+func lookups(c grade.Counters[uint32]) uint64 {
 	var n uint64
 	for k, v := range c {
 		if k <= fibNoSrcAddr || k == resultFibError {
@@ -83,39 +67,22 @@ func (c Counts) Lookups() uint64 {
 	return n
 }
 
-// Failures lists the lookups that did not succeed, e.g. "FWD_DISABLED 3".
-func (c Counts) Failures() string {
-	var parts []string
-	for _, k := range c.slots() {
-		if k != fibSuccess && k != resultRedirect && c[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", ResultName(k), c[k]))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-func (c Counts) slots() []uint32 {
-	keys := make([]uint32, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	return keys
+// failures lists the lookups that did not succeed and the packets not
+// redirected, "FWD_DISABLED +3", or "none".
+func failures(c grade.Counters[uint32]) string {
+	return c.Except(fibSuccess, resultRedirect).Format(ResultName)
 }
 
 // Format renders the counters for `watch`: one "fib SUCCESS : 6" line per
 // non-zero slot, in slot order, then a blank line.
-func Format(c Counts) string {
+func Format(c grade.Counters[uint32]) string {
 	var b strings.Builder
-	for _, k := range c.slots() {
-		if c[k] == 0 {
-			continue
-		}
-		label := ResultName(k)
-		if k <= fibNoSrcAddr {
+	for _, e := range c.Entries(ResultName) {
+		label := e.Name
+		if e.Key <= fibNoSrcAddr {
 			label = "fib " + label
 		}
-		fmt.Fprintf(&b, "%s : %d\n", label, c[k])
+		fmt.Fprintf(&b, "%s : %d\n", label, e.Value)
 	}
 	if b.Len() == 0 {
 		b.WriteString("no ICMP seen yet\n")
@@ -123,52 +90,52 @@ func Format(c Counts) string {
 	return b.String() + "\n"
 }
 
-// readCounts sums fib_results over CPUs. ok is false when the loaded object
-// has no fib_results (a learner's own, say).
-func readCounts(env *labs.Env) (c Counts, ok bool, err error) {
-	m, err := ebpf.LoadPinnedMap(env.Pin(mapResults), &ebpf.LoadPinOptions{ReadOnly: true})
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("open pinned map %s: %w", mapResults, err)
+// openResults opens the pinned fib_results. ok is false when the loaded
+// object has none (a learner's own, say): then there is nothing to count.
+func openResults(env *labs.Env) (m *ebpf.Map, ok bool, err error) {
+	m, err = grade.OpenMap(env, mapResults, true)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return m, true, nil
+}
+
+// readCounts reads fib_results summed over CPUs; ok is as for openResults.
+func readCounts(env *labs.Env) (c grade.Counters[uint32], ok bool, err error) {
+	m, ok, err := openResults(env)
+	if !ok {
+		return nil, false, err
 	}
 	defer m.Close()
-	counts, err := loader.PerCPUCounts(m)
-	if err != nil {
-		return nil, true, fmt.Errorf("read map %s: %w", mapResults, err)
-	}
-	return Counts(counts), true, nil
+	c, err = grade.ReadCounters[uint32](m)
+	return c, true, err
 }
 
 // situation is what a hint may mention besides the counters.
 type situation struct {
 	instance string
+	node1    string // node1's namespace
 	native   bool
 	forward  string // node1's net.ipv4.ip_forward
-}
-
-// cmd spells an xdplab command line the learner can paste.
-func (s situation) cmd(args string) string {
-	if s.instance != "" && s.instance != "xdplab" {
-		args += " --instance " + s.instance
-	}
-	return "`xdplab " + args + "`"
+	rebuild  string // how to build the lab again as it was
 }
 
 // explain turns what the program counted into the sentence a learner needs:
 // the first reason that applies, most specific first.
-func explain(d Counts, s situation) string {
+func explain(d grade.Counters[uint32], s situation) string {
 	switch {
 	case d[fibFwdDisabled] > 0:
 		return fmt.Sprintf("fib lookup returned FWD_DISABLED %d times: ip_forward is off in node1 (net.ipv4.ip_forward = %s there); the lookup only routes on an interface that forwards", d[fibFwdDisabled], s.forward)
 	case d[fibNoNeigh] > 0:
-		return fmt.Sprintf("fib lookup returned NO_NEIGH %d times: node1 has no neighbour entry (MAC) for the sender, so the program passed the packet and node1's kernel routed it on to node2; node2's reply is reflected on veth2 before node1's kernel sees it, so nothing makes node1 resolve the sender. The lab installs permanent neighbours: see `ip -n %s neigh`, or %s and %s",
-			d[fibNoNeigh], topology.NamespaceName(s.instance, "redirect", "node1"), s.cmd("down redirect"), s.cmd("up redirect"))
+		return fmt.Sprintf("fib lookup returned NO_NEIGH %d times: node1 has no neighbour entry (MAC) for the sender, so the program passed the packet and node1's kernel routed it on to node2; node2's reply is reflected on veth2 before node1's kernel sees it, so nothing makes node1 resolve the sender. The lab installs permanent neighbours: see `ip -n %s neigh`, or %s",
+			d[fibNoNeigh], s.node1, s.rebuild)
 	case d[fibNotFwded] > 0:
 		return fmt.Sprintf("fib lookup returned NOT_FWDED %d times: node1 has no route for the lookup; the lookup must ask how to reach the sender: ipv4_src = ip->daddr, ipv4_dst = ip->saddr, ifindex = ctx->ingress_ifindex", d[fibNotFwded])
 	case d[fibBlackhole]+d[fibUnreachable]+d[fibProhibit] > 0:
-		return "fib lookup hit a blackhole, unreachable or prohibit route in node1 (" + d.Failures() + "): node1's routes back to the sender are not the lab's"
+		return "fib lookup hit a blackhole, unreachable or prohibit route in node1 (" + failures(d) + "): node1's routes back to the sender are not the lab's"
 	case d[fibFragNeeded] > 0:
 		return "fib lookup returned FRAG_NEEDED: the packet is larger than the egress MTU"
 	case d[resultFibError] > 0:
@@ -176,11 +143,11 @@ func explain(d Counts, s situation) string {
 	case d[resultNoDevmap] > 0:
 		return fmt.Sprintf("bpf_redirect_map found no entry for the egress ifindex %d times (XDP_ABORTED): if_redirect must hold node1's veth1 and veth2, filled from inside node1's namespace", d[resultNoDevmap])
 	case d[resultRedirect] > 0 && s.native:
-		return fmt.Sprintf("the program redirected %d packets but they did not arrive: in native mode a veth takes redirected frames only when its peer runs an XDP program (xdp_pass on host/veth0 and node2/veth3, see %s)", d[resultRedirect], s.cmd("status"))
+		return fmt.Sprintf("the program redirected %d packets but they did not arrive: in native mode a veth takes redirected frames only when its peer runs an XDP program (xdp_pass on host/veth0 and node2/veth3, see %s)", d[resultRedirect], labs.Cmd(s.instance, "status"))
 	case d[resultRedirect] > 0:
 		return fmt.Sprintf("the program redirected %d packets but they did not arrive: check that the lookup's dmac and smac are copied into the Ethernet header and the IP addresses swapped", d[resultRedirect])
-	case d.Lookups() == 0:
-		return "the program made no fib lookup for the pings: is xdp_test attached to node1/veth1 (" + s.cmd("status") + "), and does it match IPv4 ICMP (ip->protocol == IPPROTO_ICMP)?"
+	case lookups(d) == 0:
+		return "the program made no fib lookup for the pings: is xdp_test attached to node1/veth1 (" + labs.Cmd(s.instance, "status") + "), and does it match IPv4 ICMP (ip->protocol == IPPROTO_ICMP)?"
 	}
 	return ""
 }

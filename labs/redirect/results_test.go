@@ -8,17 +8,23 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"github.com/xdplab/xdplab/internal/packet"
+	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/internal/traffic"
+	"github.com/xdplab/xdplab/internal/witness"
+	"github.com/xdplab/xdplab/labs/grade"
+	"github.com/xdplab/xdplab/topology"
 )
 
 func TestFormat(t *testing.T) {
-	got := Format(Counts{fibSuccess: 6, resultRedirect: 6, fibNoNeigh: 1})
+	got := Format(grade.Counters[uint32]{fibSuccess: 6, resultRedirect: 6, fibNoNeigh: 1})
 	want := "fib SUCCESS : 6\nfib NO_NEIGH : 1\nredirected : 6\n\n"
 	if got != want {
 		t.Errorf("Format = %q, want %q", got, want)
 	}
-	if got := Format(Counts{}); got != "no ICMP seen yet\n\n" {
+	if got := Format(grade.Counters[uint32]{}); got != "no ICMP seen yet\n\n" {
 		t.Errorf("Format(empty) = %q", got)
 	}
 }
@@ -27,29 +33,29 @@ func TestFormat(t *testing.T) {
 // names it, so a learner reads why nothing was reflected.
 func TestExplain(t *testing.T) {
 	cases := []struct {
-		d      Counts
+		d      grade.Counters[uint32]
 		native bool
 		want   string
 	}{
-		{Counts{fibFwdDisabled: 3}, false, "fib lookup returned FWD_DISABLED 3 times: ip_forward is off in node1 (net.ipv4.ip_forward = 0 there)"},
-		{Counts{fibNoNeigh: 1, fibSuccess: 4}, false, "fib lookup returned NO_NEIGH 1 times"},
-		{Counts{fibNotFwded: 2}, false, "fib lookup returned NOT_FWDED"},
-		{Counts{fibUnreachable: 1}, false, "UNREACHABLE 1"},
-		{Counts{fibSuccess: 3, resultNoDevmap: 3}, false, "bpf_redirect_map found no entry"},
-		{Counts{fibSuccess: 3, resultRedirect: 3}, true, "in native mode a veth takes redirected frames only when its peer runs an XDP program"},
-		{Counts{fibSuccess: 3, resultRedirect: 3}, false, "copied into the Ethernet header"},
-		{Counts{}, false, "made no fib lookup"},
+		{grade.Counters[uint32]{fibFwdDisabled: 3}, false, "fib lookup returned FWD_DISABLED 3 times: ip_forward is off in node1 (net.ipv4.ip_forward = 0 there)"},
+		{grade.Counters[uint32]{fibNoNeigh: 1, fibSuccess: 4}, false, "fib lookup returned NO_NEIGH 1 times"},
+		{grade.Counters[uint32]{fibNotFwded: 2}, false, "fib lookup returned NOT_FWDED"},
+		{grade.Counters[uint32]{fibUnreachable: 1}, false, "(UNREACHABLE +1)"},
+		{grade.Counters[uint32]{fibNoNeigh: 2}, false, "see `ip -n lab2-redirect-node1 neigh`, or run `xdplab down redirect --instance lab2` and `xdplab up redirect --instance lab2` again"},
+		{grade.Counters[uint32]{fibSuccess: 3, resultNoDevmap: 3}, false, "bpf_redirect_map found no entry"},
+		{grade.Counters[uint32]{fibSuccess: 3, resultRedirect: 3}, true, "in native mode a veth takes redirected frames only when its peer runs an XDP program (xdp_pass on host/veth0 and node2/veth3, see `xdplab status --instance lab2`)"},
+		{grade.Counters[uint32]{fibSuccess: 3, resultRedirect: 3}, false, "copied into the Ethernet header"},
+		{grade.Counters[uint32]{}, false, "made no fib lookup"},
 	}
 	for _, c := range cases {
-		if got := explain(c.d, situation{instance: "xdplab", native: c.native, forward: "0"}); !strings.Contains(got, c.want) {
+		sit := situation{instance: "lab2", node1: "lab2-redirect-node1", native: c.native, forward: "0",
+			rebuild: "run `xdplab down redirect --instance lab2` and `xdplab up redirect --instance lab2` again"}
+		if got := explain(c.d, sit); !strings.Contains(got, c.want) {
 			t.Errorf("explain(%v, native=%v) = %q, want it to contain %q", c.d, c.native, got, c.want)
 		}
 	}
-	if got := (situation{instance: "lab2"}).cmd("status"); got != "`xdplab status --instance lab2`" {
-		t.Errorf("cmd = %q", got)
-	}
-	if got := (Counts{fibFwdDisabled: 2, resultRedirect: 1}).Failures(); got != "FWD_DISABLED 2" {
-		t.Errorf("Failures = %q", got)
+	if got := failures(grade.Counters[uint32]{fibFwdDisabled: 2, resultRedirect: 1, fibSuccess: 4}); got != "FWD_DISABLED +2" {
+		t.Errorf("failures = %q", got)
 	}
 }
 
@@ -75,25 +81,53 @@ func TestCheckValueSize(t *testing.T) {
 	}
 }
 
-func TestParseICMP(t *testing.T) {
-	buf := gopacket.NewSerializeBuffer()
-	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
-		&layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4},
-		&layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: net.IP{192, 168, 1, 5}, DstIP: net.IP{192, 168, 0, 3}},
-		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 77, Seq: 2})
-	if err != nil {
-		t.Fatal(err)
+// TestEvidenceHints: where the witnesses show the mistake, the hint names
+// it; where they show nothing amiss, there is no hint from them.
+func TestEvidenceHints(t *testing.T) {
+	hostMAC, node1MAC := net.HardwareAddr{2, 0, 0, 0, 0, 1}, net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	place := func(node, iface, addr string, mac net.HardwareAddr) topology.Place {
+		return topology.Place{ResolvedEndpoint: topology.ResolvedEndpoint{Node: node, Iface: iface, Addr: netip.MustParsePrefix(addr), MAC: mac}}
 	}
-	f, ok := parseICMP(buf.Bytes())
-	want := frame{Src: netip.MustParseAddr("192.168.1.5"), Dst: netip.MustParseAddr("192.168.0.3"), Type: 8, ID: 77, Seq: 2}
-	if !ok || f != want {
-		t.Errorf("parseICMP = %+v, %v; want %+v", f, ok, want)
+	sender, dut, receiver := place("host", "veth0", "192.168.0.3/24", hostMAC), place("node1", "veth1", "192.168.0.2/24", node1MAC),
+		place("node2", "veth3", "192.168.1.5/24", nil)
+	host, node2 := sender.Addr.Addr(), receiver.Addr.Addr()
+	echo := func(out bool, dstMAC net.HardwareAddr, src, dst netip.Addr) witness.Frame {
+		data := testutils.Serialize(t,
+			&layers.Ethernet{SrcMAC: node1MAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv4},
+			&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()},
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 7, Seq: 1})
+		return witness.Frame{Out: out, Len: len(data), Data: data, Packet: packet.Decode(data)}
 	}
-	if _, ok := parseICMP(buf.Bytes()[:20]); ok {
-		t.Error("parsed a truncated frame")
+	sent := echo(true, node1MAC, host, node2)
+	obs := func(atSender, atReceiver []witness.Frame) *observation {
+		return &observation{ping: grade.Pinged{Count: pings, PingResult: traffic.PingResult{ID: 7}}, sender: atSender, receiver: atReceiver}
 	}
-	if got := f.String(); got != "in  192.168.1.5 > 192.168.0.3 echo request id 77 seq 2" {
-		t.Errorf("String = %q", got)
+	cases := []struct {
+		name                string
+		o                   *observation
+		frameHint, pathHint string
+	}{
+		{"came back unchanged", obs([]witness.Frame{sent, echo(false, hostMAC, host, node2)}, nil),
+			"the echo requests came back to host/veth0 unchanged (192.168.0.3 > 192.168.1.5: ICMP echo request, id 7, seq 1): swap the IP addresses, source 192.168.1.5 and destination 192.168.0.3", ""},
+		{"MAC not rewritten", obs([]witness.Frame{sent, echo(false, node1MAC, node2, host)}, nil),
+			"the reflected frames reach host/veth0 addressed to MAC 02:00:00:00:00:02, not to its own 02:00:00:00:00:01, so its kernel drops them: copy the lookup's dmac and smac", ""},
+		{"reflected", obs([]witness.Frame{sent, echo(false, hostMAC, node2, host)}, nil), "", ""},
+		{"passed on to node2", obs([]witness.Frame{sent}, []witness.Frame{echo(false, hostMAC, host, node2)}),
+			"", "the echo requests went on to node2 (1 of 3 arrived there): the program passed them to node1's kernel, which routed them"},
+		{"vanished", obs([]witness.Frame{sent}, nil),
+			"", "the echo requests went into node1/veth1 and came out nowhere, neither back to host nor on to node2: the program dropped them (XDP_DROP, or XDP_ABORTED"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, h := range []struct{ got, want string }{
+				{c.o.frameHint(sender, node2), c.frameHint},
+				{c.o.passedOnHint(dut, receiver) + c.o.vanishedHint(sender, dut, receiver), c.pathHint},
+			} {
+				if (h.want == "") != (h.got == "") || !strings.Contains(h.got, h.want) {
+					t.Errorf("hint %q, want %q", h.got, h.want)
+				}
+			}
+		})
 	}
 }
 
