@@ -243,40 +243,6 @@ func PinMaps(coll *ebpf.Collection, dir string, names ...string) error {
 	return nil
 }
 
-// SumPerCPU adds up the per-CPU values of one key of a PERCPU_ARRAY of u64.
-func SumPerCPU(m *ebpf.Map, key uint32) (uint64, error) {
-	var vals []uint64
-	if err := m.Lookup(key, &vals); err != nil {
-		return 0, err
-	}
-	var sum uint64
-	for _, v := range vals {
-		sum += v
-	}
-	return sum, nil
-}
-
-// PerCPUCounts reads a PERCPU_ARRAY of u64 counters keyed by u32: each
-// non-zero counter summed over the CPUs, by key.
-func PerCPUCounts(m *ebpf.Map) (map[uint32]uint64, error) {
-	out := map[uint32]uint64{}
-	var (
-		key  uint32
-		vals []uint64
-	)
-	it := m.Iterate()
-	for it.Next(&key, &vals) {
-		var sum uint64
-		for _, v := range vals {
-			sum += v
-		}
-		if sum != 0 {
-			out[key] = sum
-		}
-	}
-	return out, it.Err()
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
