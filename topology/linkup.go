@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -36,24 +35,17 @@ const linkUpWait = time.Minute
 // therefore the sign that the link carries traffic.
 type linkWatch struct {
 	node    string
+	ns      *namespace.NS
 	updates chan netlink.LinkUpdate
 	done    chan struct{}
-
-	mu  sync.Mutex
-	err error // why the notifications ended early
 }
 
 // watchLinks subscribes to the link notifications of ns; subscribe before
 // setting the links up, so that no notification is missed.
 func watchLinks(node string, ns *namespace.NS) (*linkWatch, error) {
-	w := &linkWatch{node: node, updates: make(chan netlink.LinkUpdate, 16), done: make(chan struct{})}
-	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(err error) {
-		w.mu.Lock()
-		if w.err == nil {
-			w.err = err
-		}
-		w.mu.Unlock()
-	}}
+	w := &linkWatch{node: node, ns: ns, updates: make(chan netlink.LinkUpdate, 16), done: make(chan struct{})}
+	// An error (a full socket) ends the notifications; waitUp polls on.
+	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}}
 	// The socket belongs to the namespace of the thread that opens it.
 	err := ns.Do(func() error { return netlink.LinkSubscribeWithOptions(w.updates, w.done, opts) })
 	if err != nil {
@@ -71,24 +63,42 @@ func (w *linkWatch) Close() {
 	}
 }
 
+// linkPoll is how often waitUp also asks for the links' state itself: a
+// node with many links can overflow the notification socket (ENOBUFS, seen
+// with 128 veths in one namespace), and then the state is all there is.
+const linkPoll = 20 * time.Millisecond
+
 // waitUp waits until the kernel has reported every one of ifaces
-// operationally up, or ctx ends.
+// operationally up, or ctx ends. Notifications wake it at once; a poll of
+// the links' state covers the ones a full socket lost.
 func (w *linkWatch) waitUp(ctx context.Context, ifaces []string) error {
 	start := time.Now()
 	pending := map[string]bool{}
 	for _, name := range ifaces {
 		pending[name] = true
 	}
+	updates := w.updates
+	tick := time.NewTicker(linkPoll)
+	defer tick.Stop()
 	for len(pending) > 0 {
 		select {
-		case u, ok := <-w.updates:
+		case u, ok := <-updates:
 			if !ok {
-				w.mu.Lock()
-				defer w.mu.Unlock()
-				return fmt.Errorf("link notifications of %s ended while waiting for %s to come up: %v", w.node, names(pending), w.err)
+				updates = nil // notifications ended (a full socket): poll only
+				continue
 			}
 			if u.Attrs().OperState == netlink.OperUp {
 				delete(pending, u.Attrs().Name)
+			}
+		case <-tick.C:
+			for name := range pending {
+				l, err := w.ns.Netlink().LinkByName(name)
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", w.node, name, err)
+				}
+				if l.Attrs().OperState == netlink.OperUp {
+					delete(pending, name)
+				}
 			}
 		case <-ctx.Done():
 			if ctx.Err() == context.DeadlineExceeded {
