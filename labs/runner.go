@@ -270,16 +270,24 @@ func (r *Runner) teardown(ctx context.Context, name string) error {
 		return Errorf(ErrEnvironment, "%w", err) // a link, say: refuse rather than guess
 	}
 	var errs []error
+	// Examine the namespaces before the pins go: unpinning a link detaches
+	// its program in kernel work that holds the rtnl lock for a while, and
+	// reading a namespace's mark (a netlink request) would wait for it.
+	owned, foreign, err := topology.Owned(r.Instance, name, rec.Namespaces)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	r.leftAlone(foreign)
 	if err := r.checkPinDirs(name); err != nil {
 		errs = append(errs, err)
 	} else if err := r.removePinDir(name); err != nil {
 		errs = append(errs, err)
 	}
-	_, foreign, err := topology.Sweep(r.Instance, name, rec.Namespaces)
-	if err != nil {
-		errs = append(errs, err)
+	for _, e := range owned {
+		if err := namespace.Delete(e.Name); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	r.leftAlone(foreign)
 	if err := st.Remove(name); err != nil {
 		errs = append(errs, err)
 	}

@@ -151,7 +151,10 @@ func Open(name string) (*NS, error) {
 // openFd wraps an open namespace file; it takes fd over.
 func openFd(name string, fd int) (*NS, error) {
 	h := netns.NsHandle(fd)
-	nl, err := netlink.NewHandleAt(h)
+	// Only the route family (links, addresses, routes, neighbours): each
+	// family's socket costs two setns calls to open, a millisecond or so,
+	// and xdplab opens namespaces in every command.
+	nl, err := netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
 	if err != nil {
 		h.Close()
 		return nil, fmt.Errorf("netlink handle for namespace %s: %w", name, err)
