@@ -16,6 +16,10 @@ export CGO_ENABLED := 0
 # the multiarch include dir, x86_64-linux-gnu or aarch64-linux-gnu.
 ARCH_INCLUDE := /usr/include/$(shell uname -m)-linux-gnu
 BPF_CFLAGS := -I$(ARCH_INCLUDE) -mcpu=v3
+# The headers the programs include, xdplab's own (xdplab/*.h) and libbpf's
+# (bpf/*.h, vendored): no libbpf-dev needed. gen.go files name it relative
+# to their lab's folder (../../bpf/include).
+BPF_INCLUDE := bpf/include
 
 # Release targets: CGO_ENABLED=0 cross-builds, no C toolchain; the binaries
 # name no shared library but glibc (libpcap is opened at run time).
@@ -73,7 +77,7 @@ bench: deps build
 generate:
 	BPF_CFLAGS="$(BPF_CFLAGS)" $(GO) generate ./labs/... ./internal/...
 	for c in $$(find * -path '*/testdata/*.c' | sort); do \
-		clang -O2 -g -target bpf -fdebug-compilation-dir=. $(BPF_CFLAGS) -c $$c -o $${c%.c}.o || exit 1; \
+		clang -O2 -g -target bpf -fdebug-compilation-dir=. -I$(BPF_INCLUDE) $(BPF_CFLAGS) -c $$c -o $${c%.c}.o || exit 1; \
 	done
 
 lint:

@@ -214,6 +214,9 @@ func interrupted(ctx context.Context, before, left, again string) string {
 // (`run --all --mode native` runs sockex1, which has no XDP, as it always
 // does), and its report says so in a note.
 func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Report, error) {
+	if err := r.learnerProgram(ctx, &opts); err != nil {
+		return nil, err
+	}
 	var plan []planned
 	for _, n := range names {
 		l, err := r.Registry.Get(n)
@@ -222,7 +225,7 @@ func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Repo
 		}
 		p := planned{lab: l, opts: opts}
 		info := l.Info()
-		again := r.Cmd("run " + n + upFlags(state.Lab{Obj: opts.Obj, Values: opts.Values}))
+		again := r.Cmd("run " + n + upFlags(state.Lab{Obj: opts.Obj, Src: opts.Src, Values: opts.Values}))
 		if p.opts.Mode, err = info.modeFor(opts.Mode, again); err != nil {
 			if !opts.ModeWhereSupported {
 				return nil, err
@@ -270,7 +273,7 @@ func (r *Runner) run(ctx context.Context, plan []planned) ([]*Report, error) {
 		l, opts, name := p.lab, p.opts, p.lab.Info().Name
 		start := time.Now()
 		rep := &Report{Instance: r.Instance, Lab: name, Mode: opts.Mode, Note: p.note}
-		again := "run " + name + upFlags(state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values})
+		again := "run " + name + upFlags(state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Values: opts.Values})
 		if ctx.Err() != nil {
 			// Interrupted during an earlier lab: say so for every lab left, so
 			// the summary still lists them all.

@@ -16,6 +16,8 @@ func TestUpFlags(t *testing.T) {
 		{state.Lab{Mode: "native"}, " --mode native"},
 		{state.Lab{Mode: "generic", Obj: "/home/me/prog.o"}, " --obj /home/me/prog.o"},
 		{state.Lab{Mode: "generic", Obj: "/home/me/my prog's.o"}, ` --obj '/home/me/my prog'\''s.o'`},
+		// Built from --src: built again from it, the object may be stale.
+		{state.Lab{Mode: "generic", Obj: "/home/me/prog.o", Src: "/home/me/prog.c"}, " --src /home/me/prog.c"},
 		{state.Lab{Mode: "native", Values: map[string][]string{"drop": {"10.0.0.0/8", "192.168.0.3"}}},
 			" --mode native --drop 10.0.0.0/8 --drop 192.168.0.3"},
 	} {

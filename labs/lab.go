@@ -65,6 +65,9 @@ type Options struct {
 	Mode Mode `json:"mode,omitempty"`
 	// Obj is a learner-built BPF ELF to load instead of the embedded program.
 	Obj string `json:"obj,omitempty"`
+	// Src is a learner's C source: the runner builds it (internal/build)
+	// into Obj before Validate, so a lab sees only Obj.
+	Src string `json:"src,omitempty"`
 	// Values holds the lab's own flags by name.
 	Values map[string][]string `json:"values,omitempty"`
 	// ModeWhereSupported lets Run take labs that do not support Mode: they

@@ -113,11 +113,11 @@ type FlagValues interface {
 }
 
 // ParseOptions collects what a command line chose for the labs named:
-// --mode (empty when not given), --obj, and the labs' own flags. A flag of
-// a lab that is not named is a usage error, and so is --obj for more than
-// one lab.
+// --mode (empty when not given), --obj or --src, and the labs' own flags. A
+// flag of a lab that is not named is a usage error, and so are --obj or
+// --src for more than one lab, and both together.
 func (r *Registry) ParseOptions(names []string, flags FlagValues) (Options, error) {
-	opts := Options{Obj: flags.String("obj"), Values: map[string][]string{}}
+	opts := Options{Obj: flags.String("obj"), Src: flags.String("src"), Values: map[string][]string{}}
 	if flags.IsSet("mode") {
 		mode, err := ParseMode(flags.String("mode"))
 		if err != nil {
@@ -146,6 +146,12 @@ func (r *Registry) ParseOptions(names []string, flags FlagValues) (Options, erro
 	}
 	if opts.Obj != "" && len(names) != 1 {
 		return opts, Errorf(ErrUsage, "--obj replaces one lab's program: name exactly one lab")
+	}
+	if opts.Src != "" && len(names) != 1 {
+		return opts, Errorf(ErrUsage, "--src replaces one lab's program: name exactly one lab")
+	}
+	if opts.Src != "" && opts.Obj != "" {
+		return opts, Errorf(ErrUsage, "--src builds the object that --obj names: give one of them (--src %s, or --obj %s)", opts.Src, opts.Obj)
 	}
 	return opts, nil
 }

@@ -195,6 +195,8 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{[]string{"packet_counter"}, flagValues{"drop": {"10.0.0.0/8"}}, "--drop is a flag of lab basic_firewall"},
 		{[]string{"packet_counter", "xdp_dump"}, flagValues{"obj": {"x.o"}}, "--obj replaces one lab's program: name exactly one lab"},
+		{[]string{"packet_counter", "xdp_dump"}, flagValues{"src": {"x.c"}}, "--src replaces one lab's program: name exactly one lab"},
+		{[]string{"packet_counter"}, flagValues{"src": {"x.c"}, "obj": {"x.o"}}, "--src builds the object that --obj names: give one of them (--src x.c, or --obj x.o)"},
 		{[]string{"packet_counter"}, flagValues{"mode": {"turbo"}}, `unknown mode "turbo"`},
 	} {
 		_, err := reg.ParseOptions(c.names, c.flags)

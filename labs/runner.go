@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/xdplab/xdplab/internal/build"
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/topology"
@@ -132,7 +133,10 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 	if err := topology.ValidateInstance(r.Instance); err != nil {
 		return Errorf(ErrUsage, "%w", err)
 	}
-	again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Values: opts.Values}))
+	if err := r.learnerProgram(ctx, &opts); err != nil {
+		return err
+	}
+	again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Src: opts.Src, Values: opts.Values}))
 	if opts.Mode, err = lab.Info().modeFor(opts.Mode, again); err != nil {
 		return err
 	}
@@ -152,7 +156,7 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values, PinDir: r.PinDir(name)}
+	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Values: opts.Values, PinDir: r.PinDir(name)}
 	alreadyUp := func(prev state.Lab) error {
 		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
 			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
@@ -171,6 +175,40 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 		}
 		return nil
 	})
+}
+
+// learnerProgram makes --obj and --src absolute, so that commands run later
+// from another directory (check, watch, a suggested up) find them, and
+// builds --src into the object the lab loads, next to the source. clang's
+// messages go to the log, where the learner reads them.
+func (r *Runner) learnerProgram(ctx context.Context, opts *Options) error {
+	if opts.Src != "" && opts.Obj != "" {
+		return Errorf(ErrUsage, "--src builds the object that --obj names: give one of them")
+	}
+	for _, p := range []*string{&opts.Obj, &opts.Src} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return Errorf(ErrEnvironment, "%w", err)
+		}
+		*p = abs
+	}
+	if opts.Src == "" {
+		return nil
+	}
+	var stderr io.Writer // without a log, clang's messages go into the error
+	if r.Log != nil {
+		stderr = r.Log
+	}
+	obj, err := build.Compile(ctx, opts.Src, build.Options{Stderr: stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.log(), "built %s\n", obj)
+	opts.Obj = obj
+	return nil
 }
 
 // build deploys a resolved topology under the name res.Lab, then runs load
@@ -477,7 +515,7 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 	st := r.store()
 	env := &Env{
 		Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir,
-		Options: Options{Mode: mode, Obj: rec.Obj, Values: rec.Values},
+		Options: Options{Mode: mode, Obj: rec.Obj, Src: rec.Src, Values: rec.Values},
 		Log:     r.log(), journal: &st,
 	}
 	return lab, env, rec, nil

@@ -9,11 +9,12 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 2
 fi
 
-# Build: no C toolchain (CGO_ENABLED=0); clang and libbpf headers only for
-# `make generate`. Run time: libpcap, which xdplab loads to compile capture
+# Build: no C toolchain (CGO_ENABLED=0). clang, llvm and the kernel's uapi
+# headers (linux-libc-dev) for `make generate` and for a learner's `xdplab
+# build`; libbpf's headers are vendored in bpf/include. Run time: libpcap, which xdplab loads to compile capture
 # filters (the tests compile them too). Tests: tcpdump, bpftool and ping as
 # independent witnesses, graphviz (dot) to read what `xdplab topo` draws.
-pkgs=(clang llvm libbpf-dev make git iproute2 tcpdump iputils-ping graphviz ca-certificates curl)
+pkgs=(clang llvm linux-libc-dev make git iproute2 tcpdump iputils-ping graphviz ca-certificates curl)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

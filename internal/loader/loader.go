@@ -4,17 +4,22 @@
 package loader
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/xdplab/xdplab/internal/build"
 	"github.com/xdplab/xdplab/internal/filekind"
 	"github.com/xdplab/xdplab/internal/namespace"
 )
@@ -107,12 +112,102 @@ func SpecFromFile(obj string, want Want) (*ebpf.CollectionSpec, error) {
 	// Parse the file that was checked, not whatever the path names by now.
 	spec, err := ebpf.LoadCollectionSpecFromReader(f)
 	if err != nil {
+		if withoutBTF(f) {
+			return nil, fmt.Errorf("%w: --obj %s was built without -g (no BTF, which its maps need): %s", ErrBadObject, obj, rebuild(obj))
+		}
 		return nil, fmt.Errorf("%w: --obj %s is not a BPF object clang built for -target bpf: %w", ErrBadObject, obj, err)
+	}
+	if why := builtAtO0(spec); why != "" {
+		return nil, fmt.Errorf("%w: --obj %s was built at -O0 (unoptimised, %s, which the kernel refuses): %s", ErrBadObject, obj, why, rebuild(obj))
 	}
 	if err := Check(spec, want); err != nil {
 		return nil, fmt.Errorf("--obj %s: %w", obj, err)
 	}
 	return spec, nil
+}
+
+// withoutBTF reports whether f is a BPF ELF without a .BTF section: built
+// without -g, which an object with BTF-defined maps (.maps) cannot do
+// without. (A legacy "maps" section needs no BTF, and such an object loads.)
+func withoutBTF(f io.ReaderAt) bool {
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return false
+	}
+	return ef.Machine == elf.EM_BPF && ef.Section(".BTF") == nil
+}
+
+// builtAtO0 says why spec is clang's unoptimised (-O0) output in a form the
+// kernel refuses, or "" when it is not. Two traits are needed, so that
+// neither alone misnames an optimised object:
+//
+//   - the shape of -O0 code: every program begins by storing its context
+//     argument (r1) to the stack, since -O0 keeps every variable in memory;
+//     optimised code keeps it in a register.
+//   - a defect that makes the load fail: a helper called through a pointer
+//     (callx; libbpf declares helpers as constant function pointers, which
+//     only the optimiser turns into calls by number, and the kernel has no
+//     indirect calls), or a function whose BTF names no arguments (clang 14
+//     at -O0; the kernel refuses it with "load btf: invalid argument").
+//
+// Neither trait depends on debug info beyond the BTF every loadable object
+// has, and nothing clang records (DW_AT_producer names no flags unless
+// -grecord-command-line) says -O0 itself. An -O0 object with neither defect
+// (no helper calls, a newer clang) loads and is graded like any other.
+func builtAtO0(spec *ebpf.CollectionSpec) string {
+	var callx, unnamed bool
+	for _, p := range spec.Programs {
+		if len(p.Instructions) == 0 {
+			continue
+		}
+		if !spillsContext(p.Instructions[0]) {
+			return ""
+		}
+		for i := range p.Instructions {
+			ins := &p.Instructions[i]
+			callx = callx || ins.OpCode.JumpOp() == asm.Call && ins.OpCode.Source() == asm.RegSource
+			if fn := btf.FuncMetadata(ins); fn != nil && unnamedArgument(fn) {
+				unnamed = true
+			}
+		}
+	}
+	switch {
+	case callx:
+		return "it calls helpers through pointers"
+	case unnamed:
+		return "its BTF names no function arguments"
+	}
+	return ""
+}
+
+// spillsContext: *(u64 *)(r10 - off) = r1.
+func spillsContext(ins asm.Instruction) bool {
+	op := ins.OpCode
+	return op.Class() == asm.StXClass && op.Mode() == asm.MemMode && op.Size() == asm.DWord &&
+		ins.Dst == asm.R10 && ins.Src == asm.R1 && ins.Offset < 0
+}
+
+func unnamedArgument(fn *btf.Func) bool {
+	proto, ok := fn.Type.(*btf.FuncProto)
+	if !ok {
+		return false
+	}
+	for _, p := range proto.Params {
+		if p.Name == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// rebuild says how to build obj again: from the C file of the same name if
+// there is one.
+func rebuild(obj string) string {
+	src := strings.TrimSuffix(obj, ".o") + ".c"
+	if _, err := os.Stat(src); err != nil {
+		src = "FILE.c"
+	}
+	return fmt.Sprintf("rebuild it with `xdplab build %s` or `%s`", src, build.CommandLine(src, obj))
 }
 
 // openObject opens --obj for reading if it is a regular file. Opening a FIFO

@@ -39,7 +39,8 @@ type Lab struct {
 	Lab        string              `json:"lab"`
 	Phase      Phase               `json:"phase"`
 	Mode       string              `json:"mode"`
-	Obj        string              `json:"obj,omitempty"`
+	Obj        string              `json:"obj,omitempty"` // absolute, so check from another directory finds it
+	Src        string              `json:"src,omitempty"` // the C source (absolute) that up built Obj from
 	Values     map[string][]string `json:"values,omitempty"`
 	Namespaces []string            `json:"namespaces"`
 	PinDir     string              `json:"pin_dir"`

@@ -6,7 +6,7 @@
  * names (blacklist, matches) and layouts, so the tutorial's own object loads
  * with `xdplab up basic_firewall --obj`. */
 
-#include "../../bpf/parse.h"
+#include "xdplab/parse.h"
 
 /* The tutorial's limit: at most 16 rules, one counter per rule. */
 #define MAX_RULES 16

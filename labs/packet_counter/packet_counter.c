@@ -5,7 +5,7 @@
  * same map name (protocols), layout and program name (packet_count), so the
  * tutorial's own object loads with `xdplab up packet_counter --obj`. */
 
-#include "../../bpf/parse.h"
+#include "xdplab/parse.h"
 
 /* One counter per IP protocol number (IPPROTO_ICMP = 1, TCP = 6, UDP = 17).
  * PERCPU_ARRAY: each CPU increments its own copy without atomics; user space

@@ -1,3 +1,3 @@
 package redirect
 
-//go:generate go tool bpf2go -cc clang -target bpfel -cflags "$BPF_CFLAGS" -output-stem bpf redirect redirect.c -- -O2 -g -Wall
+//go:generate go tool bpf2go -cc clang -target bpfel -cflags "$BPF_CFLAGS" -output-stem bpf redirect redirect.c -- -I../../bpf/include -O2 -g -Wall

@@ -9,7 +9,7 @@
 
 #include <linux/in.h>
 
-#include "../../bpf/parse.h"
+#include "xdplab/parse.h"
 
 #define AF_INET 2 /* <sys/socket.h> is not for BPF targets */
 

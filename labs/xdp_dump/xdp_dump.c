@@ -5,7 +5,7 @@
  * ring. Program and map names are the go-xdp-examples tutorial's (xdp_dump,
  * perfmap), so the tutorial's own object loads with `xdplab up xdp_dump --obj`. */
 
-#include "../../bpf/parse.h"
+#include "xdplab/parse.h"
 #include <linux/in.h>
 #include <linux/tcp.h>
 

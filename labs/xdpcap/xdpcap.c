@@ -9,8 +9,8 @@
 #include <linux/in.h>
 #include <linux/udp.h>
 
-#include "../../bpf/parse.h"
-#include "../../bpf/xdpcap.h"
+#include "xdplab/parse.h"
+#include "xdplab/xdpcap.h"
 
 /* The hook: slot i holds the capture program for XDP action i, or nothing.
  * User space pins it, so `xdplab capture` (or cloudflare's xdpcap) can find

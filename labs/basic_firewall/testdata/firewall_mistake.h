@@ -3,7 +3,7 @@
  * so each mistake file holds only the program that gets something wrong. */
 #pragma once
 
-#include "../../../bpf/parse.h"
+#include "xdplab/parse.h"
 
 struct lpm_key {
 	__u32 prefixlen;

@@ -17,7 +17,7 @@ struct bpf_map_def {
 	unsigned int map_flags;
 };
 
-#include "../../../bpf/xdpcap.h"
+#include "xdplab/xdpcap.h"
 
 struct bpf_map_def SEC("maps") xdpcap_hook = XDPCAP_HOOK();
 
