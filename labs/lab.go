@@ -65,6 +65,9 @@ type Options struct {
 	Mode Mode `json:"mode,omitempty"`
 	// Obj is a learner-built BPF ELF to load instead of the embedded program.
 	Obj string `json:"obj,omitempty"`
+	// Step is the exercise the lab runs and grades: "" for the base
+	// exercise, else the name of one of Info.Steps.
+	Step string `json:"step,omitempty"`
 	// Values holds the lab's own flags by name.
 	Values map[string][]string `json:"values,omitempty"`
 	// ModeWhereSupported lets Run take labs that do not support Mode: they

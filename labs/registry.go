@@ -117,7 +117,7 @@ type FlagValues interface {
 // a lab that is not named is a usage error, and so is --obj for more than
 // one lab.
 func (r *Registry) ParseOptions(names []string, flags FlagValues) (Options, error) {
-	opts := Options{Obj: flags.String("obj"), Values: map[string][]string{}}
+	opts := Options{Obj: flags.String("obj"), Step: flags.String("step"), Values: map[string][]string{}}
 	if flags.IsSet("mode") {
 		mode, err := ParseMode(flags.String("mode"))
 		if err != nil {
@@ -146,6 +146,9 @@ func (r *Registry) ParseOptions(names []string, flags FlagValues) (Options, erro
 	}
 	if opts.Obj != "" && len(names) != 1 {
 		return opts, Errorf(ErrUsage, "--obj replaces one lab's program: name exactly one lab")
+	}
+	if flags.IsSet("step") && len(names) != 1 {
+		return opts, Errorf(ErrUsage, "--step chooses one lab's exercise: name exactly one lab")
 	}
 	return opts, nil
 }

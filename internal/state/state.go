@@ -40,6 +40,7 @@ type Lab struct {
 	Phase      Phase               `json:"phase"`
 	Mode       string              `json:"mode"`
 	Obj        string              `json:"obj,omitempty"`
+	Step       string              `json:"step,omitempty"`
 	Values     map[string][]string `json:"values,omitempty"`
 	Namespaces []string            `json:"namespaces"`
 	PinDir     string              `json:"pin_dir"`
