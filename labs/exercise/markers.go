@@ -15,7 +15,7 @@ import (
 //	/* xdplab:todo N: a hint for the learner */   (may continue over lines up to */)
 //	...the solution's lines...
 //	/* xdplab:else */                             (optional)
-//	...what the starter has instead...
+//	// ...what the starter has instead, commented out with //...
 //	/* xdplab:end */
 const (
 	markTodo = "xdplab:todo"
@@ -139,6 +139,18 @@ func Derive(name string, src []byte) (*Program, error) {
 			case inSolution:
 				sol.WriteString(line)
 			case inElse:
+				// The starter's lines are commented out, so that the marked
+				// source compiles as the solution.
+				at := strings.Index(line, "//")
+				if text != "" && !strings.HasPrefix(text, "//") {
+					return nil, fail(n, "the starter's lines between %s and %s are commented out with //, so that the marked source compiles as the solution: got %q", markElse, markEnd, text)
+				}
+				if at >= 0 {
+					line = line[:at] + strings.TrimPrefix(line[at+2:], " ")
+				}
+				if strings.TrimSpace(line) == "" {
+					line = strings.TrimLeft(line, " \t") // a blank line, without the indentation
+				}
 				emitStarter(line)
 			}
 		}

@@ -14,7 +14,8 @@ int f(int x)
 	/* xdplab:todo 1: double x */
 	y = 2 * x;
 	/* xdplab:else */
-	y = x; /* starter */
+	// y = x; /* starter */
+	//
 	/* xdplab:end */
 	/* xdplab:todo 2: add one,
 	 * then return it */
@@ -45,6 +46,7 @@ func TestDerive(t *testing.T) {
 	int y = 0;
 	/* TODO 1: double x */
 	y = x; /* starter */
+
 	/* TODO 2: add one,
 	 * then return it */
 	return y;
@@ -56,7 +58,7 @@ func TestDerive(t *testing.T) {
 	if string(p.Starter) != wantStart {
 		t.Errorf("starter:\n%s\nwant:\n%s", p.Starter, wantStart)
 	}
-	want := []Todo{{N: 1, Hint: "double x", Line: 4}, {N: 2, Hint: "add one, then return it", Line: 6}}
+	want := []Todo{{N: 1, Hint: "double x", Line: 4}, {N: 2, Hint: "add one, then return it", Line: 7}}
 	if len(p.Todos) != len(want) {
 		t.Fatalf("todos %+v, want %+v", p.Todos, want)
 	}
@@ -115,6 +117,8 @@ func TestDeriveErrors(t *testing.T) {
 			[]string{"f.c:1:", "stands alone on its lines"}},
 		{"marker inside code", "x = 1; /* xdplab:end */\n",
 			[]string{"f.c:1:", "a marker stands alone on its line"}},
+		{"starter line not commented out", "/* xdplab:todo 1: one */\nx = 1;\n/* xdplab:else */\nx = 2;\n/* xdplab:end */\n",
+			[]string{"f.c:4:", "commented out with //", "compiles as the solution"}},
 		{"misspelt", "/* xdplab:todo 1: one */\n/* xdplab:ends */\n",
 			[]string{"f.c:2:", "a marker stands alone on its line"}},
 	} {
