@@ -348,11 +348,14 @@ func endpoint(spec topology.Spec, node, iface string) (topology.Endpoint, bool) 
 // WriteUp is what `up` prints about a lab that came up: its mode, its
 // topology with the programs' attach points, and what to try next.
 func WriteUp(w io.Writer, info Info, env *Env) {
+	var how []string
 	if env.Options.Mode != "" {
-		fmt.Fprintf(w, "%s is up (%s mode, instance %s)\n\n", info.Name, env.Options.Mode, env.Instance)
-	} else {
-		fmt.Fprintf(w, "%s is up (instance %s)\n\n", info.Name, env.Instance)
+		how = append(how, string(env.Options.Mode)+" mode")
 	}
+	if env.Options.Step != "" {
+		how = append(how, "step "+env.Options.Step)
+	}
+	fmt.Fprintf(w, "%s is up (%s)\n\n", info.Name, strings.Join(append(how, "instance "+env.Instance), ", "))
 	env.Topo.WriteText(w, info.Annotations())
 	for _, a := range info.Attach {
 		if _, err := env.Topo.Endpoint(a.Node, a.Iface); err != nil {
