@@ -311,7 +311,7 @@ func (i Info) checkSteps(deep bool) []error {
 		if deep {
 			for _, f := range []string{i.Program(), ExerciseFile} {
 				if _, err := fs.Stat(s.Files, f); err != nil {
-					bad("step %s: %v", s.Title(), err)
+					bad("step %s: its files lack %s (%v)", s.Title(), f, err)
 				}
 			}
 		}
