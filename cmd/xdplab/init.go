@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -61,7 +60,7 @@ func (a *app) initCmd() *cli.Command {
 				cd = "'" + strings.ReplaceAll(cd, "'", `'\''`) + "'"
 			}
 			fmt.Printf("\nnext:\n  cd %s\n  make          # builds %s\n  make up       # loads it into the lab (sudo)\n  make check    # grades it (sudo)\n",
-				cd, strings.TrimSuffix(filepath.Base(info.Program()), ".c")+".o")
+				cd, info.Name+".o")
 			return nil
 		},
 	}

@@ -99,10 +99,10 @@ func Derive(name string, src []byte) (*Program, error) {
 			}
 			comment := strings.Join(lines[i:j+1], "")
 			m := todoOpen.FindStringSubmatch(strings.TrimSpace(lines[i]))
-			num, err := strconv.Atoi(m1(m))
-			if m == nil || err != nil {
+			if m == nil {
 				return nil, fail(n, "a TODO marker reads `/* %s N: hint */`, got %q", markTodo, text)
 			}
+			num, _ := strconv.Atoi(m[1]) // digits; a number too large to parse is out of order below
 			if want := len(todos) + 1; num != want {
 				return nil, fail(n, "TODO %d where TODO %d comes next: number the TODOs 1, 2, 3... in the order of the file", num, want)
 			}
@@ -159,14 +159,6 @@ func Derive(name string, src []byte) (*Program, error) {
 		return nil, fail(openedAt, "the TODO opened here is never closed with %s", markEnd)
 	}
 	return &Program{Solution: []byte(sol.String()), Starter: []byte(start.String()), Todos: todos}, nil
-}
-
-// m1 is a regexp match's first group, or "" when there is no match.
-func m1(m []string) string {
-	if len(m) < 2 {
-		return ""
-	}
-	return m[1]
 }
 
 // hintText is a TODO marker comment's hint on one line: the text after

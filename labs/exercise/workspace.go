@@ -163,8 +163,7 @@ var readme = template.Must(template.New("README.md").Parse(`# {{.Lab}}, step {{.
 {{- end}}
 {{- else -}}
 ## Your TODOs in {{.Program}}
-{{if .Todos}}
-{{range .Todos}}
+{{if .Todos}}{{range .Todos}}
 - **TODO {{.N}}** (line {{.Line}}): {{.Hint}}
 {{- end}}
 

@@ -97,9 +97,14 @@ func (*Lab) Info() labs.Info {
 	}
 }
 
-// Validate checks a learner's object before anything is created. Every
-// step has the tutorial's program and map.
-func (*Lab) Validate(opts labs.Options) error { return loader.CheckObj(opts.Obj, want) }
+// Validate checks the step and a learner's object before anything is
+// created. Every step has the tutorial's program and map.
+func (*Lab) Validate(opts labs.Options) error {
+	if programs[opts.Step] == nil {
+		return labs.Errorf(labs.ErrUsage, "packet_counter has no step %q", opts.Step) // the runner lists the steps before this
+	}
+	return loader.CheckObj(opts.Obj, want)
+}
 
 // Up loads the step's program (or the learner's), pins the counters and
 // attaches to node1/veth1.
