@@ -91,10 +91,28 @@ func (r *Report) finish(start time.Time) *Report {
 
 // Check verifies one lab, or every lab that is up when name is "".
 func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
+	return r.CheckStep(ctx, name, "")
+}
+
+// CheckStep is Check that also says which step the learner means to have
+// graded (`check <lab> --step S`): a lab up with another step is a usage
+// error that names both, rather than a report on a step nobody asked for.
+// step "" grades whatever step the lab is up with.
+func (r *Runner) CheckStep(ctx context.Context, name, step string) ([]*Report, error) {
 	if name != "" {
-		if _, err := r.lab(name); err != nil {
+		l, err := r.lab(name)
+		if err != nil {
 			return nil, err
 		}
+		if step != "" {
+			s, err := l.Info().Step(step)
+			if err != nil {
+				return nil, err
+			}
+			step = s.Title()
+		}
+	} else if step != "" {
+		return nil, Errorf(ErrUsage, "--step %s names a step of one lab: name the lab too, as in %s", step, r.Cmd("check <lab> --step "+step))
 	}
 	if err := Preflight(); err != nil {
 		return nil, err
@@ -102,13 +120,13 @@ func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 	var reports []*Report
 	err := r.locked(ctx, func() error {
 		var err error
-		reports, err = r.checkAll(ctx, name)
+		reports, err = r.checkAll(ctx, name, step)
 		return err
 	})
 	return reports, err
 }
 
-func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
+func (r *Runner) checkAll(ctx context.Context, name, step string) ([]*Report, error) {
 	names := []string{name}
 	modes := map[string]Mode{}
 	if name == "" {
@@ -152,7 +170,7 @@ func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 			reports = append(reports, rep.finish(time.Now()))
 			continue
 		}
-		rep, err := r.check(ctx, n)
+		rep, err := r.check(ctx, n, step)
 		if err != nil {
 			return reports, err
 		}
@@ -161,13 +179,17 @@ func (r *Runner) checkAll(ctx context.Context, name string) ([]*Report, error) {
 	return reports, nil
 }
 
-func (r *Runner) check(ctx context.Context, name string) (*Report, error) {
+func (r *Runner) check(ctx context.Context, name, step string) (*Report, error) {
 	start := time.Now()
 	lab, env, rec, err := r.open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer env.Topo.Close()
+	if up := (Step{Name: rec.Step}).Title(); step != "" && step != up {
+		return nil, Errorf(ErrUsage, "%s is up with step %s, not %s: grade it as it is with %s, or load step %s with %s, then %s",
+			name, up, step, r.Cmd("check "+name), step, r.Cmd("down "+name), r.Cmd("up "+name+upFlags(state.Lab{Mode: rec.Mode, Obj: rec.Obj, Step: step, Values: rec.Values})))
+	}
 	rep := &Report{Instance: r.Instance, Lab: name, Mode: env.Options.Mode}
 	r.checkLab(ctx, lab, env, rec, rep, "the lab is still up", "check "+name)
 	return rep.finish(start), nil
@@ -233,6 +255,9 @@ func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Repo
 			p.opts.Mode, _ = info.modeFor("", again)
 			p.note = modeNotApplied(info, opts.Mode)
 		}
+		if p.opts.Step, err = stepFor(info, opts.Step); err != nil {
+			return nil, err
+		}
 		if err := l.Validate(p.opts); err != nil {
 			return nil, err
 		}
@@ -273,7 +298,7 @@ func (r *Runner) run(ctx context.Context, plan []planned) ([]*Report, error) {
 		l, opts, name := p.lab, p.opts, p.lab.Info().Name
 		start := time.Now()
 		rep := &Report{Instance: r.Instance, Lab: name, Mode: opts.Mode, Note: p.note}
-		again := "run " + name + upFlags(state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Values: opts.Values})
+		again := "run " + name + upFlags(state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Step: opts.Step, Values: opts.Values})
 		if ctx.Err() != nil {
 			// Interrupted during an earlier lab: say so for every lab left, so
 			// the summary still lists them all.

@@ -172,7 +172,7 @@ func rebuildFix(instance string, rec state.Lab) string {
 // deleted, a program detached): take it down and bring it up again with the
 // same options.
 func (e *Env) RebuildFix() string {
-	return rebuildFix(e.Instance, state.Lab{Lab: e.Lab, Mode: string(e.Options.Mode), Obj: e.Options.Obj, Src: e.Options.Src, Values: e.Options.Values})
+	return rebuildFix(e.Instance, state.Lab{Lab: e.Lab, Mode: string(e.Options.Mode), Obj: e.Options.Obj, Src: e.Options.Src, Step: e.Options.Step, Values: e.Options.Values})
 }
 
 // cause turns problems into one report error: what is wrong, then the fix.
@@ -196,6 +196,9 @@ func upFlags(rec state.Lab) string {
 		b.WriteString(" --src " + shellQuote(rec.Src))
 	} else if rec.Obj != "" {
 		b.WriteString(" --obj " + shellQuote(rec.Obj))
+	}
+	if rec.Step != "" {
+		b.WriteString(" --step " + rec.Step)
 	}
 	names := make([]string, 0, len(rec.Values))
 	for k := range rec.Values {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"slices"
 	"strings"
@@ -48,6 +49,74 @@ type Info struct {
 	// the lab's package. Its first line is "# <name> — <title>": the course
 	// number is the registry's to add.
 	Guide string
+	// Steps are the lab's exercises, the base exercise (Name "") first,
+	// then the follow-up steps in the order a learner takes them. A lab
+	// without exercises has none.
+	Steps []Step
+}
+
+// Step is one exercise of a lab: its base exercise or a follow-up step that
+// changes what the program must do. `up --step` loads the step's program,
+// `check` grades the step, `init --step` writes its workspace.
+type Step struct {
+	// Name is the step's identifier on the command line (drop_icmp); ""
+	// is the base exercise, which the command line also calls "base".
+	Name string
+	// Summary is one line for `xdplab steps`.
+	Summary string
+	// Files holds the step's files at its root: <lab>.c, the solution with
+	// xdplab:todo markers (see labs/exercise), and exercise.md, the text
+	// of the exercise.
+	Files fs.FS
+}
+
+// BaseStep is how the command line names the base exercise.
+const BaseStep = "base"
+
+// Title is the step's name as the command line writes it: "base" for the
+// base exercise.
+func (s Step) Title() string {
+	if s.Name == "" {
+		return BaseStep
+	}
+	return s.Name
+}
+
+// ExerciseFile is the exercise text of every step, beside <lab>.c.
+const ExerciseFile = "exercise.md"
+
+// Program is the name of a step's C file: <lab>.c.
+func (i Info) Program() string { return i.Name + ".c" }
+
+// Step finds a step by the name the command line gives it: "" or "base"
+// for the base exercise. A name the lab has not is a usage error that
+// lists the lab's steps; a lab without exercises has only the base.
+func (i Info) Step(name string) (Step, error) {
+	if name == BaseStep {
+		name = ""
+	}
+	for _, s := range i.Steps {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	if name == "" {
+		return Step{}, nil
+	}
+	if len(i.Steps) == 0 {
+		return Step{}, Errorf(ErrUsage, "%s has no steps: it has only its base exercise", i.Name)
+	}
+	return Step{}, Errorf(ErrUsage, "%s has no step %q: its steps are %s (`xdplab steps %s` describes them)",
+		i.Name, name, strings.Join(i.StepNames(), ", "), i.Name)
+}
+
+// StepNames are the lab's steps as the command line names them.
+func (i Info) StepNames() []string {
+	names := make([]string, len(i.Steps))
+	for n, s := range i.Steps {
+		names[n] = s.Title()
+	}
+	return names
 }
 
 // Flag is a lab-specific command-line option.
@@ -111,7 +180,7 @@ func (i Info) XDP() bool {
 
 // reservedFlags are the flags of up and run themselves: a lab flag of the
 // same name would never reach the lab.
-var reservedFlags = []string{"instance", "mode", "obj", "json", "junit", "all", "help"}
+var reservedFlags = []string{"instance", "mode", "obj", "step", "json", "junit", "all", "help"}
 
 // Spec is the lab's topology, decoded from its embedded file on first use.
 func (i Info) Spec() topology.Spec { return topology.MustEmbedded(i.Topology) }
@@ -202,6 +271,7 @@ func (i Info) check(deep bool) error {
 			bad("map %s: no key format", name)
 		}
 	}
+	errs = append(errs, i.checkSteps(deep)...)
 	if title, _, _ := strings.Cut(i.Guide, "\n"); !strings.HasPrefix(title, "# "+i.Name+" — ") || len(title) <= len("# "+i.Name+" — ") {
 		bad("guide: the first line must be %q, is %q", "# "+i.Name+" — <title>", title)
 	}
@@ -209,6 +279,44 @@ func (i Info) check(deep bool) error {
 		return fmt.Errorf("lab %s: %w", i.Name, errors.Join(errs...))
 	}
 	return nil
+}
+
+// checkSteps checks the lab's exercises: the base first, names unique and
+// valid, a summary each, and, when deep, the files every step has.
+func (i Info) checkSteps(deep bool) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	seen := map[string]bool{}
+	for n, s := range i.Steps {
+		switch {
+		case n == 0 && s.Name != "":
+			bad("step %q comes first: the base exercise (Name \"\") must", s.Name)
+		case n > 0 && s.Name == "":
+			bad("step %d has no name: only the first, the base exercise, goes without", n+1)
+		case s.Name == BaseStep:
+			bad("step %q: that is the base exercise's name on the command line", s.Name)
+		case s.Name != "" && topology.ValidateLabName(s.Name) != nil:
+			bad("step %q: a step name is lowercase letters, digits and _", s.Name)
+		case seen[s.Name]:
+			bad("step %q declared twice", s.Title())
+		}
+		seen[s.Name] = true
+		if s.Summary == "" {
+			bad("step %s: no summary (the line `xdplab steps` shows)", s.Title())
+		}
+		if s.Files == nil {
+			bad("step %s: no files (%s, %s)", s.Title(), i.Program(), ExerciseFile)
+			continue
+		}
+		if deep {
+			for _, f := range []string{i.Program(), ExerciseFile} {
+				if _, err := fs.Stat(s.Files, f); err != nil {
+					bad("step %s: its files lack %s (%v)", s.Title(), f, err)
+				}
+			}
+		}
+	}
+	return errs
 }
 
 // hasIface reports whether node has iface: an end of one of its links, or
@@ -240,11 +348,14 @@ func endpoint(spec topology.Spec, node, iface string) (topology.Endpoint, bool) 
 // WriteUp is what `up` prints about a lab that came up: its mode, its
 // topology with the programs' attach points, and what to try next.
 func WriteUp(w io.Writer, info Info, env *Env) {
+	var how []string
 	if env.Options.Mode != "" {
-		fmt.Fprintf(w, "%s is up (%s mode, instance %s)\n\n", info.Name, env.Options.Mode, env.Instance)
-	} else {
-		fmt.Fprintf(w, "%s is up (instance %s)\n\n", info.Name, env.Instance)
+		how = append(how, string(env.Options.Mode)+" mode")
 	}
+	if env.Options.Step != "" {
+		how = append(how, "step "+env.Options.Step)
+	}
+	fmt.Fprintf(w, "%s is up (%s)\n\n", info.Name, strings.Join(append(how, "instance "+env.Instance), ", "))
 	env.Topo.WriteText(w, info.Annotations())
 	for _, a := range info.Attach {
 		if _, err := env.Topo.Endpoint(a.Node, a.Iface); err != nil {

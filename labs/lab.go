@@ -68,6 +68,9 @@ type Options struct {
 	// Src is a learner's C source: the runner builds it (internal/build)
 	// into Obj before Validate, so a lab sees only Obj.
 	Src string `json:"src,omitempty"`
+	// Step is the exercise the lab runs and grades: "" for the base
+	// exercise, else the name of one of Info.Steps.
+	Step string `json:"step,omitempty"`
 	// Values holds the lab's own flags by name.
 	Values map[string][]string `json:"values,omitempty"`
 	// ModeWhereSupported lets Run take labs that do not support Mode: they

@@ -117,7 +117,7 @@ type FlagValues interface {
 // flag of a lab that is not named is a usage error, and so are --obj or
 // --src for more than one lab, and both together.
 func (r *Registry) ParseOptions(names []string, flags FlagValues) (Options, error) {
-	opts := Options{Obj: flags.String("obj"), Src: flags.String("src"), Values: map[string][]string{}}
+	opts := Options{Obj: flags.String("obj"), Src: flags.String("src"), Step: flags.String("step"), Values: map[string][]string{}}
 	if flags.IsSet("mode") {
 		mode, err := ParseMode(flags.String("mode"))
 		if err != nil {
@@ -152,6 +152,9 @@ func (r *Registry) ParseOptions(names []string, flags FlagValues) (Options, erro
 	}
 	if opts.Src != "" && opts.Obj != "" {
 		return opts, Errorf(ErrUsage, "--src builds the object that --obj names: give one of them (--src %s, or --obj %s)", opts.Src, opts.Obj)
+	}
+	if flags.IsSet("step") && len(names) != 1 {
+		return opts, Errorf(ErrUsage, "--step chooses one lab's exercise: name exactly one lab")
 	}
 	return opts, nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/course"
@@ -87,6 +88,22 @@ func TestRegisterValidatesInfo(t *testing.T) {
 		{"key format missing", func(i *labs.Info) { i.Keys = map[string]labs.KeyFormat{"m": nil} }, "map m: no key format"},
 		{"numbered guide", func(i *labs.Info) { i.Guide = "# Lab 1: x — y\n" }, "the first line must be"},
 		{"no guide", func(i *labs.Info) { i.Guide = "" }, "the first line must be"},
+		{"step before the base", func(i *labs.Info) { i.Steps = []labs.Step{{Name: "more", Summary: "s", Files: stepFiles}} }, `step "more" comes first`},
+		{"second base", func(i *labs.Info) {
+			i.Steps = []labs.Step{{Summary: "s", Files: stepFiles}, {Summary: "s", Files: stepFiles}}
+		}, "step 2 has no name"},
+		{"step named base", func(i *labs.Info) {
+			i.Steps = []labs.Step{{Summary: "s", Files: stepFiles}, {Name: "base", Summary: "s", Files: stepFiles}}
+		}, `step "base": that is the base exercise's name`},
+		{"step name", func(i *labs.Info) {
+			i.Steps = []labs.Step{{Summary: "s", Files: stepFiles}, {Name: "Drop-ICMP", Summary: "s", Files: stepFiles}}
+		}, "a step name is lowercase"},
+		{"step twice", func(i *labs.Info) {
+			i.Steps = []labs.Step{{Summary: "s", Files: stepFiles}, {Name: "a", Summary: "s", Files: stepFiles}, {Name: "a", Summary: "s", Files: stepFiles}}
+		}, `step "a" declared twice`},
+		{"step without summary", func(i *labs.Info) { i.Steps = []labs.Step{{Files: stepFiles}} }, "step base: no summary"},
+		{"step without files", func(i *labs.Info) { i.Steps = []labs.Step{{Summary: "s"}} }, "step base: no files (broken.c, exercise.md)"},
+		{"step without its program", func(i *labs.Info) { i.Steps = []labs.Step{{Summary: "s", Files: fstest.MapFS{"exercise.md": {}}}} }, "step base: its files lack broken.c"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			lab := xdpLab("broken").with(func(i *labs.Info) {
@@ -107,6 +124,36 @@ func TestRegisterValidatesInfo(t *testing.T) {
 				t.Errorf("Register or Verify = %v, want an error containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// stepFiles are the files a step of the lab "broken" has.
+var stepFiles = fstest.MapFS{"broken.c": {}, "exercise.md": {}}
+
+// TestStepNamed: "" and "base" name the base exercise; an unknown step is a
+// usage error that lists the lab's steps; a lab without steps has only the
+// base.
+func TestStepNamed(t *testing.T) {
+	info := xdpLab("demo").info
+	info.Steps = []labs.Step{{Summary: "b"}, {Name: "more", Summary: "m"}}
+	for _, name := range []string{"", "base"} {
+		if s, err := info.Step(name); err != nil || s.Name != "" || s.Title() != "base" {
+			t.Errorf("Step(%q) = %+v, %v", name, s, err)
+		}
+	}
+	if s, err := info.Step("more"); err != nil || s.Summary != "m" {
+		t.Errorf("Step(more) = %+v, %v", s, err)
+	}
+	_, err := info.Step("less")
+	if !errors.Is(err, labs.ErrUsage) || !strings.Contains(err.Error(), `demo has no step "less": its steps are base, more (`+"`xdplab steps demo`") {
+		t.Errorf("Step(less) = %v", err)
+	}
+	info.Steps = nil
+	if _, err := info.Step(""); err != nil {
+		t.Errorf("a lab without steps has no base: %v", err)
+	}
+	if _, err := info.Step("more"); !errors.Is(err, labs.ErrUsage) || !strings.Contains(err.Error(), "demo has no steps") {
+		t.Errorf("a lab without steps: %v", err)
 	}
 }
 
@@ -198,6 +245,7 @@ func TestParseOptions(t *testing.T) {
 		{[]string{"packet_counter", "xdp_dump"}, flagValues{"src": {"x.c"}}, "--src replaces one lab's program: name exactly one lab"},
 		{[]string{"packet_counter"}, flagValues{"src": {"x.c"}, "obj": {"x.o"}}, "--src builds the object that --obj names: give one of them (--src x.c, or --obj x.o)"},
 		{[]string{"packet_counter"}, flagValues{"mode": {"turbo"}}, `unknown mode "turbo"`},
+		{[]string{"packet_counter", "xdp_dump"}, flagValues{"step": {"ipv6"}}, "--step chooses one lab's exercise: name exactly one lab"},
 	} {
 		_, err := reg.ParseOptions(c.names, c.flags)
 		if !errors.Is(err, labs.ErrUsage) || !strings.Contains(err.Error(), c.want) {

@@ -140,6 +140,9 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 	if opts.Mode, err = lab.Info().modeFor(opts.Mode, again); err != nil {
 		return err
 	}
+	if opts.Step, err = stepFor(lab.Info(), opts.Step); err != nil {
+		return err
+	}
 	if err := lab.Validate(opts); err != nil {
 		return err
 	}
@@ -156,7 +159,7 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Values: opts.Values, PinDir: r.PinDir(name)}
+	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Step: opts.Step, Values: opts.Values, PinDir: r.PinDir(name)}
 	alreadyUp := func(prev state.Lab) error {
 		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
 			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
@@ -515,7 +518,7 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 	st := r.store()
 	env := &Env{
 		Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir,
-		Options: Options{Mode: mode, Obj: rec.Obj, Src: rec.Src, Values: rec.Values},
+		Options: Options{Mode: mode, Obj: rec.Obj, Src: rec.Src, Step: rec.Step, Values: rec.Values},
 		Log:     r.log(), journal: &st,
 	}
 	return lab, env, rec, nil
@@ -543,6 +546,13 @@ func (r *Runner) WithLab(ctx context.Context, name string, fn func(Lab, *Env) er
 		defer env.Topo.Close()
 		return fn(lab, env)
 	})
+}
+
+// stepFor is the step a lab runs as Options.Step spells it: "" for the
+// base exercise, whether asked for as "" or "base".
+func stepFor(info Info, name string) (string, error) {
+	s, err := info.Step(name)
+	return s.Name, err
 }
 
 // allMounted reports whether every name is a mounted namespace.

@@ -26,6 +26,7 @@ var (
 	modeFlag = &cli.StringFlag{Name: "mode", Usage: "XDP attach `MODE`: generic (the default) or native; a lab without XDP takes none"}
 	objFlag  = &cli.StringFlag{Name: "obj", Usage: "load your own compiled `FILE.o` instead of the lab's program"}
 	srcFlag  = &cli.StringFlag{Name: "src", Usage: "build your own `FILE.c` (as `xdplab build` does) and load it instead of the lab's program"}
+	stepFlag = &cli.StringFlag{Name: "step", Usage: "the lab's exercise `STEP` (`xdplab steps <lab>` lists them; default: base)"}
 )
 
 func newApp() *cli.App {
@@ -33,7 +34,7 @@ func newApp() *cli.App {
 	commands := []*cli.Command{
 		a.listCmd(), a.upCmd(), a.checkCmd(), a.runCmd(), a.downCmd(), a.statusCmd(),
 		a.execCmd(), a.trafficCmd(), a.watchCmd(), a.captureCmd(), a.topoCmd(), a.guideCmd(),
-		buildCmd(),
+		buildCmd(), a.stepsCmd(), a.initCmd(),
 	}
 	commands = append(commands, a.labCommands()...)
 	commands = append(commands, doctorCmd(), versionCmd())

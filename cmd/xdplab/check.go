@@ -11,7 +11,7 @@ func (a *app) checkCmd() *cli.Command {
 		Name:      "check",
 		Usage:     "drive traffic through a lab that is up and verify every expectation",
 		ArgsUsage: "[<lab>]",
-		Flags:     withInstance(reportFlags()...),
+		Flags:     withInstance(append([]cli.Flag{stepFlag}, reportFlags()...)...),
 		Before:    needRoot,
 		Action: a.act(func(c *cli.Context, r *labs.Runner) error {
 			if c.NArg() > 1 {
@@ -20,7 +20,7 @@ func (a *app) checkCmd() *cli.Command {
 			if err := reportPathWritable(c); err != nil {
 				return err
 			}
-			reports, err := r.Check(c.Context, c.Args().First())
+			reports, err := r.CheckStep(c.Context, c.Args().First(), c.String("step"))
 			if err != nil {
 				return err
 			}

@@ -21,7 +21,11 @@ func TestNoLabPackageImported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allowed := map[string]bool{"github.com/xdplab/xdplab/labs": true, "github.com/xdplab/xdplab/labs/course": true}
+	allowed := map[string]bool{
+		"github.com/xdplab/xdplab/labs": true, "github.com/xdplab/xdplab/labs/course": true,
+		// Not a lab: what init writes for any lab's exercise.
+		"github.com/xdplab/xdplab/labs/exercise": true,
+	}
 	seen := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {

@@ -16,7 +16,7 @@ func (a *app) runCmd() *cli.Command {
 		Description: "With --all, --mode applies to the labs that have XDP programs; a lab without\n" +
 			"(sockex1) runs as it always does, and its report says so.",
 		Flags: withInstance(append(append([]cli.Flag{
-			&cli.BoolFlag{Name: "all", Usage: "every lab, in course order"}, modeFlag, objFlag, srcFlag,
+			&cli.BoolFlag{Name: "all", Usage: "every lab, in course order"}, modeFlag, objFlag, srcFlag, stepFlag,
 		}, reportFlags()...), a.labFlags()...)...),
 		Before: needRoot,
 		Action: a.act(func(c *cli.Context, r *labs.Runner) error {

@@ -15,7 +15,7 @@ func (a *app) upCmd() *cli.Command {
 		Name:      "up",
 		Usage:     "build a lab's topology and attach its programs; they stay attached after xdplab exits",
 		ArgsUsage: "<lab> | --topology FILE",
-		Flags: withInstance(append([]cli.Flag{modeFlag, objFlag, srcFlag,
+		Flags: withInstance(append([]cli.Flag{modeFlag, objFlag, srcFlag, stepFlag,
 			&cli.StringFlag{Name: "topology", Usage: "build a playground, the topology of `FILE` with no lab"},
 		}, a.labFlags()...)...),
 		Before: needRoot,
@@ -47,8 +47,8 @@ func (a *app) upPlayground(c *cli.Context, r *labs.Runner, file string) error {
 	if c.NArg() > 0 {
 		return usageErr("--topology builds a playground, with no lab: give no lab name (got %s)", strings.Join(c.Args().Slice(), " "))
 	}
-	if c.IsSet("mode") || c.IsSet("obj") || c.IsSet("src") {
-		return usageErr("--mode, --obj and --src choose a lab's program; a playground has none")
+	if c.IsSet("mode") || c.IsSet("obj") || c.IsSet("src") || c.IsSet("step") {
+		return usageErr("--mode, --obj, --src and --step choose a lab's program; a playground has none")
 	}
 	if _, err := a.reg.ParseOptions(nil, c); err != nil {
 		return err

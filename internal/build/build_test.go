@@ -21,7 +21,7 @@ import (
 
 // labSource is a lab's own C, which includes "xdplab/parse.h" and libbpf's
 // headers as a learner's program does.
-const labSource = "../../labs/packet_counter/packet_counter.c"
+const labSource = "../../labs/basic_firewall/basic_firewall.c"
 
 // sourceDir puts the lab's C in a directory of its own as prog.c, with a
 // workspace's include/ beside it when workspace is set.
@@ -105,8 +105,8 @@ func TestCompileWorkspace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.Programs["packet_count"] == nil || spec.Maps["protocols"] == nil {
-		t.Errorf("object lacks packet_count or protocols: %v %v", spec.Programs, spec.Maps)
+	if spec.Programs["firewall"] == nil || spec.Maps["blacklist"] == nil {
+		t.Errorf("object lacks firewall or blacklist: %v %v", spec.Programs, spec.Maps)
 	}
 	first, _ := os.ReadFile(obj)
 	if _, err := Compile(context.Background(), src, Options{Out: filepath.Join(dir, "again.o")}); err != nil {

@@ -7,9 +7,11 @@ import (
 	"net/netip"
 )
 
+// Frames a lab writes raw on a link when the kernel would not send them
+// (IPv6 is off in the namespaces).
+
 // TCPFrame is an Ethernet frame carrying one TCP segment (no options) over
-// IPv4 or IPv6, as the addresses say: what a lab writes raw on a link when
-// the kernel would not send it (IPv6 is off in the namespaces).
+// IPv4 or IPv6, as the addresses say.
 type TCPFrame struct {
 	SrcMAC, DstMAC net.HardwareAddr
 	Src, Dst       netip.AddrPort
@@ -27,52 +29,7 @@ const minFrame = 60
 // Bytes builds the frame with its lengths and checksums (IPv4 header, TCP
 // over the pseudo-header) filled in.
 func (t TCPFrame) Bytes() ([]byte, error) {
-	if len(t.SrcMAC) != 6 || len(t.DstMAC) != 6 {
-		return nil, fmt.Errorf("mac addresses %v -> %v are not 6 bytes", t.SrcMAC, t.DstMAC)
-	}
-	src, dst := t.Src.Addr(), t.Dst.Addr()
-	if !src.IsValid() || !dst.IsValid() || src.Is4() != dst.Is4() || src.Is4In6() || dst.Is4In6() {
-		return nil, fmt.Errorf("addresses %v -> %v are not both IPv4 or both IPv6", src, dst)
-	}
-	ttl := t.TTL
-	if ttl == 0 {
-		ttl = 64
-	}
-	ipLen := 40
-	etherType := uint16(EtherTypeIPv6)
-	if src.Is4() {
-		ipLen, etherType = 20, EtherTypeIPv4
-	}
-	segLen := 20 + len(t.Payload)
-	if ipLen+segLen > 0xffff {
-		return nil, fmt.Errorf("tcp payload of %d bytes does not fit in an ip packet", len(t.Payload))
-	}
-	frame := make([]byte, max(14+ipLen+segLen, minFrame))
-	copy(frame[0:6], t.DstMAC)
-	copy(frame[6:12], t.SrcMAC)
-	binary.BigEndian.PutUint16(frame[12:], etherType)
-
-	ip, seg := frame[14:14+ipLen], frame[14+ipLen:14+ipLen+segLen]
-	var pseudo uint32 // the pseudo-header's sum: addresses, protocol, length
-	if src.Is4() {
-		ip[0] = 0x45
-		binary.BigEndian.PutUint16(ip[2:], uint16(ipLen+segLen))
-		ip[8], ip[9] = ttl, ProtoTCP
-		s, d := src.As4(), dst.As4()
-		copy(ip[12:16], s[:])
-		copy(ip[16:20], d[:])
-		binary.BigEndian.PutUint16(ip[10:], fold(sum(ip, 0)))
-		pseudo = sum(ip[12:20], ProtoTCP+uint32(segLen))
-	} else {
-		ip[0] = 0x60
-		binary.BigEndian.PutUint16(ip[4:], uint16(segLen))
-		ip[6], ip[7] = ProtoTCP, ttl
-		s, d := src.As16(), dst.As16()
-		copy(ip[8:24], s[:])
-		copy(ip[24:40], d[:])
-		pseudo = sum(ip[8:40], ProtoTCP+uint32(segLen))
-	}
-
+	seg := make([]byte, 20+len(t.Payload))
 	binary.BigEndian.PutUint16(seg[0:], t.Src.Port())
 	binary.BigEndian.PutUint16(seg[2:], t.Dst.Port())
 	binary.BigEndian.PutUint32(seg[4:], t.Seq)
@@ -81,7 +38,105 @@ func (t TCPFrame) Bytes() ([]byte, error) {
 	seg[13] = t.Flags
 	binary.BigEndian.PutUint16(seg[14:], t.Window)
 	copy(seg[20:], t.Payload)
-	binary.BigEndian.PutUint16(seg[16:], fold(sum(seg, pseudo)))
+	return ipFrame(t.SrcMAC, t.DstMAC, t.Src.Addr(), t.Dst.Addr(), ProtoTCP, t.TTL, seg, 16)
+}
+
+// UDPFrame is an Ethernet frame carrying one UDP datagram over IPv4 or
+// IPv6, as the addresses say.
+type UDPFrame struct {
+	SrcMAC, DstMAC net.HardwareAddr
+	Src, Dst       netip.AddrPort
+	TTL            uint8 // the hop limit for IPv6; 0 means 64
+	Payload        []byte
+}
+
+// Bytes builds the frame with its lengths and checksums filled in.
+func (u UDPFrame) Bytes() ([]byte, error) {
+	if 8+len(u.Payload) > 0xffff {
+		return nil, fmt.Errorf("udp payload of %d bytes does not fit in a datagram", len(u.Payload))
+	}
+	dgram := make([]byte, 8+len(u.Payload))
+	binary.BigEndian.PutUint16(dgram[0:], u.Src.Port())
+	binary.BigEndian.PutUint16(dgram[2:], u.Dst.Port())
+	binary.BigEndian.PutUint16(dgram[4:], uint16(len(dgram)))
+	copy(dgram[8:], u.Payload)
+	return ipFrame(u.SrcMAC, u.DstMAC, u.Src.Addr(), u.Dst.Addr(), ProtoUDP, u.TTL, dgram, 6)
+}
+
+// ICMPv6Echo is an Ethernet frame carrying an ICMPv6 echo request.
+type ICMPv6Echo struct {
+	SrcMAC, DstMAC net.HardwareAddr
+	Src, Dst       netip.Addr
+	ID, Seq        uint16
+	HopLimit       uint8 // 0 means 64
+	Payload        []byte
+}
+
+// Bytes builds the frame with its lengths and checksum filled in.
+func (e ICMPv6Echo) Bytes() ([]byte, error) {
+	if e.Src.Is4() || e.Dst.Is4() {
+		return nil, fmt.Errorf("icmpv6 echo %v -> %v: want IPv6 addresses", e.Src, e.Dst)
+	}
+	msg := make([]byte, 8+len(e.Payload))
+	msg[0] = 128 // echo request, code 0
+	binary.BigEndian.PutUint16(msg[4:], e.ID)
+	binary.BigEndian.PutUint16(msg[6:], e.Seq)
+	copy(msg[8:], e.Payload)
+	return ipFrame(e.SrcMAC, e.DstMAC, e.Src, e.Dst, ProtoICMPv6, e.HopLimit, msg, 2)
+}
+
+// ipFrame puts an IPv4 or IPv6 header, as the addresses say, and an
+// Ethernet header in front of an upper-layer message, and writes the
+// message's checksum over the pseudo-header at csumAt.
+func ipFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, proto, ttl uint8, msg []byte, csumAt int) ([]byte, error) {
+	if len(srcMAC) != 6 || len(dstMAC) != 6 {
+		return nil, fmt.Errorf("mac addresses %v -> %v are not 6 bytes", srcMAC, dstMAC)
+	}
+	if !src.IsValid() || !dst.IsValid() || src.Is4() != dst.Is4() || src.Is4In6() || dst.Is4In6() {
+		return nil, fmt.Errorf("addresses %v -> %v are not both IPv4 or both IPv6", src, dst)
+	}
+	if ttl == 0 {
+		ttl = 64
+	}
+	ipLen := 40
+	etherType := uint16(EtherTypeIPv6)
+	if src.Is4() {
+		ipLen, etherType = 20, EtherTypeIPv4
+	}
+	if ipLen+len(msg) > 0xffff {
+		return nil, fmt.Errorf("%s payload of %d bytes does not fit in an ip packet", IPProtoName(proto), len(msg))
+	}
+	frame := make([]byte, max(14+ipLen+len(msg), minFrame))
+	copy(frame[0:6], dstMAC)
+	copy(frame[6:12], srcMAC)
+	binary.BigEndian.PutUint16(frame[12:], etherType)
+
+	ip, body := frame[14:14+ipLen], frame[14+ipLen:14+ipLen+len(msg)]
+	var pseudo uint32 // the pseudo-header's sum: addresses, protocol, length
+	if src.Is4() {
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(ipLen+len(msg)))
+		ip[8], ip[9] = ttl, proto
+		s, d := src.As4(), dst.As4()
+		copy(ip[12:16], s[:])
+		copy(ip[16:20], d[:])
+		binary.BigEndian.PutUint16(ip[10:], fold(sum(ip, 0)))
+		pseudo = sum(ip[12:20], uint32(proto)+uint32(len(msg)))
+	} else {
+		ip[0] = 0x60
+		binary.BigEndian.PutUint16(ip[4:], uint16(len(msg)))
+		ip[6], ip[7] = proto, ttl
+		s, d := src.As16(), dst.As16()
+		copy(ip[8:24], s[:])
+		copy(ip[24:40], d[:])
+		pseudo = sum(ip[8:40], uint32(proto)+uint32(len(msg)))
+	}
+	copy(body, msg)
+	csum := fold(sum(body, pseudo))
+	if csum == 0 && proto == ProtoUDP {
+		csum = 0xffff // 0 means "no checksum" in UDP, which IPv6 forbids
+	}
+	binary.BigEndian.PutUint16(body[csumAt:], csum)
 	return frame, nil
 }
 

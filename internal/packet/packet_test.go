@@ -155,6 +155,63 @@ func TestTCPFrameAsGopacket(t *testing.T) {
 	}
 }
 
+// TestUDPFrameAsGopacket: the UDP builder writes the bytes gopacket
+// serializes for the same headers, checksums included, over both versions.
+func TestUDPFrameAsGopacket(t *testing.T) {
+	for _, c := range []struct {
+		src, dst netip.AddrPort
+		payload  []byte
+	}{
+		{netip.MustParseAddrPort("[fd00::3]:5000"), netip.MustParseAddrPort("[fd00::2]:9"), []byte("hello xdplab")},
+		{netip.MustParseAddrPort("[fd00::3]:1"), netip.MustParseAddrPort("[fd00::2]:2"), nil},
+		{netip.MustParseAddrPort("192.168.0.3:5000"), netip.MustParseAddrPort("192.168.0.2:9"), bytes.Repeat([]byte{7}, 33)},
+	} {
+		got, err := UDPFrame{SrcMAC: macA, DstMAC: macB, Src: c.src, Dst: c.dst, Payload: c.payload}.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		udp := &layers.UDP{SrcPort: layers.UDPPort(c.src.Port()), DstPort: layers.UDPPort(c.dst.Port())}
+		var want []byte
+		if c.src.Addr().Is4() {
+			ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: c.src.Addr().AsSlice(), DstIP: c.dst.Addr().AsSlice()}
+			want = serialize(t, ether(layers.EthernetTypeIPv4), ip, withNet(udp, ip), gopacket.Payload(c.payload))
+		} else {
+			ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: c.src.Addr().AsSlice(), DstIP: c.dst.Addr().AsSlice()}
+			want = serialize(t, ether(layers.EthernetTypeIPv6), ip, withNet(udp, ip), gopacket.Payload(c.payload))
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%v -> %v: built\n%x\ngopacket serializes\n%x", c.src, c.dst, got, want)
+		}
+		if p := Decode(got); p.Err != nil || !p.Has(LayerUDP) || p.UDP.DstPort != c.dst.Port() {
+			t.Errorf("%v -> %v: decodes to layers %b, err %v, UDP %+v", c.src, c.dst, p.Layers, p.Err, p.UDP)
+		}
+	}
+}
+
+// TestICMPv6EchoAsGopacket: the echo request builder writes the bytes
+// gopacket serializes, checksum included.
+func TestICMPv6EchoAsGopacket(t *testing.T) {
+	src, dst := netip.MustParseAddr("fd00::3"), netip.MustParseAddr("fd00::2")
+	payload := []byte("ping over ipv6, 56 bytes or so..")
+	got, err := ICMPv6Echo{SrcMAC: macA, DstMAC: macB, Src: src, Dst: dst, ID: 7, Seq: 2, Payload: payload}.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolICMPv6, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+	icmp := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeEchoRequest, 0)}
+	icmp.SetNetworkLayerForChecksum(ip)
+	want := serialize(t, ether(layers.EthernetTypeIPv6), ip, icmp, &layers.ICMPv6Echo{Identifier: 7, SeqNumber: 2}, gopacket.Payload(payload))
+	if !bytes.Equal(got, want) {
+		t.Errorf("built\n%x\ngopacket serializes\n%x", got, want)
+	}
+	if p := Decode(got); p.Err != nil || !p.Has(LayerICMPv6) {
+		t.Errorf("decodes to layers %b, err %v", p.Layers, p.Err)
+	}
+	if _, err := (ICMPv6Echo{SrcMAC: macA, DstMAC: macB, Src: netip.MustParseAddr("192.168.0.3"), Dst: dst}).Bytes(); err == nil {
+		t.Error("an IPv4 source was accepted")
+	}
+}
+
 func TestTCPFrameRefuses(t *testing.T) {
 	v4, v6 := netip.MustParseAddrPort("192.168.0.3:1"), netip.MustParseAddrPort("[fd00::2]:2")
 	for name, tf := range map[string]TCPFrame{

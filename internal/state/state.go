@@ -41,6 +41,7 @@ type Lab struct {
 	Mode       string              `json:"mode"`
 	Obj        string              `json:"obj,omitempty"` // absolute, so check from another directory finds it
 	Src        string              `json:"src,omitempty"` // the C source (absolute) that up built Obj from
+	Step       string              `json:"step,omitempty"`
 	Values     map[string][]string `json:"values,omitempty"`
 	Namespaces []string            `json:"namespaces"`
 	PinDir     string              `json:"pin_dir"`

@@ -85,6 +85,21 @@ func DatagramsArrived(name string, d Delivered, hint string) labs.Result {
 	return labs.Assert(name, d.Arrived == d.Count && d.Failure == nil, want.String(), d.String(), hint)
 }
 
+// FramesArrived expects every frame of w at its destination, past the
+// program. An empty name becomes "3 ICMPv6 echo requests host -> node1/veth1
+// arrive".
+func FramesArrived(name string, w Written, hint string) labs.Result {
+	if name == "" {
+		verb := "arrive"
+		if w.Count == 1 {
+			verb = "arrives"
+		}
+		name = fmt.Sprintf("%s %s -> %s/%s %s", w.What, w.From.Node, w.To.Node, w.To.Iface, verb)
+	}
+	want := Written{Count: w.Count, Arrived: w.Count}
+	return labs.Assert(name, w.Arrived == w.Count && w.Failure == nil, want.String(), w.String(), hint)
+}
+
 // TCPExchanged expects the connection of e made and its payload echoed.
 // An empty name becomes "TCP exchange host -> 192.168.0.2:8888 completes".
 func TCPExchanged(name string, e Exchanged, hint string) labs.Result {

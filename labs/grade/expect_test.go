@@ -97,6 +97,18 @@ func TestDatagramsArrived(t *testing.T) {
 	})
 }
 
+func TestFramesArrived(t *testing.T) {
+	check(t, FramesArrived("", Written{From: host, To: node1, What: "3 ICMPv6 echo requests", Count: 3, Arrived: 3}, "h"), labs.Result{
+		Name: "3 ICMPv6 echo requests host -> node1/veth1 arrive", Expected: "3 of 3 frames arrived", Observed: "3 of 3 frames arrived", Pass: true,
+	})
+	check(t, FramesArrived("", Written{From: host, To: node1, What: "1 IPv6 TCP SYN", Count: 1, Arrived: 0}, "h"), labs.Result{
+		Name: "1 IPv6 TCP SYN host -> node1/veth1 arrives", Expected: "1 of 1 frames arrived", Observed: "0 of 1 frames arrived", Hint: "h",
+	})
+	check(t, FramesArrived("v6", Written{From: host, To: node1, Count: 2, Arrived: 1, Failure: errors.New("no buffer space")}, "h"), labs.Result{
+		Name: "v6", Expected: "2 of 2 frames arrived", Observed: "1 of 2 frames arrived (writing failed: no buffer space)", Hint: "h",
+	})
+}
+
 func TestTCPExchanged(t *testing.T) {
 	payload := []byte("hello\n")
 	local := netip.MustParseAddrPort("192.168.0.3:43910")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/xdplab/xdplab/internal/traffic"
+	"github.com/xdplab/xdplab/internal/witness"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/topology"
 )
@@ -203,4 +204,58 @@ func addrPort(p topology.Place, port int) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("port %d: want 1 to 65535", port)
 	}
 	return netip.AddrPortFrom(p.Addr.Addr(), uint16(port)), nil
+}
+
+// Written is what a Frames step saw.
+type Written struct {
+	From, To topology.Place
+	// What names the frames for expectations: "3 ICMPv6 echo requests".
+	What    string
+	Count   int // frames written (or meant to be, when writing failed)
+	Arrived int // frames seen at To past its XDP program
+	// Failure says why writing stopped before its end, when it did:
+	// evidence, not an environment fault.
+	Failure error
+}
+
+// String is "3 of 3 frames arrived", with the failure when there is one.
+func (w Written) String() string {
+	s := fmt.Sprintf("%d of %d frames arrived", w.Arrived, w.Count)
+	if w.Failure != nil {
+		s += fmt.Sprintf(" (writing failed: %v)", w.Failure)
+	}
+	return s
+}
+
+// Frames writes raw frames, each different from the others, out of from's
+// interface, as the kernel would not send them (IPv6 is off in the lab's
+// namespaces), and waits up to Arrival for each at to's interface. A packet
+// socket there sees a frame only once XDP has passed it, so an arrived
+// frame has been through the program, and every counter it moved has moved.
+// The error is for a check that could not run or was interrupted.
+func Frames(ctx context.Context, from, to topology.Place, what string, etherType uint16, frames [][]byte) (Written, error) {
+	w := Written{From: from, To: to, What: what, Count: len(frames)}
+	wit, err := witness.Open(to.NS, to.Iface, witness.Options{EtherType: etherType, Direction: witness.In})
+	if err != nil {
+		return w, err
+	}
+	defer wit.Close()
+	for _, f := range frames {
+		if err := witness.Send(from.NS, from.Iface, etherType, f); err != nil {
+			w.Failure = err
+			break
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, Arrival)
+	defer cancel()
+	for _, f := range frames {
+		_, seen, err := wit.Await(wctx, SameFrame(f))
+		if err != nil {
+			return w, err
+		}
+		if seen {
+			w.Arrived++
+		}
+	}
+	return w, ctx.Err()
 }

@@ -4,9 +4,10 @@ package packetcounter
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -38,6 +39,45 @@ func New() *Lab { return &Lab{} }
 //go:embed guide.md
 var guide string
 
+// The exercises: the base exercise's files beside the lab's program, each
+// step's in steps/<name>/.
+var (
+	//go:embed packet_counter.c exercise.md
+	baseFiles embed.FS
+	//go:embed steps
+	stepFiles embed.FS
+)
+
+// Steps after the base exercise.
+const (
+	stepDropICMP = "drop_icmp"
+	stepIPv6     = "ipv6"
+)
+
+// programs are the embedded objects, one per step, that up loads without
+// --obj. Every step keeps the tutorial's names and map shape.
+var programs = map[string]func() (*ebpf.CollectionSpec, error){
+	"":           loadPacketCounter,
+	stepDropICMP: loadPacketCounterDropICMP,
+	stepIPv6:     loadPacketCounterIPv6,
+}
+
+// steps lists the exercises in the order a learner takes them.
+func steps() []labs.Step {
+	step := func(name string) fs.FS {
+		sub, err := fs.Sub(stepFiles, "steps/"+name)
+		if err != nil {
+			panic(err) // a constant path the embed directive holds
+		}
+		return sub
+	}
+	return []labs.Step{
+		{Summary: "count packets per IPv4 protocol and pass them all", Files: baseFiles},
+		{Name: stepDropICMP, Summary: "drop ICMP, still counting every protocol", Files: step(stepDropICMP)},
+		{Name: stepIPv6, Summary: "count IPv6 packets too, by their next header (ICMPv6 = 58)", Files: step(stepIPv6)},
+	}
+}
+
 // Info describes the lab.
 func (*Lab) Info() labs.Info {
 	return labs.Info{
@@ -53,15 +93,23 @@ func (*Lab) Info() labs.Info {
 		},
 		Keys:  mapKeys,
 		Guide: guide,
+		Steps: steps(),
 	}
 }
 
-// Validate checks a learner's object before anything is created.
-func (*Lab) Validate(opts labs.Options) error { return loader.CheckObj(opts.Obj, want) }
+// Validate checks the step and a learner's object before anything is
+// created. Every step has the tutorial's program and map.
+func (*Lab) Validate(opts labs.Options) error {
+	if programs[opts.Step] == nil {
+		return labs.Errorf(labs.ErrUsage, "packet_counter has no step %q", opts.Step) // the runner lists the steps before this
+	}
+	return loader.CheckObj(opts.Obj, want)
+}
 
-// Up loads the program, pins the counters and attaches to node1/veth1.
+// Up loads the step's program (or the learner's), pins the counters and
+// attaches to node1/veth1.
 func (*Lab) Up(ctx context.Context, env *labs.Env) error {
-	coll, err := loader.LoadAndPin(loadPacketCounter, env.Options.Obj, want, env.PinDir, mapName)
+	coll, err := loader.LoadAndPin(programs[env.Options.Step], env.Options.Obj, want, env.PinDir, mapName)
 	if err != nil {
 		return err
 	}

@@ -91,3 +91,23 @@ func BenchmarkUpDown(b *testing.B) {
 		}
 	}
 }
+
+// TestSteps: every step's own program passes its check, in both modes.
+func TestSteps(t *testing.T) {
+	for _, step := range []string{"drop_icmp", "ipv6"} {
+		t.Run(step, func(t *testing.T) {
+			for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
+				t.Run(string(mode), func(t *testing.T) {
+					labtest.Passes(t, "packet_counter", labs.Options{Mode: mode, Step: step})
+				})
+			}
+		})
+	}
+}
+
+// TestExercises: for the base exercise and each step, the starter that
+// init writes compiles, loads and fails check with hints naming its TODOs;
+// the solution passes; in both modes.
+func TestExercises(t *testing.T) {
+	labtest.ExercisesGraded(t, "packet_counter")
+}

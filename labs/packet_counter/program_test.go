@@ -70,68 +70,128 @@ func sum(t testing.TB, m *ebpf.Map, key uint32) uint64 {
 	return s
 }
 
-// TestProgram runs the program on crafted frames with BPF_PROG_TEST_RUN: every
-// frame must pass, and only IPv4 frames may count, under their protocol.
-func TestProgram(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	objs := loadForTest(t)
+// frames are the crafted frames the program tests feed every step's
+// program.
+type frames struct{ icmp, tcp, udp, ipv6, arp, truncatedIP []byte }
+
+func craft(t testing.TB) frames {
 	payload := gopacket.Payload(make([]byte, 56))
 	ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolICMPv6,
 		SrcIP: net.ParseIP("fd00::3"), DstIP: net.ParseIP("fd00::2")}
 	icmp6 := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeEchoRequest, 0)}
 	icmp6.SetNetworkLayerForChecksum(ip6)
-	ipv6 := testutils.Serialize(t,
+	var f frames
+	f.ipv6 = testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC, EthernetType: layers.EthernetTypeIPv6},
 		ip6, icmp6, payload)
-	arp := testutils.Serialize(t,
+	f.arp = testutils.Serialize(t,
 		&layers.Ethernet{SrcMAC: srcMAC, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
 			HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
 			SourceHwAddress: srcMAC, SourceProtAddress: []byte{192, 168, 0, 3},
 			DstHwAddress: make([]byte, 6), DstProtAddress: []byte{192, 168, 0, 2}})
-	icmp := ipv4Frame(t, layers.IPProtocolICMPv4,
+	f.icmp = ipv4Frame(t, layers.IPProtocolICMPv4,
 		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 1, Seq: 1}, payload)
-	tcp := ipv4Frame(t, layers.IPProtocolTCP, &layers.TCP{SrcPort: 43910, DstPort: 8888, SYN: true, Window: 64240})
-	udp := ipv4Frame(t, layers.IPProtocolUDP, &layers.UDP{SrcPort: 5000, DstPort: 9}, payload)
+	f.tcp = ipv4Frame(t, layers.IPProtocolTCP, &layers.TCP{SrcPort: 43910, DstPort: 8888, SYN: true, Window: 64240})
+	f.udp = ipv4Frame(t, layers.IPProtocolUDP, &layers.UDP{SrcPort: 5000, DstPort: 9}, payload)
 	// An IPv4 EtherType whose IP header is cut off: must not be read.
-	truncatedIP := icmp[:14+10]
+	f.truncatedIP = f.icmp[:14+10]
+	return f
+}
 
-	cases := []struct {
-		name  string
-		frame []byte
-		key   uint32 // 0: nothing may count
-	}{
-		{"icmp", icmp, protoICMP},
-		{"tcp", tcp, protoTCP},
-		{"udp", udp, protoUDP},
-		{"ipv6", ipv6, 0},
-		{"arp", arp, 0},
-		{"truncated ip header", truncatedIP, 0},
-	}
+// programCase is one frame fed to a program: the action it must return and
+// the key it must count (0: nothing may count).
+type programCase struct {
+	name  string
+	frame []byte
+	ret   uint32
+	key   uint32
+}
+
+// runCases runs each case on prog and checks its action and the counters
+// of the keys the check reads.
+func runCases(t *testing.T, prog *ebpf.Program, m *ebpf.Map, cases []programCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := map[uint32]uint64{}
-			for _, k := range []uint32{0, protoICMP, protoTCP, protoUDP, 58} {
-				before[k] = sum(t, objs.Protocols, k)
+			for _, k := range []uint32{0, protoICMP, protoTCP, protoUDP, protoICMPv6} {
+				before[k] = sum(t, m, k)
 			}
-			ret, err := objs.PacketCount.Run(&ebpf.RunOptions{Data: c.frame})
+			ret, err := prog.Run(&ebpf.RunOptions{Data: c.frame})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ret != 2 {
-				t.Errorf("returned %d, want XDP_PASS (2)", ret)
+			if ret != c.ret {
+				t.Errorf("returned %d, want %d", ret, c.ret)
 			}
 			for k, b := range before {
 				want := b
 				if k == c.key && c.key != 0 {
 					want++
 				}
-				if got := sum(t, objs.Protocols, k); got != want {
+				if got := sum(t, m, k); got != want {
 					t.Errorf("protocols[%d] = %d, want %d", k, got, want)
 				}
 			}
 		})
 	}
+}
+
+// XDP actions.
+const (
+	xdpDrop = 1
+	xdpPass = 2
+)
+
+// TestProgram runs the program on crafted frames with BPF_PROG_TEST_RUN: every
+// frame must pass, and only IPv4 frames may count, under their protocol.
+func TestProgram(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	objs := loadForTest(t)
+	f := craft(t)
+	runCases(t, objs.PacketCount, objs.Protocols, []programCase{
+		{"icmp", f.icmp, xdpPass, protoICMP},
+		{"tcp", f.tcp, xdpPass, protoTCP},
+		{"udp", f.udp, xdpPass, protoUDP},
+		{"ipv6", f.ipv6, xdpPass, 0},
+		{"arp", f.arp, xdpPass, 0},
+		{"truncated ip header", f.truncatedIP, xdpPass, 0},
+	})
+}
+
+// TestStepPrograms: each step's program on the same frames. drop_icmp
+// counts ICMP and drops it; ipv6 also counts IPv6 under its next header.
+func TestStepPrograms(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	f := craft(t)
+	t.Run("drop_icmp", func(t *testing.T) {
+		var objs packetCounterDropICMPObjects
+		if err := loadPacketCounterDropICMPObjects(&objs, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer objs.Close()
+		runCases(t, objs.PacketCount, objs.Protocols, []programCase{
+			{"icmp", f.icmp, xdpDrop, protoICMP},
+			{"tcp", f.tcp, xdpPass, protoTCP},
+			{"udp", f.udp, xdpPass, protoUDP},
+			{"ipv6", f.ipv6, xdpPass, 0},
+			{"truncated ip header", f.truncatedIP, xdpPass, 0},
+		})
+	})
+	t.Run("ipv6", func(t *testing.T) {
+		var objs packetCounterIPv6Objects
+		if err := loadPacketCounterIPv6Objects(&objs, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer objs.Close()
+		runCases(t, objs.PacketCount, objs.Protocols, []programCase{
+			{"icmp", f.icmp, xdpPass, protoICMP},
+			{"ipv6 icmpv6", f.ipv6, xdpPass, protoICMPv6},
+			{"ipv6 truncated", f.ipv6[:14+20], xdpPass, 0},
+			{"arp", f.arp, xdpPass, 0},
+			{"truncated ip header", f.truncatedIP, xdpPass, 0},
+		})
+	})
 }
 
 // TestProgramShortFrame feeds a frame shorter than an Ethernet header. The

@@ -12,7 +12,6 @@ import (
 	"github.com/cilium/ebpf/perf"
 
 	"github.com/xdplab/xdplab/internal/packet"
-	"github.com/xdplab/xdplab/internal/witness"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/topology"
@@ -212,20 +211,13 @@ func sendIPv6SYN(ctx context.Context, sender, dut topology.Place) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("build ipv6 frame: %w", err)
 	}
-	// Packet sockets are served after XDP, so once the witness has the frame
-	// the program has run on it and any event it wrote is in the ring.
-	w, err := witness.Open(dut.NS, dut.Iface, witness.Options{EtherType: packet.EtherTypeIPv6, Direction: witness.In})
+	// Packet sockets are served after XDP, so once the frame arrived the
+	// program has run on it and any event it wrote is in the ring.
+	w, err := grade.Frames(ctx, sender, dut, "an IPv6 TCP SYN", packet.EtherTypeIPv6, [][]byte{frame})
 	if err != nil {
 		return false, err
 	}
-	defer w.Close()
-	if err := witness.Send(sender.NS, sender.Iface, packet.EtherTypeIPv6, frame); err != nil {
-		return false, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, grade.Arrival)
-	defer cancel()
-	_, seen, err := w.Await(wctx, grade.SameFrame(frame))
-	return seen, err
+	return w.Arrived == 1, w.Failure
 }
 
 // collect reads events until the rings have stayed empty for quiet; with
