@@ -172,7 +172,7 @@ func rebuildFix(instance string, rec state.Lab) string {
 // deleted, a program detached): take it down and bring it up again with the
 // same options.
 func (e *Env) RebuildFix() string {
-	return rebuildFix(e.Instance, state.Lab{Lab: e.Lab, Mode: string(e.Options.Mode), Obj: e.Options.Obj, Values: e.Options.Values})
+	return rebuildFix(e.Instance, state.Lab{Lab: e.Lab, Mode: string(e.Options.Mode), Obj: e.Options.Obj, Values: e.Options.Values, Bare: e.Options.Bare})
 }
 
 // cause turns problems into one report error: what is wrong, then the fix.
@@ -188,11 +188,15 @@ func cause(problems []Problem) string {
 // builds the same lab again.
 func upFlags(rec state.Lab) string {
 	var b strings.Builder
-	if rec.Mode != "" && rec.Mode != string(ModeGeneric) {
+	// A bare lab runs in the mode the learner attached in: up takes none.
+	if rec.Mode != "" && rec.Mode != string(ModeGeneric) && !rec.Bare {
 		b.WriteString(" --mode " + rec.Mode)
 	}
 	if rec.Obj != "" {
 		b.WriteString(" --obj " + shellQuote(rec.Obj))
+	}
+	if rec.Bare {
+		b.WriteString(" --bare")
 	}
 	names := make([]string, 0, len(rec.Values))
 	for k := range rec.Values {

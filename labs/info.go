@@ -76,6 +76,10 @@ type Attach struct {
 	Mode Mode
 	// Note is added to the label in pictures ("-> xdpcap_hook").
 	Note string
+	// Maps are the maps the lab reads from the program there, by name: a
+	// bare lab's check finds them through the program the learner
+	// attached, and fails when one is missing.
+	Maps []string
 }
 
 // Where is the attach point as node/iface.
@@ -240,17 +244,27 @@ func endpoint(spec topology.Spec, node, iface string) (topology.Endpoint, bool) 
 // WriteUp is what `up` prints about a lab that came up: its mode, its
 // topology with the programs' attach points, and what to try next.
 func WriteUp(w io.Writer, info Info, env *Env) {
-	if env.Options.Mode != "" {
+	switch {
+	case env.Options.Bare:
+		fmt.Fprintf(w, "%s is up bare (instance %s): its topology only, no program loaded\n\n", info.Name, env.Instance)
+	case env.Options.Mode != "":
 		fmt.Fprintf(w, "%s is up (%s mode, instance %s)\n\n", info.Name, env.Options.Mode, env.Instance)
-	} else {
+	default:
 		fmt.Fprintf(w, "%s is up (instance %s)\n\n", info.Name, env.Instance)
 	}
-	env.Topo.WriteText(w, info.Annotations())
+	notes := info.Annotations()
+	if env.Options.Bare {
+		notes = bareAnnotations(info)
+	}
+	env.Topo.WriteText(w, notes)
 	for _, a := range info.Attach {
-		if _, err := env.Topo.Endpoint(a.Node, a.Iface); err != nil {
+		if _, err := env.Topo.Endpoint(a.Node, a.Iface); err != nil && notes[a.Where()] != "" {
 			// Not a link's end (lo), so not in the picture.
-			fmt.Fprintf(w, "  [%s] %s   <- %s\n", a.Node, a.Iface, a.Label())
+			fmt.Fprintf(w, "  [%s] %s   <- %s\n", a.Node, a.Iface, notes[a.Where()])
 		}
+	}
+	if env.Options.Bare {
+		writeBareUp(w, info, env)
 	}
 	fmt.Fprintln(w, "\nnext:")
 	for _, s := range NextSteps(info, env.Instance) {

@@ -132,12 +132,19 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 	if err := topology.ValidateInstance(r.Instance); err != nil {
 		return Errorf(ErrUsage, "%w", err)
 	}
-	again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Values: opts.Values}))
-	if opts.Mode, err = lab.Info().modeFor(opts.Mode, again); err != nil {
-		return err
-	}
-	if err := lab.Validate(opts); err != nil {
-		return err
+	if opts.Bare {
+		// Nothing of the lab's is loaded: no option about it applies.
+		if err := bareOptions(opts, r.Cmd("up "+name+" --bare")); err != nil {
+			return err
+		}
+	} else {
+		again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Values: opts.Values}))
+		if opts.Mode, err = lab.Info().modeFor(opts.Mode, again); err != nil {
+			return err
+		}
+		if err := lab.Validate(opts); err != nil {
+			return err
+		}
 	}
 	if err := Preflight(); err != nil {
 		return err
@@ -152,7 +159,7 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values, PinDir: r.PinDir(name)}
+	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values, Bare: opts.Bare, PinDir: r.PinDir(name)}
 	alreadyUp := func(prev state.Lab) error {
 		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
 			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
@@ -163,6 +170,9 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 		}
 		st := r.store()
 		env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log(), journal: &st}
+		if opts.Bare {
+			return nil // the learner attaches; inventory would find nothing
+		}
 		if err := lab.Up(ctx, env); err != nil {
 			return fmt.Errorf("up %s: %w", name, err)
 		}
@@ -477,8 +487,11 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 	st := r.store()
 	env := &Env{
 		Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir,
-		Options: Options{Mode: mode, Obj: rec.Obj, Values: rec.Values},
+		Options: Options{Mode: mode, Obj: rec.Obj, Values: rec.Values, Bare: rec.Bare},
 		Log:     r.log(), journal: &st,
+	}
+	if rec.Bare {
+		findBare(env, info)
 	}
 	return lab, env, rec, nil
 }

@@ -40,6 +40,7 @@ type Lab struct {
 	Phase      Phase               `json:"phase"`
 	Mode       string              `json:"mode"`
 	Obj        string              `json:"obj,omitempty"`
+	Bare       bool                `json:"bare,omitempty"` // topology only: the learner attaches
 	Values     map[string][]string `json:"values,omitempty"`
 	Namespaces []string            `json:"namespaces"`
 	PinDir     string              `json:"pin_dir"`
