@@ -21,6 +21,8 @@ import (
 // loaded has them pinned.
 type Attached struct {
 	Points []AttachedPoint
+
+	instance, lab string
 }
 
 // AttachedPoint is one attach point of a bare lab and what runs there.
@@ -46,7 +48,7 @@ type AttachedPoint struct {
 // redirect's xdp_pass on the veth peers) are the learner's business in a
 // bare lab, and not looked at.
 func findAttached(info Info, dep *topology.Deployed) *Attached {
-	a := &Attached{}
+	a := &Attached{instance: dep.Instance, lab: info.Name}
 	for _, at := range info.Attach {
 		if at.Mode != "" {
 			continue
@@ -152,7 +154,8 @@ func (a *Attached) Map(name string) (*ebpf.Map, error) {
 		return m, nil
 	}
 	if len(have) == 0 {
-		have = append(have, "nothing is attached")
+		return nil, Errorf(ErrEnvironment, "map %s: nothing is attached in bare lab %s: attach your program first (%s shows where and how), then run the command again: %w",
+			name, a.lab, Cmd(a.instance, "check "+a.lab), os.ErrNotExist)
 	}
 	return nil, Errorf(ErrEnvironment, "map %s: no program attached in this bare lab has one (%s): %w", name, strings.Join(have, "; "), os.ErrNotExist)
 }

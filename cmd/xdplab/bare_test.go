@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -230,9 +231,48 @@ func TestBareIproute2(t *testing.T) {
 	run(t, "ip", "-n", node1, "link", "set", "dev", "veth1", "xdpgeneric", "obj", labObject("packet_counter"), "sec", "xdp")
 	chk := mustSucceed(t, xdplab(t, inst, "check", "packet_counter"))
 	wantOut(t, chk, "IPPROTO_ICMP counts the 3 echo requests: expected 3, observed 3", "8/8 expectations met")
+
+	// watch reads the learner's map too, as the tutorial's loop does.
+	mustSucceed(t, xdplab(t, inst, "traffic", "ping", "--from", "host", "--to", "192.168.0.2", "-c", "2"))
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	watch := exec.CommandContext(ctx, bin, "watch", "packet_counter", "--instance", inst)
+	watch.Cancel = func() error { return watch.Process.Signal(os.Interrupt) }
+	if out, _ := watch.Output(); !strings.Contains(string(out), "IPPROTO_ICMP : 5") {
+		t.Errorf("watch on a bare lab does not show the 3 + 2 echo requests:\n%s", out)
+	}
+
 	run(t, "ip", "-n", node1, "link", "set", "dev", "veth1", "xdpgeneric", "off")
 	wantFail(t, xdplab(t, inst, "check", "packet_counter"), "observed nothing is attached")
 	mustSucceed(t, xdplab(t, inst, "down"))
+}
+
+// TestBareCapture: `capture xdpcap` on a bare lab has no hook of xdplab's
+// to open; it says so, with the id of the learner's hook and how to pin
+// it, and the pin made that way is a hook capture accepts.
+func TestBareCapture(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	requireTool(t, "bpftool")
+	inst := testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	mustSucceed(t, xdplab(t, inst, "up", "xdpcap", "--bare"))
+	wantError(t, xdplab(t, inst, "capture", "xdpcap"), "map xdpcap_hook: nothing is attached in bare lab xdpcap: attach your program first (`xdplab check xdpcap --instance "+inst+"` shows where and how)")
+	startLoader(t, inst, "-elf", labObject("xdpcap"), "-iface", "veth1")
+	r := xdplab(t, inst, "capture", "xdpcap")
+	wantError(t, r, "xdpcap is bare, so xdplab pinned no hook: the hook is your program's map xdpcap_hook (id ")
+	id := regexp.MustCompile(`bpftool map pin id (\d+) `).FindStringSubmatch(r.stderr)
+	if id == nil {
+		t.Fatalf("no bpftool command with the map id:\n%s", r)
+	}
+	pin := "/sys/fs/bpf/" + inst + "_xdpcap_hook"
+	run(t, "bpftool", "map", "pin", "id", id[1], pin)
+	t.Cleanup(func() { os.Remove(pin) })
+	c := mustSucceed(t, xdplab(t, inst, "capture", pin, "--clear-stale"))
+	wantOut(t, c, "no leftovers of killed captures at "+pin)
+	if err := os.Remove(pin); err != nil {
+		t.Error(err)
+	}
+	mustSucceed(t, xdplab(t, inst, "check", "xdpcap"))
 }
 
 // TestBareWrongProgram attaches packet_counter's program to a bare
