@@ -123,26 +123,27 @@ func (l *loader) stop(t *testing.T, sig syscall.Signal) {
 	}
 }
 
-// wantFail asserts exit code 1 and output naming the failure.
+// wantFail asserts exit code 1 (an expectation failed) and output naming
+// the failure.
 func wantFail(t testing.TB, r result, contains ...string) {
 	t.Helper()
-	if r.code != 1 {
-		t.Errorf("exit code %d, want 1 (an expectation failed)\n%s", r.code, r)
-	}
-	for _, c := range contains {
-		if !strings.Contains(r.stdout, c) {
-			t.Errorf("stdout lacks %q\n%s", c, r)
-		}
-	}
+	wantExit(t, r, 1, "stdout", r.stdout, contains...)
 }
 
+// wantOut asserts what a command that succeeded printed.
 func wantOut(t testing.TB, r result, contains ...string) {
 	t.Helper()
-	for _, c := range contains {
-		if !strings.Contains(r.stdout, c) {
-			t.Errorf("stdout lacks %q\n%s", c, r)
-		}
-	}
+	wantExit(t, r, 0, "stdout", r.stdout, contains...)
+}
+
+// upBare brings a lab up bare on a fresh instance that the test takes down
+// again, and returns the instance and what up printed.
+func upBare(t *testing.T, lab string) (string, result) {
+	t.Helper()
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	return inst, mustSucceed(t, xdplab(t, inst, "up", lab, "--bare"))
 }
 
 // TestBareXDPLabs is issue 11's bring-your-own-loader path for every XDP
@@ -167,12 +168,8 @@ func TestBareXDPLabs(t *testing.T) {
 			skipped: []string{"SKIP  --entry sees the whole mix", "SKIP  the lab program is back on its link after --entry: not checked: --entry swaps a front program"}},
 	} {
 		t.Run(tc.lab, func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			inst := testutils.Instance(t)
-			t.Cleanup(func() { xdplab(t, inst, "down") })
+			inst, up := upBare(t, tc.lab)
 			node1 := inst + "-" + tc.lab + "-node1"
-
-			up := mustSucceed(t, xdplab(t, inst, "up", tc.lab, "--bare"))
 			wantOut(t, up, tc.lab+" is up bare (instance "+inst+")",
 				"sudo xdplab exec --instance "+inst+" node1 -- ./your-loader "+tc.ifaces[0],
 				"sudo ip -n "+node1+" link set dev "+tc.ifaces[0]+" xdpgeneric obj "+tc.lab+".o sec xdp")
@@ -222,12 +219,9 @@ func TestBareXDPLabs(t *testing.T) {
 // TestBareIproute2 attaches packet_counter's object the third way, with
 // iproute2 from outside the node, and detaches it the same way.
 func TestBareIproute2(t *testing.T) {
-	testutils.RequirePrivileged(t)
 	requireTool(t, "ip")
-	inst := testutils.Instance(t)
-	t.Cleanup(func() { xdplab(t, inst, "down") })
+	inst, _ := upBare(t, "packet_counter")
 	node1 := inst + "-packet_counter-node1"
-	mustSucceed(t, xdplab(t, inst, "up", "packet_counter", "--bare"))
 	run(t, "ip", "-n", node1, "link", "set", "dev", "veth1", "xdpgeneric", "obj", labObject("packet_counter"), "sec", "xdp")
 	chk := mustSucceed(t, xdplab(t, inst, "check", "packet_counter"))
 	wantOut(t, chk, "IPPROTO_ICMP counts the 3 echo requests: expected 3, observed 3", "8/8 expectations met")
@@ -251,11 +245,8 @@ func TestBareIproute2(t *testing.T) {
 // to open; it says so, with the id of the learner's hook and how to pin
 // it, and the pin made that way is a hook capture accepts.
 func TestBareCapture(t *testing.T) {
-	testutils.RequirePrivileged(t)
 	requireTool(t, "bpftool")
-	inst := testutils.Instance(t)
-	t.Cleanup(func() { xdplab(t, inst, "down") })
-	mustSucceed(t, xdplab(t, inst, "up", "xdpcap", "--bare"))
+	inst, _ := upBare(t, "xdpcap")
 	wantError(t, xdplab(t, inst, "capture", "xdpcap"), "map xdpcap_hook: nothing is attached in bare lab xdpcap: attach your program first (`xdplab check xdpcap --instance "+inst+"` shows where and how)")
 	startLoader(t, inst, "-elf", labObject("xdpcap"), "-iface", "veth1")
 	r := xdplab(t, inst, "capture", "xdpcap")
@@ -279,10 +270,7 @@ func TestBareCapture(t *testing.T) {
 // xdp_dump: the check fails on the missing map by name, with a hint, and
 // does not run the lab's expectations on the wrong program.
 func TestBareWrongProgram(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	t.Cleanup(func() { xdplab(t, inst, "down") })
-	mustSucceed(t, xdplab(t, inst, "up", "xdp_dump", "--bare"))
+	inst, _ := upBare(t, "xdp_dump")
 	startLoader(t, inst, "-elf", labObject("packet_counter"), "-iface", "veth1")
 	r := xdplab(t, inst, "check", "xdp_dump")
 	wantFail(t, r, "observed packet_count id", "with map protocols",
@@ -294,13 +282,10 @@ func TestBareWrongProgram(t *testing.T) {
 // process with a packet socket in its node) and its own counts, while the
 // loaders run; with its loader gone, a check says no filter runs.
 func TestBareSockex1(t *testing.T) {
-	testutils.RequirePrivileged(t)
 	var insts []string
 	var loaders []*loader
 	for range 2 {
-		inst := testutils.Instance(t)
-		t.Cleanup(func() { xdplab(t, inst, "down") })
-		up := mustSucceed(t, xdplab(t, inst, "up", "sockex1", "--bare"))
+		inst, up := upBare(t, "sockex1")
 		wantOut(t, up, "node1/lo: a socket filter named bpf_prog1 with map my_map", "sudo xdplab exec --instance "+inst+" node1 -- ./your-loader lo")
 		wantFail(t, xdplab(t, inst, "check", "sockex1"), "observed nothing is attached",
 			"no process runs a socket filter named bpf_prog1 on a packet socket in node1")
@@ -394,10 +379,7 @@ func firewallMaps(t *testing.T, inst string) (rules int, counted uint64) {
 // command (fw list) must take them back through the learner's maps, found
 // by name as the check found them.
 func TestBareFirewallCheckKilled(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	t.Cleanup(func() { xdplab(t, inst, "down") })
-	mustSucceed(t, xdplab(t, inst, "up", "basic_firewall", "--bare"))
+	inst, _ := upBare(t, "basic_firewall")
 	startLoader(t, inst, "-elf", labObject("basic_firewall"), "-iface", "veth1")
 	addrs := func() string {
 		return run(t, "ip", "-n", inst+"-basic_firewall-host", "-4", "-br", "addr") + run(t, "ip", "-n", inst+"-basic_firewall-node1", "-4", "-br", "addr")
