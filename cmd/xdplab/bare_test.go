@@ -301,7 +301,13 @@ func TestBareSockex1(t *testing.T) {
 	}
 	loaders[0].stop(t, syscall.SIGTERM)
 	wantFail(t, xdplab(t, insts[0], "check", "sockex1"), "observed nothing is attached")
-	mustSucceed(t, xdplab(t, insts[1], "check", "sockex1"))
+
+	// A second loader in the same node: the newest filter is graded, and
+	// status names the other one.
+	newer := startLoader(t, insts[1], "-elf", labObject("sockex1"), "-socket", "lo")
+	wantOut(t, mustSucceed(t, xdplab(t, insts[1], "status")),
+		fmt.Sprintf("(pid %d)", newer.cmd.Process.Pid), "also running: socket bpf_prog1 id ", fmt.Sprintf("(pid %d) (not graded: the newest is)", loaders[1].cmd.Process.Pid))
+	wantOut(t, mustSucceed(t, xdplab(t, insts[1], "check", "sockex1")), fmt.Sprintf("(pid %d) with map my_map", newer.cmd.Process.Pid))
 	for _, inst := range insts {
 		mustSucceed(t, xdplab(t, inst, "down"))
 	}
