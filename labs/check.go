@@ -55,11 +55,22 @@ func Outcome(reports []*Report) Verdict {
 	return v
 }
 
-// Passed counts the passing results.
+// Passed counts the passing results that were checked.
 func (r *Report) Passed() int {
 	n := 0
 	for _, res := range r.Results {
-		if res.Pass {
+		if res.Pass && res.Skipped == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Checked counts the results that were checked, not skipped.
+func (r *Report) Checked() int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Skipped == "" {
 			n++
 		}
 	}
@@ -204,8 +215,20 @@ func (r *Runner) checkLab(ctx context.Context, lab Lab, env *Env, rec state.Lab,
 		rep.Error = cause(problems)
 		return
 	}
+	if env.Attached != nil {
+		rep.Note = "bare: grades the programs your own loader attached"
+		// First, is the learner's program there to grade?
+		found, ok, err := env.Attached.results(r.Instance, rec.Lab)
+		rep.Results = found
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		if !ok {
+			return
+		}
+	}
 	results, err := lab.Check(ctx, env)
-	rep.Results = results
+	rep.Results = append(rep.Results, results...)
 	switch {
 	case ctx.Err() != nil:
 		// Whatever the check made of it, traffic cut short proves nothing.

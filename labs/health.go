@@ -172,7 +172,7 @@ func rebuildFix(instance string, rec state.Lab) string {
 // deleted, a program detached): take it down and bring it up again with the
 // same options.
 func (e *Env) RebuildFix() string {
-	return rebuildFix(e.Instance, state.Lab{Lab: e.Lab, Mode: string(e.Options.Mode), Obj: e.Options.Obj, Src: e.Options.Src, Step: e.Options.Step, Values: e.Options.Values})
+	return rebuildFix(e.Instance, state.Lab{Lab: e.Lab, Mode: string(e.Options.Mode), Obj: e.Options.Obj, Src: e.Options.Src, Step: e.Options.Step, Values: e.Options.Values, Bare: e.Options.Bare})
 }
 
 // cause turns problems into one report error: what is wrong, then the fix.
@@ -188,7 +188,8 @@ func cause(problems []Problem) string {
 // builds the same lab again.
 func upFlags(rec state.Lab) string {
 	var b strings.Builder
-	if rec.Mode != "" && rec.Mode != string(ModeGeneric) {
+	// A bare lab runs in the mode the learner attached in: up takes none.
+	if rec.Mode != "" && rec.Mode != string(ModeGeneric) && !rec.Bare {
 		b.WriteString(" --mode " + rec.Mode)
 	}
 	// A lab up from --src is built again from it: the object may be stale.
@@ -199,6 +200,9 @@ func upFlags(rec state.Lab) string {
 	}
 	if rec.Step != "" {
 		b.WriteString(" --step " + rec.Step)
+	}
+	if rec.Bare {
+		b.WriteString(" --bare")
 	}
 	names := make([]string, 0, len(rec.Values))
 	for k := range rec.Values {

@@ -145,6 +145,10 @@ type Attach struct {
 	Mode Mode
 	// Note is added to the label in pictures ("-> xdpcap_hook").
 	Note string
+	// Maps are the maps the lab reads from the program there, by name: a
+	// bare lab's check finds them through the program the learner
+	// attached, and fails when one is missing.
+	Maps []string
 }
 
 // Where is the attach point as node/iface.
@@ -355,13 +359,23 @@ func WriteUp(w io.Writer, info Info, env *Env) {
 	if env.Options.Step != "" {
 		how = append(how, "step "+env.Options.Step)
 	}
-	fmt.Fprintf(w, "%s is up (%s)\n\n", info.Name, strings.Join(append(how, "instance "+env.Instance), ", "))
-	env.Topo.WriteText(w, info.Annotations())
+	how = append(how, "instance "+env.Instance)
+	notes := info.Annotations()
+	if env.Options.Bare {
+		fmt.Fprintf(w, "%s is up bare (%s): its topology only, no program loaded\n\n", info.Name, strings.Join(how, ", "))
+		notes = bareAnnotations(info)
+	} else {
+		fmt.Fprintf(w, "%s is up (%s)\n\n", info.Name, strings.Join(how, ", "))
+	}
+	env.Topo.WriteText(w, notes)
 	for _, a := range info.Attach {
-		if _, err := env.Topo.Endpoint(a.Node, a.Iface); err != nil {
+		if _, err := env.Topo.Endpoint(a.Node, a.Iface); err != nil && notes[a.Where()] != "" {
 			// Not a link's end (lo), so not in the picture.
-			fmt.Fprintf(w, "  [%s] %s   <- %s\n", a.Node, a.Iface, a.Label())
+			fmt.Fprintf(w, "  [%s] %s   <- %s\n", a.Node, a.Iface, notes[a.Where()])
 		}
+	}
+	if env.Options.Bare {
+		writeBareUp(w, info, env)
 	}
 	fmt.Fprintln(w, "\nnext:")
 	for _, s := range NextSteps(info, env.Instance) {

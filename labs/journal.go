@@ -112,5 +112,11 @@ func (r *Runner) undo(rec UndoRecord) error {
 	defer dep.Close()
 	// The lab's state file is not needed, so a damaged one does not keep a
 	// change in place.
-	return u.Undo(&Env{Instance: r.Instance, Lab: rec.Lab, Topo: dep, PinDir: r.PinDir(rec.Lab), Log: r.log()}, rec)
+	env := &Env{Instance: r.Instance, Lab: rec.Lab, Topo: dep, PinDir: r.PinDir(rec.Lab), Log: r.log()}
+	if st, err := r.store().Read(rec.Lab); err == nil && st.Bare {
+		// The change is in the maps of the learner's program, if it still runs.
+		env.Options.Bare = true
+		findBare(env, lab.Info())
+	}
+	return u.Undo(env, rec)
 }

@@ -73,6 +73,9 @@ type Options struct {
 	Step string `json:"step,omitempty"`
 	// Values holds the lab's own flags by name.
 	Values map[string][]string `json:"values,omitempty"`
+	// Bare builds the topology only: the learner loads and attaches their
+	// own program inside a node, and check grades what it finds there.
+	Bare bool `json:"bare,omitempty"`
 	// ModeWhereSupported lets Run take labs that do not support Mode: they
 	// run in their own default way, and their reports say so
 	// (`run --all --mode native`).
@@ -90,6 +93,10 @@ type Env struct {
 	Options Options
 	// Log receives progress lines meant for the user.
 	Log io.Writer
+	// Attached is, in a bare lab, what runs at its attach points: the
+	// learner's programs, whose maps grade.OpenMap opens by name. It is
+	// nil in a lab that up loaded.
+	Attached *Attached
 	// journal holds the undo records of temporary changes (WithUndo).
 	journal *state.Store
 }
@@ -104,6 +111,15 @@ type Result struct {
 	Observed string `json:"observed"`
 	Pass     bool   `json:"pass"`
 	Hint     string `json:"hint,omitempty"`
+	// Skipped says why the expectation was not checked (a bare lab cannot
+	// do what needs the lab's own pins). It neither passes nor fails.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// Skip builds a Result for an expectation that could not be checked, and
+// says why, so that a report never passes it silently.
+func Skip(name, expected, why string) Result {
+	return Result{Name: name, Expected: expected, Observed: "not checked", Pass: true, Skipped: why}
 }
 
 // Expect builds a Result that passes when observed equals expected.

@@ -1,6 +1,7 @@
 package labs
 
 import (
+	"path/filepath"
 	"strings"
 
 	"github.com/xdplab/xdplab/internal/capture"
@@ -71,5 +72,8 @@ func (r *Runner) CapturePoints(lab string) (hook string, entry capture.EntryPoin
 	}
 	env.Topo.Close() // only the pins are needed
 	hook, entry = cp.CapturePoints(env.PinDir)
+	if env.Attached != nil {
+		return "", entry, bareHook(env.Attached, lab, filepath.Base(hook))
+	}
 	return hook, entry, nil
 }

@@ -17,6 +17,10 @@ func WriteText(w io.Writer, reports []*Report) {
 			fmt.Fprintf(w, "  note: %s\n", r.Note)
 		}
 		for _, res := range r.Results {
+			if res.Skipped != "" {
+				fmt.Fprintf(w, "  SKIP  %s: not checked: %s\n", res.Name, res.Skipped)
+				continue
+			}
 			mark := "PASS"
 			if !res.Pass {
 				mark = "FAIL"
@@ -34,12 +38,16 @@ func WriteText(w io.Writer, reports []*Report) {
 // were met, or for a check that could not run, why and how far it got.
 func (r *Report) Summary() string {
 	took := r.Duration.Round(time.Millisecond)
+	skipped := ""
+	if n := len(r.Results) - r.Checked(); n > 0 {
+		skipped = fmt.Sprintf(", %d skipped", n)
+	}
 	if r.Verdict != VerdictError {
-		return fmt.Sprintf("%s: %d/%d expectations met in %s", strings.ToUpper(string(r.Verdict)), r.Passed(), len(r.Results), took)
+		return fmt.Sprintf("%s: %d/%d expectations met%s in %s", strings.ToUpper(string(r.Verdict)), r.Passed(), r.Checked(), skipped, took)
 	}
 	got := "no expectation was checked"
 	if len(r.Results) > 0 {
-		got = fmt.Sprintf("%d of %d expectations met before it stopped", r.Passed(), len(r.Results))
+		got = fmt.Sprintf("%d of %d expectations met%s before it stopped", r.Passed(), r.Checked(), skipped)
 	}
 	return fmt.Sprintf("ERROR: could not check: %s; %s (%s)", r.Error, got, took)
 }
@@ -55,7 +63,7 @@ func WriteSummary(w io.Writer, reports []*Report) {
 			mode = "-" // no XDP: the lab runs in no mode
 		}
 		fmt.Fprintf(w, "%-16s %-8s %-6s %-8s %s\n", r.Lab, mode, strings.ToUpper(string(r.Verdict)),
-			fmt.Sprintf("%d/%d", r.Passed(), len(r.Results)), r.Duration.Round(time.Millisecond))
+			fmt.Sprintf("%d/%d", r.Passed(), r.Checked()), r.Duration.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "%d passed, %d failed", count[VerdictPass], count[VerdictFail])
 	if n := count[VerdictError]; n > 0 {
@@ -90,12 +98,14 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 		Classname string   `xml:"classname,attr"`
 		Failure   *problem `xml:"failure,omitempty"`
 		Error     *problem `xml:"error,omitempty"`
+		Skipped   *problem `xml:"skipped,omitempty"`
 	}
 	type testsuite struct {
 		Name     string     `xml:"name,attr"`
 		Tests    int        `xml:"tests,attr"`
 		Failures int        `xml:"failures,attr"`
 		Errors   int        `xml:"errors,attr"`
+		Skipped  int        `xml:"skipped,attr,omitempty"`
 		Time     string     `xml:"time,attr"`
 		Cases    []testcase `xml:"testcase"`
 	}
@@ -108,6 +118,10 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 		s := testsuite{Name: r.Lab, Time: fmt.Sprintf("%.3f", r.Duration.Seconds())}
 		for _, res := range r.Results {
 			tc := testcase{Name: res.Name, Classname: "xdplab." + r.Lab}
+			if res.Skipped != "" {
+				s.Skipped++
+				tc.Skipped = &problem{Message: res.Skipped}
+			}
 			if !res.Pass {
 				s.Failures++
 				tc.Failure = &problem{

@@ -143,3 +143,48 @@ func TestJUnitOfAnErroredReport(t *testing.T) {
 		t.Errorf("failed suite:\n%s", b.String())
 	}
 }
+
+// TestSkippedExpectations: an expectation a bare lab cannot check is
+// reported as SKIP with its reason, counted apart from the met ones, and
+// as a JUnit <skipped>, never as a silent pass.
+func TestSkippedExpectations(t *testing.T) {
+	rep := &labs.Report{
+		Instance: "x", Lab: "redirect", Mode: labs.ModeGeneric,
+		Results: []labs.Result{
+			{Name: "a", Expected: "1", Observed: "1", Pass: true},
+			labs.Skip("without xdp_test", "3 replies", "your loader holds the attachment"),
+		},
+		Pass: true, Verdict: labs.VerdictPass, Duration: time.Second,
+	}
+	var b bytes.Buffer
+	labs.WriteText(&b, []*labs.Report{rep})
+	for _, want := range []string{
+		"  SKIP  without xdp_test: not checked: your loader holds the attachment\n",
+		"  PASS: 1/1 expectations met, 1 skipped in 1s\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	labs.WriteSummary(&b, []*labs.Report{rep})
+	if !strings.Contains(b.String(), "redirect         generic  PASS   1/1") {
+		t.Errorf("summary table:\n%s", b.String())
+	}
+	b.Reset()
+	if err := labs.WriteJUnit(&b, []*labs.Report{rep}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`skipped="1"`, `<skipped message="your loader holds the attachment"></skipped>`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("JUnit lacks %s:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := labs.WriteJSON(&b, []*labs.Report{rep}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"skipped": "your loader holds the attachment"`) {
+		t.Errorf("JSON:\n%s", b.String())
+	}
+}

@@ -133,18 +133,25 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 	if err := topology.ValidateInstance(r.Instance); err != nil {
 		return Errorf(ErrUsage, "%w", err)
 	}
-	if err := r.learnerProgram(ctx, &opts); err != nil {
-		return err
-	}
-	again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Src: opts.Src, Values: opts.Values}))
-	if opts.Mode, err = lab.Info().modeFor(opts.Mode, again); err != nil {
-		return err
-	}
-	if opts.Step, err = stepFor(lab.Info(), opts.Step); err != nil {
-		return err
-	}
-	if err := lab.Validate(opts); err != nil {
-		return err
+	if opts.Bare {
+		// Nothing of the lab's is loaded: no option about it applies.
+		if err := bareOptions(opts, r.Cmd("up "+name+" --bare")); err != nil {
+			return err
+		}
+	} else {
+		if err := r.learnerProgram(ctx, &opts); err != nil {
+			return err
+		}
+		again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Src: opts.Src, Values: opts.Values}))
+		if opts.Mode, err = lab.Info().modeFor(opts.Mode, again); err != nil {
+			return err
+		}
+		if opts.Step, err = stepFor(lab.Info(), opts.Step); err != nil {
+			return err
+		}
+		if err := lab.Validate(opts); err != nil {
+			return err
+		}
 	}
 	if err := Preflight(); err != nil {
 		return err
@@ -159,7 +166,7 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Step: opts.Step, Values: opts.Values, PinDir: r.PinDir(name)}
+	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Step: opts.Step, Values: opts.Values, Bare: opts.Bare, PinDir: r.PinDir(name)}
 	alreadyUp := func(prev state.Lab) error {
 		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
 			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
@@ -170,6 +177,9 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 		}
 		st := r.store()
 		env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log(), journal: &st}
+		if opts.Bare {
+			return nil // the learner attaches; inventory would find nothing
+		}
 		if err := lab.Up(ctx, env); err != nil {
 			return fmt.Errorf("up %s: %w", name, err)
 		}
@@ -518,8 +528,11 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 	st := r.store()
 	env := &Env{
 		Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir,
-		Options: Options{Mode: mode, Obj: rec.Obj, Src: rec.Src, Step: rec.Step, Values: rec.Values},
+		Options: Options{Mode: mode, Obj: rec.Obj, Src: rec.Src, Step: rec.Step, Values: rec.Values, Bare: rec.Bare},
 		Log:     r.log(), journal: &st,
+	}
+	if rec.Bare {
+		findBare(env, info)
 	}
 	return lab, env, rec, nil
 }

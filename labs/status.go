@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/vishvananda/netlink"
 
+	"github.com/xdplab/xdplab/internal/attached"
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/topology"
 )
@@ -33,6 +34,11 @@ type LabStatus struct {
 	// command.
 	Pins   []string `json:"pins,omitempty"`
 	Holder string   `json:"holder,omitempty"`
+
+	// Bare: up built the topology only; Attached is what runs at the
+	// lab's attach points now, the learner's own programs.
+	Bare     bool            `json:"bare,omitempty"`
+	Attached []AttachedPoint `json:"attached,omitempty"`
 
 	// Playground marks a topology built from the user's file with no lab;
 	// Summary counts its nodes and links.
@@ -107,7 +113,7 @@ func (r *Runner) Status() (*Status, error) {
 			st.Labs = append(st.Labs, r.playgroundStatus(rec))
 			continue
 		}
-		ls := LabStatus{Lab: rec.Lab, State: CondUp, Mode: rec.Mode}
+		ls := LabStatus{Lab: rec.Lab, State: CondUp, Mode: rec.Mode, Bare: rec.Bare}
 		lab, env, err := r.Open(rec.Lab)
 		if err != nil {
 			ls.Error = err.Error()
@@ -123,10 +129,16 @@ func (r *Runner) Status() (*Status, error) {
 			ls.Nodes = append(ls.Nodes, node)
 		}
 		ls.Problems = append(ls.Problems, r.diagnose(rec, env.Topo)...)
-		if d, ok := lab.(Diagnoser); ok {
-			ls.Problems = append(ls.Problems, d.Diagnose(env)...)
+		if a := env.Attached; a != nil {
+			// A bare lab has none of the pins a lab's Diagnose inspects.
+			ls.Mode, ls.Attached = string(env.Options.Mode), a.Points
+			ls.Maps = a.mapStatus(mapViewOf(lab.Info(), env.Topo))
+		} else {
+			if d, ok := lab.(Diagnoser); ok {
+				ls.Problems = append(ls.Problems, d.Diagnose(env)...)
+			}
+			ls.Maps = pinnedMaps(rec.PinDir, mapViewOf(lab.Info(), env.Topo))
 		}
-		ls.Maps = pinnedMaps(rec.PinDir, mapViewOf(lab.Info(), env.Topo))
 		env.Topo.Close()
 		if ls.Problems == nil {
 			ls.Problems = []Problem{}
@@ -201,7 +213,7 @@ func nodeStatus(node string, ns *namespace.NS) (NodeStatus, error) {
 		}
 		if x := a.Xdp; x != nil && x.ProgId != 0 {
 			is.XDPID = x.ProgId
-			is.XDPMode = xdpMode(x.AttachMode)
+			is.XDPMode = attached.XDPMode(x.AttachMode)
 			if p, err := ebpf.NewProgramFromID(ebpf.ProgramID(x.ProgId)); err == nil {
 				if info, err := p.Info(); err == nil {
 					is.XDPProg = info.Name
@@ -212,20 +224,6 @@ func nodeStatus(node string, ns *namespace.NS) (NodeStatus, error) {
 		ni.Interfaces = append(ni.Interfaces, is)
 	}
 	return ni, nil
-}
-
-func xdpMode(m uint32) string {
-	switch m {
-	case 1:
-		return "native"
-	case 2:
-		return "generic"
-	case 3:
-		return "offload"
-	case 4:
-		return "multi"
-	}
-	return fmt.Sprint(m)
 }
 
 // WriteStatus prints a status for people.
@@ -242,9 +240,12 @@ func WriteStatus(w io.Writer, st *Status) {
 			fmt.Fprintf(w, "%s (instance %s, %s)\n", l.Lab, st.Instance, l.State)
 		case l.Playground:
 			fmt.Fprintf(w, "%s (instance %s, playground: %s)\n", l.Lab, st.Instance, l.Summary)
+		case l.Bare:
+			fmt.Fprintf(w, "%s (instance %s, bare%s)\n", l.Lab, st.Instance, ModeNote(Mode(l.Mode)))
 		default:
 			fmt.Fprintf(w, "%s (instance %s%s)\n", l.Lab, st.Instance, ModeNote(Mode(l.Mode)))
 		}
+		writeAttached(w, l.Attached)
 		if l.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", l.Error)
 		}

@@ -81,12 +81,19 @@ func mustSucceed(t testing.TB, r result) result {
 // wantError asserts exit code 2 and a message naming the problem.
 func wantError(t testing.TB, r result, contains ...string) {
 	t.Helper()
-	if r.code != 2 {
-		t.Errorf("exit code %d, want 2\n%s", r.code, r)
+	wantExit(t, r, 2, "stderr", r.stderr, contains...)
+}
+
+// wantExit asserts an exit code and that out, the stream named, holds
+// every string of contains.
+func wantExit(t testing.TB, r result, code int, stream, out string, contains ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit code %d, want %d\n%s", r.code, code, r)
 	}
 	for _, c := range contains {
-		if !strings.Contains(r.stderr, c) {
-			t.Errorf("stderr lacks %q\n%s", c, r)
+		if !strings.Contains(out, c) {
+			t.Errorf("%s lacks %q\n%s", stream, c, r)
 		}
 	}
 }

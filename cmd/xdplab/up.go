@@ -17,6 +17,7 @@ func (a *app) upCmd() *cli.Command {
 		ArgsUsage: "<lab> | --topology FILE",
 		Flags: withInstance(append([]cli.Flag{modeFlag, objFlag, srcFlag, stepFlag,
 			&cli.StringFlag{Name: "topology", Usage: "build a playground, the topology of `FILE` with no lab"},
+			bareFlag,
 		}, a.labFlags()...)...),
 		Before: needRoot,
 		Action: a.act(func(c *cli.Context, r *labs.Runner) error {
@@ -34,6 +35,7 @@ func (a *app) upCmd() *cli.Command {
 			if err != nil {
 				return err
 			}
+			opts.Bare = c.Bool("bare")
 			if err := r.Up(c.Context, name, opts); err != nil {
 				return err
 			}
@@ -42,13 +44,16 @@ func (a *app) upCmd() *cli.Command {
 	}
 }
 
+// bareFlag builds a lab's topology only, for the learner's own loader.
+var bareFlag = &cli.BoolFlag{Name: "bare", Usage: "build the topology only: attach your own program inside a node (your loader with `xdplab exec`, or ip link ... xdp obj); check grades what runs there"}
+
 // upPlayground builds the topology of a file with no lab in it.
 func (a *app) upPlayground(c *cli.Context, r *labs.Runner, file string) error {
 	if c.NArg() > 0 {
 		return usageErr("--topology builds a playground, with no lab: give no lab name (got %s)", strings.Join(c.Args().Slice(), " "))
 	}
-	if c.IsSet("mode") || c.IsSet("obj") || c.IsSet("src") || c.IsSet("step") {
-		return usageErr("--mode, --obj, --src and --step choose a lab's program; a playground has none")
+	if c.IsSet("mode") || c.IsSet("obj") || c.IsSet("src") || c.IsSet("step") || c.IsSet("bare") {
+		return usageErr("--mode, --obj, --src, --step and --bare say how a lab's program is loaded; a playground has none")
 	}
 	if _, err := a.reg.ParseOptions(nil, c); err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/xdplab/xdplab/internal/attached"
 )
 
 // Errors a caller may want to tell apart.
@@ -149,22 +151,11 @@ func alive(pid int) bool {
 // program is a leftover all the same. When /proc cannot say, the answer is
 // yes: a running capture must never be mistaken for a dead one.
 func holds(pid int, id ebpf.ProgramID) bool {
-	dir := fmt.Sprintf("/proc/%d/fd", pid)
-	fds, err := os.ReadDir(dir)
+	fds, err := attached.FDs(pid)
 	if err != nil {
 		return true
 	}
-	want := fmt.Sprintf("prog_id:\t%d\n", id)
-	for _, fd := range fds {
-		if target, err := os.Readlink(dir + "/" + fd.Name()); err != nil || target != "anon_inode:bpf-prog" {
-			continue
-		}
-		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
-		if err == nil && strings.Contains(string(info), want) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(fds, func(fd attached.FD) bool { return fd.ProgID == id })
 }
 
 // commandLine is a process's command line as ps shows it, with the

@@ -42,6 +42,7 @@ type Lab struct {
 	Obj        string              `json:"obj,omitempty"` // absolute, so check from another directory finds it
 	Src        string              `json:"src,omitempty"` // the C source (absolute) that up built Obj from
 	Step       string              `json:"step,omitempty"`
+	Bare       bool                `json:"bare,omitempty"` // topology only: the learner attaches
 	Values     map[string][]string `json:"values,omitempty"`
 	Namespaces []string            `json:"namespaces"`
 	PinDir     string              `json:"pin_dir"`

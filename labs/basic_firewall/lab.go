@@ -59,7 +59,7 @@ func (*Lab) Info() labs.Info {
 			Usage:      "drop IPv4 packets whose source is in `CIDR` (or is an address)",
 			Repeatable: true,
 		}},
-		Attach: []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName}},
+		Attach: []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName, Maps: []string{blacklistMap, matchesMap}}},
 		Next: []string{
 			"sudo xdplab traffic ping --from host --to {addr:dut}{instance}   # dropped if a rule matches {addr:sender}",
 			"sudo xdplab fw list{instance}   # rules by index, with their drop counts",

@@ -21,7 +21,14 @@ import (
 // of the learner's program: the error is a labs.ErrEnvironment that names
 // the pin and the commands that rebuild the lab, and it wraps the cause
 // (errors.Is(err, os.ErrNotExist) for a missing pin).
+//
+// In a bare lab nothing is pinned: the map is the one called name among
+// the maps of the learner's attached program (labs.Attached.Map), opened
+// read-write, as a map from its id always is.
 func OpenMap(env *labs.Env, name string, readOnly bool) (*ebpf.Map, error) {
+	if env.Attached != nil {
+		return env.Attached.Map(name)
+	}
 	path := env.Pin(name)
 	m, err := ebpf.LoadPinnedMap(path, &ebpf.LoadPinOptions{ReadOnly: readOnly})
 	switch {

@@ -15,6 +15,9 @@ import (
 // the lab since up: a labs.ErrEnvironment that names the pin and the
 // commands that rebuild the lab, wrapping the cause.
 func OpenProgram(env *labs.Env, pin string) (*ebpf.Program, error) {
+	if env.Options.Bare {
+		return nil, labs.Errorf(labs.ErrEnvironment, "program pin %s: a bare lab pins nothing; the lab must use the learner's attached program in a bare lab (this is a bug in the lab's check, please report it)", pin)
+	}
 	path := env.Pin(pin)
 	p, err := ebpf.LoadPinnedProgram(path, nil)
 	switch {

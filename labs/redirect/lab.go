@@ -62,7 +62,7 @@ var guide string
 func (*Lab) Info() labs.Info {
 	attach := []labs.Attach{}
 	for _, iface := range reflectors {
-		attach = append(attach, labs.Attach{Node: "node1", Iface: iface, Hook: labs.HookXDP, Program: progName})
+		attach = append(attach, labs.Attach{Node: "node1", Iface: iface, Hook: labs.HookXDP, Program: progName, Maps: []string{mapRedirect}})
 	}
 	for _, p := range peers {
 		attach = append(attach, labs.Attach{Node: p.node, Iface: p.iface, Hook: labs.HookXDP, Program: passName, Mode: labs.ModeNative})

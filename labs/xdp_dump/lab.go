@@ -52,7 +52,7 @@ func (*Lab) Info() labs.Info {
 		Source:   "go-xdp-examples",
 		Topology: "pair",
 		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
-		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName}},
+		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: progName, Maps: []string{mapName}}},
 		Next: []string{
 			"sudo xdplab exec node1{instance} -- python3 -m http.server 8888 --bind {addr:dut}   # a listener in node1",
 			"sudo xdplab traffic tcp --from host --to {addr:dut}:8888{instance}   # while watch runs: one event per SYN",

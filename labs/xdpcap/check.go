@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/xdplab/xdplab/internal/filter"
 	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/traffic"
+	"github.com/xdplab/xdplab/internal/witness"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/topology"
@@ -38,8 +40,21 @@ const checkFilter = "icmp or udp port 9"
 // every action with no filter, then before the program (--entry) and, at
 // once, after it with a filter, which must keep exactly what libpcap keeps
 // of the entry capture.
+//
+// In a bare lab the hook is the learner's, found by name among the maps of
+// the program they attached; the entry capture is skipped (see
+// filteredBare).
 func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
-	hook, entry := l.CapturePoints(env.PinDir)
+	hook, entryPoint := l.CapturePoints(env.PinDir)
+	entry := &entryPoint
+	if env.Options.Bare {
+		pin, release, err := pinLearnersHook(env)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		hook, entry = pin, nil
+	}
 	if err := inUse(env, hook, entry); err != nil {
 		return nil, err
 	}
@@ -95,11 +110,15 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	)
 
 	// 2. Before the program, and after it with a filter, at the same time.
+	if entry == nil {
+		filtered, err := filteredBare(ctx, env, start, hook)
+		return append(results, filtered...), err
+	}
 	after, err := start(capture.Options{Hook: hook, Filter: checkFilter})
 	if err != nil {
 		return results, err
 	}
-	before, err := start(capture.Options{Entry: &entry})
+	before, err := start(capture.Options{Entry: entry})
 	if err != nil {
 		after.stop()
 		return results, err
@@ -115,15 +134,15 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		return results, err
 	}
 	seen := atEntry.by(capture.Entry)
-	results = append(results, labs.Expect("--entry sees the whole mix before the program ran (echo requests, to port 9, to port 7777)",
+	results = append(results, labs.Expect(entrySeesMix,
 		fmt.Sprintf("%d, %d, %d", pings, datagrams, datagrams),
 		fmt.Sprintf("%d, %d, %d", count(seen, m.isEchoRequest), count(seen, udpTo(dropPort)), count(seen, udpTo(passPort))),
 		"the front program captures, then tail-calls the lab program through next_prog; every packet passes it whatever the lab program then decides"))
-	restored, err := labProgramOnLink(entry)
+	restored, err := labProgramOnLink(*entry)
 	if err != nil {
 		return results, err
 	}
-	results = append(results, labs.Assert("the lab program is back on its link after --entry", restored, "true", fmt.Sprint(restored),
+	results = append(results, labs.Assert(entryRestored, restored, "true", fmt.Sprint(restored),
 		"the capture swaps its front program in through the pinned bpf_link and must swap the original back when it ends"))
 
 	want, err := libpcapKeeps(checkFilter, seen)
@@ -133,6 +152,80 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	results = append(results, sameBytes(fmt.Sprintf("filter %q keeps exactly what tcpdump keeps of the entry capture", checkFilter), want, filtered.packets))
 	results = append(results, balanced(filtered), lossless("with a filter, every kept packet is delivered, none lost", filtered))
 	return results, nil
+}
+
+// Names of the expectations about the entry capture, which a bare lab
+// skips.
+const (
+	entrySeesMix  = "--entry sees the whole mix before the program ran (echo requests, to port 9, to port 7777)"
+	entryRestored = "the lab program is back on its link after --entry"
+	entrySkipped  = "--entry swaps a front program into the lab's pinned bpf_link; in a bare lab your loader holds the attachment, and the check does not replace your program on it"
+)
+
+// bareHookPin is where a bare lab's check pins the learner's hook.
+const bareHookPin = "bare_" + hookName
+
+// filteredBare is step 2 of a bare lab's check: a capture with a filter
+// at the hook, judged against what the sender's interface saw leave it (a
+// veth delivers those very bytes to node1's program), since the entry
+// capture that would show them needs the lab's pinned link.
+func filteredBare(ctx context.Context, env *labs.Env, start func(capture.Options) (*session, error), hook string) ([]labs.Result, error) {
+	sender, dut := env.Topo.MustRole("sender"), env.Topo.MustRole("dut")
+	results := []labs.Result{
+		labs.Skip(entrySeesMix, fmt.Sprintf("%d, %d, %d", pings, datagrams, datagrams), entrySkipped),
+		labs.Skip(entryRestored, "true", entrySkipped),
+	}
+	sent, err := witness.Open(sender.NS, sender.Iface, witness.Options{Direction: witness.Out, EtherType: packet.EtherTypeIPv4})
+	if err != nil {
+		return results, err
+	}
+	defer sent.Close()
+	after, err := start(capture.Options{Hook: hook, Filter: checkFilter})
+	if err != nil {
+		return results, err
+	}
+	_, err = sendMix(ctx, sender, dut)
+	var frames []witness.Frame
+	if err == nil {
+		after.waitFor(ctx, capture.Drop, datagrams)
+		frames, err = sent.Frames(grade.Quiet)
+	}
+	filtered, serr := after.stop()
+	if err := errors.Join(err, serr); err != nil {
+		return results, err
+	}
+	var seen [][]byte
+	for _, f := range frames {
+		seen = append(seen, f.Data)
+	}
+	want, err := libpcapKeeps(checkFilter, seen)
+	if err != nil {
+		return results, err
+	}
+	results = append(results,
+		sameBytes(fmt.Sprintf("filter %q keeps exactly what tcpdump keeps of what %s/%s sent", checkFilter, sender.Node, sender.Iface), want, filtered.packets),
+		balanced(filtered), lossless("with a filter, every kept packet is delivered, none lost", filtered))
+	return results, nil
+}
+
+// pinLearnersHook pins the hook of a bare lab's program (found by name)
+// in the lab's pin directory for as long as the check captures: a capture
+// opens its hook by pin. release removes the pin; one a killed check left
+// is replaced.
+func pinLearnersHook(env *labs.Env) (path string, release func(), err error) {
+	m, err := grade.OpenMap(env, hookName, false)
+	if err != nil {
+		return "", nil, err
+	}
+	defer m.Close()
+	path = env.Pin(bareHookPin)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", nil, fmt.Errorf("remove the hook pin of an earlier check: %w", err)
+	}
+	if err := m.Pin(path); err != nil {
+		return "", nil, fmt.Errorf("pin your %s for the capture: %w", hookName, err)
+	}
+	return path, func() { os.Remove(path) }, nil
 }
 
 // mix is what sendMix sent and saw.

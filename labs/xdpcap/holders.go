@@ -46,8 +46,8 @@ func (l *Lab) Diagnose(env *labs.Env) []labs.Problem {
 // place the check captures at itself (every hook slot and the lab's link,
 // one capture at a time each), or nil. The check stops before it touches
 // anything, so the learner's capture goes on unharmed.
-func inUse(env *labs.Env, hook string, entry capture.EntryPoint) error {
-	occ, err := capture.Inspect(hook, &entry)
+func inUse(env *labs.Env, hook string, entry *capture.EntryPoint) error {
+	occ, err := capture.Inspect(hook, entry)
 	if err != nil {
 		// The check's own captures open the same pins and report it.
 		return nil

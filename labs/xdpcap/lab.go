@@ -51,7 +51,7 @@ func (*Lab) Info() labs.Info {
 		Source:   `cloudflare/xdpcap, "write your own xdpdump"`,
 		Topology: "pair",
 		Modes:    []labs.Mode{labs.ModeGeneric, labs.ModeNative},
-		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: ownProg, Note: "-> " + hookName}},
+		Attach:   []labs.Attach{{Node: "node1", Iface: "veth1", Hook: labs.HookXDP, Program: ownProg, Note: "-> " + hookName, Maps: []string{hookName}}},
 		Next: []string{
 			// A capture, and traffic for it.
 			"sudo xdplab capture xdpcap{instance} -w - | tcpdump -nr -      # in a second terminal; Ctrl-C ends it",
@@ -159,6 +159,14 @@ func LoadProgram() (*ebpf.Program, *ebpf.Map, error) {
 // no filter, shown as text.
 func (l *Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 	hook, _ := l.CapturePoints(env.PinDir)
+	if env.Options.Bare {
+		pin, release, err := pinLearnersHook(env)
+		if err != nil {
+			return err
+		}
+		defer release()
+		hook = pin
+	}
 	return capture.Record(ctx, capture.Config{
 		Options: capture.Options{Hook: hook},
 		Out:     w,
