@@ -48,6 +48,19 @@ type Info struct {
 	// the lab's package. Its first line is "# <name> — <title>": the course
 	// number is the registry's to add.
 	Guide string
+	// Object is the lab's embedded reference program, the BPF ELF that up
+	// loads without --obj (bpf2go's bytes): reports give its sha256, so
+	// two xdplab builds with different programs are told apart.
+	Object []byte
+}
+
+// ReferenceObject is the embedded object that up loads for a step ("" is the
+// base exercise) without --obj; nil when the lab embeds none for it.
+func (i Info) ReferenceObject(step string) []byte {
+	if step != "" {
+		return nil
+	}
+	return i.Object
 }
 
 // Flag is a lab-specific command-line option.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/provenance"
 	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/topology"
 )
@@ -31,6 +32,10 @@ type Runner struct {
 	LockWait time.Duration
 	// Log receives progress meant for people; nil discards it.
 	Log io.Writer
+	// Version is the xdplab version as `xdplab version` prints it, and
+	// Commit the revision it was built from, when known: reports carry
+	// both.
+	Version, Commit string
 
 	told map[string]bool // foreign names already reported by leftAlone
 }
@@ -152,7 +157,12 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values, PinDir: r.PinDir(name)}
+	origin, err := originOf(info, opts)
+	if err != nil {
+		return err
+	}
+	owner := provenance.Invoker()
+	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values, PinDir: r.PinDir(name), Owner: &owner, Origin: &origin}
 	alreadyUp := func(prev state.Lab) error {
 		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
 			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
@@ -162,7 +172,7 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 			return err
 		}
 		st := r.store()
-		env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log(), journal: &st}
+		env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Origin: origin, Log: r.log(), journal: &st}
 		if err := lab.Up(ctx, env); err != nil {
 			return fmt.Errorf("up %s: %w", name, err)
 		}
@@ -479,6 +489,11 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 		Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir,
 		Options: Options{Mode: mode, Obj: rec.Obj, Values: rec.Values},
 		Log:     r.log(), journal: &st,
+	}
+	if rec.Origin != nil {
+		env.Origin = *rec.Origin
+	} else if o, err := originOf(info, env.Options); err == nil {
+		env.Origin = o // a record from before xdplab kept origins: the best guess
 	}
 	return lab, env, rec, nil
 }

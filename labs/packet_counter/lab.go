@@ -51,8 +51,9 @@ func (*Lab) Info() labs.Info {
 			// Traffic to watch the counters move.
 			"sudo xdplab traffic ping --from host --to {addr:dut}{instance}   # or: sudo ip netns exec {ns:host} ping {addr:dut}",
 		},
-		Keys:  mapKeys,
-		Guide: guide,
+		Keys:   mapKeys,
+		Guide:  guide,
+		Object: _PacketCounterBytes,
 	}
 }
 
