@@ -161,8 +161,7 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 	if err != nil {
 		return err
 	}
-	owner := provenance.Invoker()
-	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values, PinDir: r.PinDir(name), Owner: &owner, Origin: &origin}
+	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Values: opts.Values, PinDir: r.PinDir(name), Origin: &origin}
 	alreadyUp := func(prev state.Lab) error {
 		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
 			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
@@ -221,6 +220,8 @@ func (r *Runner) build(ctx context.Context, res *topology.Resolved, rec state.La
 
 	rec.Instance, rec.Lab, rec.Phase = r.Instance, name, state.PhaseDeploying
 	rec.Namespaces, rec.PID, rec.Created = res.Namespaces(), os.Getpid(), time.Now()
+	owner := provenance.Invoker()
+	rec.Owner = &owner
 	// Record first: a crash after this line leaves a trail for `down`, which
 	// vouches for the placeholders of namespaces not yet mounted.
 	if err := st.Write(rec); err != nil {
