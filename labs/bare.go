@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/xdplab/xdplab/internal/attached"
+	"github.com/xdplab/xdplab/internal/provenance"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -95,6 +96,12 @@ func (pt *AttachedPoint) find(dep *topology.Deployed) error {
 func findBare(env *Env, info Info) {
 	env.Attached = findAttached(info, env.Topo)
 	env.Options.Mode = env.Attached.mode()
+	for _, pt := range env.Attached.Points {
+		if p := pt.Program; p != nil {
+			env.Origin = provenance.Attached(uint32(p.ID), p.Tag, p.Name)
+			break
+		}
+	}
 }
 
 // bareOptions refuses the options of up that choose or set up the lab's

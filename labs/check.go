@@ -7,18 +7,33 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xdplab/xdplab/internal/provenance"
 	"github.com/xdplab/xdplab/internal/state"
 )
 
-// Report is the outcome of checking one lab.
+// Report is the outcome of checking one lab, with who checked what: a
+// grader who merges the reports of a class tells them apart by instance,
+// user and host, and tells programs apart by their origin's sha256.
 type Report struct {
 	Instance string `json:"instance"`
 	Lab      string `json:"lab"`
+	// Step is the exercise checked; "" is the lab's base exercise.
+	Step string `json:"step"`
 	// Mode is empty for a lab that runs in no mode (no XDP program).
 	Mode Mode `json:"mode,omitempty"`
 	// Note says how the lab ran differently from what was asked (run --all
 	// --mode native, for a lab without XDP).
-	Note     string        `json:"note,omitempty"`
+	Note string `json:"note,omitempty"`
+	// Origin is where the program checked came from.
+	Origin provenance.Origin `json:"origin"`
+	// User ran the check (the user behind sudo), on Hostname, starting at
+	// Timestamp, with xdplab Version built from Commit.
+	User      string    `json:"user"`
+	Hostname  string    `json:"hostname"`
+	Timestamp time.Time `json:"timestamp"`
+	Version   string    `json:"version"`
+	Commit    string    `json:"commit,omitempty"`
+
 	Results  []Result      `json:"results"`
 	Pass     bool          `json:"pass"`
 	Verdict  Verdict       `json:"verdict"`
@@ -139,7 +154,7 @@ func (r *Runner) CheckStep(ctx context.Context, name, step string) ([]*Report, e
 
 func (r *Runner) checkAll(ctx context.Context, name, step string) ([]*Report, error) {
 	names := []string{name}
-	modes := map[string]Mode{}
+	recs := map[string]state.Lab{}
 	if name == "" {
 		recorded, err := r.store().Labs()
 		if err != nil {
@@ -169,7 +184,7 @@ func (r *Runner) checkAll(ctx context.Context, name, step string) ([]*Report, er
 		names = names[:0]
 		for _, rec := range up {
 			names = append(names, rec.Lab)
-			modes[rec.Lab], _ = ParseMode(rec.Mode)
+			recs[rec.Lab] = rec
 		}
 	}
 	var reports []*Report
@@ -177,7 +192,13 @@ func (r *Runner) checkAll(ctx context.Context, name, step string) ([]*Report, er
 		if ctx.Err() != nil {
 			// Interrupted while checking an earlier lab: say so for every lab
 			// left, so the reports still list them all.
-			rep := &Report{Instance: r.Instance, Lab: n, Mode: modes[n], Error: interrupted(ctx, "its turn", "the lab is still up", r.Cmd("check "+n))}
+			rec := recs[n]
+			mode, _ := ParseMode(rec.Mode)
+			rep := r.newReport(n, mode)
+			if rec.Origin != nil {
+				rep.Origin = *rec.Origin
+			}
+			rep.Error = interrupted(ctx, "its turn", "the lab is still up", r.Cmd("check "+n))
 			reports = append(reports, rep.finish(time.Now()))
 			continue
 		}
@@ -201,9 +222,57 @@ func (r *Runner) check(ctx context.Context, name, step string) (*Report, error) 
 		return nil, Errorf(ErrUsage, "%s is up with step %s, not %s: grade it as it is with %s, or load step %s with %s, then %s",
 			name, up, step, r.Cmd("check "+name), step, r.Cmd("down "+name), r.Cmd("up "+name+upFlags(state.Lab{Mode: rec.Mode, Obj: rec.Obj, Step: step, Values: rec.Values})))
 	}
-	rep := &Report{Instance: r.Instance, Lab: name, Mode: env.Options.Mode}
+	rep := r.newReport(name, env.Options.Mode)
+	rep.Step = env.Options.Step
 	r.checkLab(ctx, lab, env, rec, rep, "the lab is still up", "check "+name)
-	return rep.finish(start), nil
+	rep.finish(start)
+	r.recordCheck(rep)
+	return rep, nil
+}
+
+// newReport starts the report of a lab's check: who checks, where, when,
+// with which xdplab.
+func (r *Runner) newReport(lab string, mode Mode) *Report {
+	return &Report{
+		Instance: r.Instance, Lab: lab, Mode: mode,
+		User: provenance.Invoker().Name, Hostname: provenance.Hostname(), Timestamp: time.Now(),
+		Version: r.Version, Commit: r.Commit,
+	}
+}
+
+// recordCheck keeps the outcome of a check in the lab's record, for the
+// class view (status --all-instances), with the origin of the program it
+// graded. Call it holding the instance lock. The report is complete
+// without it, so a failure to record is only said.
+func (r *Runner) recordCheck(rep *Report) {
+	st := r.store()
+	rec, err := st.Read(rep.Lab)
+	if err == nil && rec.Phase == state.PhaseUp {
+		rec.LastCheck = &state.Check{
+			Verdict: string(rep.Verdict), Passed: rep.Passed(), Total: len(rep.Results), Error: rep.Error,
+			At: rep.Timestamp, Duration: rep.Duration, User: rep.User,
+		}
+		if rep.Origin.Kind != "" {
+			origin := rep.Origin
+			rec.Origin = &origin
+		}
+		err = st.Write(rec)
+	}
+	if err != nil {
+		fmt.Fprintf(r.log(), "the result of checking %s was not recorded for `xdplab status --all-instances`: %v\n", rep.Lab, err)
+	}
+}
+
+// originOf is where the program that up loads with opts comes from.
+func originOf(info Info, opts Options) (provenance.Origin, error) {
+	if opts.Obj == "" {
+		return provenance.Embedded(info.ReferenceObject(opts.Step)), nil
+	}
+	o, err := provenance.File(opts.Obj, opts.Src)
+	if err != nil {
+		return o, Errorf(ErrEnvironment, "%w: check that it is still there and readable", err)
+	}
+	return o, nil
 }
 
 // checkLab runs a lab's check once the lab is known to be as up left it, and
@@ -211,6 +280,7 @@ func (r *Runner) check(ctx context.Context, name, step string) (*Report, error) 
 // lab damaged since up, an interruption, any error of the lab's Check. left
 // says what became of the lab, again is the command that checks it again.
 func (r *Runner) checkLab(ctx context.Context, lab Lab, env *Env, rec state.Lab, rep *Report, left, again string) {
+	rep.Origin = env.Origin
 	if problems := r.diagnose(rec, env.Topo); len(problems) > 0 {
 		rep.Error = cause(problems)
 		return
@@ -229,6 +299,7 @@ func (r *Runner) checkLab(ctx context.Context, lab Lab, env *Env, rec state.Lab,
 	}
 	results, err := lab.Check(ctx, env)
 	rep.Results = append(rep.Results, results...)
+	rep.Origin = env.Origin // the check may have found the program itself
 	switch {
 	case ctx.Err() != nil:
 		// Whatever the check made of it, traffic cut short proves nothing.
@@ -320,7 +391,10 @@ func (r *Runner) run(ctx context.Context, plan []planned) ([]*Report, error) {
 	for _, p := range plan {
 		l, opts, name := p.lab, p.opts, p.lab.Info().Name
 		start := time.Now()
-		rep := &Report{Instance: r.Instance, Lab: name, Mode: opts.Mode, Note: p.note}
+		rep := r.newReport(name, opts.Mode)
+		rep.Note = p.note
+		rep.Step = opts.Step
+		rep.Origin, _ = originOf(l.Info(), opts) // up says so if the object is gone
 		again := "run " + name + upFlags(state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Step: opts.Step, Values: opts.Values})
 		if ctx.Err() != nil {
 			// Interrupted during an earlier lab: say so for every lab left, so

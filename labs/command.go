@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 )
 
 // Command is a subcommand a lab contributes to xdplab (basic_firewall's
@@ -43,11 +44,15 @@ type Output struct {
 // Encode writes v as indented JSON, as every --json output is.
 func (o Output) Encode(v any) error { return WriteJSONValue(o.W, v) }
 
-// WriteJSONValue writes v as indented JSON without HTML escaping.
+// WriteJSONValue writes v as indented JSON without HTML escaping, every list
+// in it [] rather than null even when it is empty (withEmptyLists).
 func WriteJSONValue(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
+	if v != nil {
+		v = withEmptyLists(reflect.ValueOf(v)).Interface()
+	}
 	return enc.Encode(v)
 }
 

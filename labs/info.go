@@ -53,6 +53,11 @@ type Info struct {
 	// then the follow-up steps in the order a learner takes them. A lab
 	// without exercises has none.
 	Steps []Step
+	// Object is the lab's embedded reference program for its base
+	// exercise, the BPF ELF that up loads without --obj (bpf2go's bytes):
+	// reports give its sha256, so two xdplab builds with different
+	// programs are told apart. A step carries its own.
+	Object []byte
 }
 
 // Step is one exercise of a lab: its base exercise or a follow-up step that
@@ -68,6 +73,9 @@ type Step struct {
 	// xdplab:todo markers (see labs/exercise), and exercise.md, the text
 	// of the exercise.
 	Files fs.FS
+	// Object is the step's embedded reference program (nil for the base
+	// exercise, whose object is Info.Object).
+	Object []byte
 }
 
 // BaseStep is how the command line names the base exercise.
@@ -117,6 +125,20 @@ func (i Info) StepNames() []string {
 		names[n] = s.Title()
 	}
 	return names
+}
+
+// ReferenceObject is the embedded object that up loads for a step ("" is the
+// base exercise) without --obj; nil when the lab embeds none for it.
+func (i Info) ReferenceObject(step string) []byte {
+	if step == "" || step == BaseStep {
+		return i.Object
+	}
+	for _, s := range i.Steps {
+		if s.Name == step {
+			return s.Object
+		}
+	}
+	return nil
 }
 
 // Flag is a lab-specific command-line option.

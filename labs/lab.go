@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/xdplab/xdplab/internal/capture"
+	"github.com/xdplab/xdplab/internal/provenance"
 	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/topology"
 )
@@ -97,6 +98,10 @@ type Env struct {
 	// learner's programs, whose maps grade.OpenMap opens by name. It is
 	// nil in a lab that up loaded.
 	Attached *Attached
+	// Origin is where the lab's program came from, as up recorded it. A
+	// check that finds the program it grades for itself (one the learner
+	// attached, bare mode) sets it, and the report carries what it set.
+	Origin provenance.Origin
 	// journal holds the undo records of temporary changes (WithUndo).
 	journal *state.Store
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/xdplab/xdplab/internal/provenance"
 )
 
 // WriteText prints reports one expectation per line, with a hint under each
@@ -13,6 +15,11 @@ import (
 func WriteText(w io.Writer, reports []*Report) {
 	for _, r := range reports {
 		fmt.Fprintf(w, "%s (instance %s%s)\n", r.Lab, r.Instance, ModeNote(r.Mode))
+		if r.Origin.Kind != provenance.KindEmbedded && r.Origin.Kind != "" {
+			// The learner's own program: say which, so a grade is never
+			// taken for the reference program's.
+			fmt.Fprintf(w, "  program: %s\n", r.Origin)
+		}
 		if r.Note != "" {
 			fmt.Fprintf(w, "  note: %s\n", r.Note)
 		}
@@ -87,6 +94,11 @@ func WriteJSON(w io.Writer, reports []*Report) error {
 // testcase per expectation, so CI systems show labs like tests. A check that
 // could not run adds a testcase with an <error>, which CI systems tell apart
 // from a <failure>.
+//
+// Suites and classnames are "xdplab.<instance>.<lab>", and each suite has
+// the hostname and timestamp attributes and properties for who checked what
+// (user, version, step, origin): JUnit tools merge suites that agree on
+// those, and the files of a class must stay apart when merged.
 func WriteJUnit(w io.Writer, reports []*Report) error {
 	type problem struct {
 		Message string `xml:"message,attr"`
@@ -100,14 +112,21 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 		Error     *problem `xml:"error,omitempty"`
 		Skipped   *problem `xml:"skipped,omitempty"`
 	}
+	type property struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	}
 	type testsuite struct {
-		Name     string     `xml:"name,attr"`
-		Tests    int        `xml:"tests,attr"`
-		Failures int        `xml:"failures,attr"`
-		Errors   int        `xml:"errors,attr"`
-		Skipped  int        `xml:"skipped,attr,omitempty"`
-		Time     string     `xml:"time,attr"`
-		Cases    []testcase `xml:"testcase"`
+		Name       string     `xml:"name,attr"`
+		Tests      int        `xml:"tests,attr"`
+		Failures   int        `xml:"failures,attr"`
+		Errors     int        `xml:"errors,attr"`
+		Skipped    int        `xml:"skipped,attr,omitempty"`
+		Time       string     `xml:"time,attr"`
+		Timestamp  string     `xml:"timestamp,attr"`
+		Hostname   string     `xml:"hostname,attr"`
+		Properties []property `xml:"properties>property"`
+		Cases      []testcase `xml:"testcase"`
 	}
 	type testsuites struct {
 		XMLName xml.Name    `xml:"testsuites"`
@@ -115,9 +134,16 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 	}
 	var doc testsuites
 	for _, r := range reports {
-		s := testsuite{Name: r.Lab, Time: fmt.Sprintf("%.3f", r.Duration.Seconds())}
+		name := r.SuiteName()
+		s := testsuite{
+			Name: name, Time: fmt.Sprintf("%.3f", r.Duration.Seconds()),
+			Timestamp: r.Timestamp.Format(time.RFC3339), Hostname: r.Hostname,
+		}
+		for _, p := range r.properties() {
+			s.Properties = append(s.Properties, property{p[0], p[1]})
+		}
 		for _, res := range r.Results {
-			tc := testcase{Name: res.Name, Classname: "xdplab." + r.Lab}
+			tc := testcase{Name: res.Name, Classname: name}
 			if res.Skipped != "" {
 				s.Skipped++
 				tc.Skipped = &problem{Message: res.Skipped}
@@ -134,7 +160,7 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 		if r.Verdict == VerdictError {
 			s.Errors++
 			s.Cases = append(s.Cases, testcase{
-				Name: "the check runs to its end", Classname: "xdplab." + r.Lab,
+				Name: "the check runs to its end", Classname: name,
 				Error: &problem{Message: "could not check: " + r.Error, Type: "environment", Text: r.Summary()},
 			})
 		}
@@ -152,6 +178,40 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 	_, err := io.WriteString(w, "\n")
 	return err
 }
+
+// SuiteName is the report's JUnit suite and classname,
+// "xdplab.<instance>.<lab>": unique on a machine, so that the files of 30
+// learners merged into one keep 30 suites per lab.
+func (r *Report) SuiteName() string { return "xdplab." + r.Instance + "." + r.Lab }
+
+// properties are the JUnit properties of a report: who checked what, as
+// name/value pairs. Values a report does not have are left out, but for the
+// step, whose "" is written as the base exercise is called.
+func (r *Report) properties() [][2]string {
+	o := r.Origin
+	var id string
+	if o.ProgID != 0 {
+		id = fmt.Sprint(o.ProgID)
+	}
+	var props [][2]string
+	for _, p := range [][2]string{
+		{"instance", r.Instance}, {"lab", r.Lab}, {"step", stepLabel(r.Step)}, {"mode", string(r.Mode)},
+		{"user", r.User}, {"hostname", r.Hostname}, {"timestamp", r.Timestamp.Format(time.RFC3339Nano)},
+		{"version", r.Version}, {"commit", r.Commit},
+		{"origin", string(o.Kind)}, {"origin.obj", o.Obj}, {"origin.sha256", o.SHA256},
+		{"origin.src", o.Src}, {"origin.src_sha256", o.SrcSHA256},
+		{"origin.prog_id", id}, {"origin.tag", o.Tag}, {"origin.program", o.Program},
+	} {
+		if p[1] != "" {
+			props = append(props, p)
+		}
+	}
+	return props
+}
+
+// stepLabel is a step's name as people are shown it: "base" for "", the
+// lab's base exercise.
+func stepLabel(step string) string { return Step{Name: step}.Title() }
 
 // Describe summarizes a report for tests (testutils.RequirePass).
 func (r *Report) Describe() (string, bool, string) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/xdplab/xdplab/internal/build"
 	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/provenance"
 	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/topology"
 )
@@ -32,6 +33,10 @@ type Runner struct {
 	LockWait time.Duration
 	// Log receives progress meant for people; nil discards it.
 	Log io.Writer
+	// Version is the xdplab version as `xdplab version` prints it, and
+	// Commit the revision it was built from, when known: reports carry
+	// both.
+	Version, Commit string
 
 	told map[string]bool // foreign names already reported by leftAlone
 }
@@ -166,7 +171,16 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Step: opts.Step, Values: opts.Values, Bare: opts.Bare, PinDir: r.PinDir(name)}
+	var recOrigin *provenance.Origin
+	var origin provenance.Origin
+	if !opts.Bare {
+		// A bare lab's program is the learner's: check finds it, and its origin.
+		if origin, err = originOf(info, opts); err != nil {
+			return err
+		}
+		recOrigin = &origin
+	}
+	rec := state.Lab{Mode: string(opts.Mode), Obj: opts.Obj, Src: opts.Src, Step: opts.Step, Values: opts.Values, Bare: opts.Bare, PinDir: r.PinDir(name), Origin: recOrigin}
 	alreadyUp := func(prev state.Lab) error {
 		return Errorf(ErrAlreadyUp, "%s is already up in instance %s (since %s%s): check it with %s, or start over with %s",
 			name, r.Instance, prev.Created.Format(time.TimeOnly), ModeNote(Mode(prev.Mode)), r.Cmd("check "+name), r.Cmd("down "+name))
@@ -176,7 +190,7 @@ func (r *Runner) up(ctx context.Context, lab Lab, opts Options) error {
 			return err
 		}
 		st := r.store()
-		env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Log: r.log(), journal: &st}
+		env := &Env{Instance: r.Instance, Lab: name, Topo: dep, PinDir: rec.PinDir, Options: opts, Origin: origin, Log: r.log(), journal: &st}
 		if opts.Bare {
 			return nil // the learner attaches; inventory would find nothing
 		}
@@ -262,6 +276,8 @@ func (r *Runner) build(ctx context.Context, res *topology.Resolved, rec state.La
 
 	rec.Instance, rec.Lab, rec.Phase = r.Instance, name, state.PhaseDeploying
 	rec.Namespaces, rec.PID, rec.Created = res.Namespaces(), os.Getpid(), time.Now()
+	owner := provenance.Invoker()
+	rec.Owner = &owner
 	// Record first: a crash after this line leaves a trail for `down`, which
 	// vouches for the placeholders of namespaces not yet mounted.
 	if err := st.Write(rec); err != nil {
@@ -531,8 +547,15 @@ func (r *Runner) open(name string) (Lab, *Env, state.Lab, error) {
 		Options: Options{Mode: mode, Obj: rec.Obj, Src: rec.Src, Step: rec.Step, Values: rec.Values, Bare: rec.Bare},
 		Log:     r.log(), journal: &st,
 	}
-	if rec.Bare {
-		findBare(env, info)
+	switch {
+	case rec.Bare:
+		findBare(env, info) // the origin is what the learner attached
+	case rec.Origin != nil:
+		env.Origin = *rec.Origin
+	default:
+		if o, err := originOf(info, env.Options); err == nil {
+			env.Origin = o // a record from before xdplab kept origins: the best guess
+		}
 	}
 	return lab, env, rec, nil
 }

@@ -87,7 +87,7 @@ func (a *app) runner(c *cli.Context) (*labs.Runner, error) {
 	if err := topology.ValidateInstance(inst); err != nil {
 		return nil, labs.Errorf(labs.ErrUsage, "--instance: %w", err)
 	}
-	return &labs.Runner{Registry: a.reg, Instance: inst, Log: os.Stderr}, nil
+	return &labs.Runner{Registry: a.reg, Instance: inst, Log: os.Stderr, Version: versionString(), Commit: commit()}, nil
 }
 
 // needRoot is the Before of every command that touches the kernel.

@@ -165,7 +165,7 @@ func TestPacketCounterAcceptance(t *testing.T) {
 			}
 			junit := filepath.Join(t.TempDir(), "junit.xml")
 			mustSucceed(t, xdplab(t, inst, "check", "packet_counter", "--junit", junit))
-			if b, _ := os.ReadFile(junit); !strings.Contains(string(b), `<testsuite name="packet_counter" tests="7" failures="0"`) {
+			if b, _ := os.ReadFile(junit); !strings.Contains(string(b), `<testsuite name="xdplab.`+inst+`.packet_counter" tests="7" failures="0"`) {
 				t.Errorf("junit report:\n%s", b)
 			}
 			st := mustSucceed(t, xdplab(t, inst, "status"))

@@ -285,7 +285,7 @@ func TestPortTakenIsAnError(t *testing.T) {
 	}
 	x, _ := os.ReadFile(junit)
 	for _, want := range []string{
-		`<testsuite name="packet_counter" tests="5" failures="0" errors="1"`,
+		`<testsuite name="xdplab.` + inst + `.packet_counter" tests="5" failures="0" errors="1"`,
 		`<error message="could not check: ` + cause + `" type="environment">`,
 	} {
 		if !strings.Contains(string(x), want) {

@@ -12,8 +12,14 @@ func (a *app) listCmd() *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list the labs in course order, with their state",
-		Flags: withInstance(jsonFlag),
+		Flags: withInstance(jsonFlag, &cli.BoolFlag{Name: "instances", Usage: "every instance on the machine instead (needs root): as `status --all-instances`"}),
 		Action: a.act(func(c *cli.Context, r *labs.Runner) error {
+			if c.Bool("instances") {
+				if err := needRoot(c); err != nil {
+					return err
+				}
+				return classView(c, r)
+			}
 			conds, err := r.Conditions()
 			if err != nil {
 				return err

@@ -30,13 +30,9 @@ func versionString() string {
 		return "devel"
 	}
 	v := bi.Main.Version
-	settings := map[string]string{}
-	for _, s := range bi.Settings {
-		settings[s.Key] = s.Value
-	}
-	if rev := settings["vcs.revision"]; rev != "" && (v == "" || v == "(devel)") {
+	if rev := commit(); rev != "" && (v == "" || v == "(devel)") {
 		v = "devel-" + rev[:min(12, len(rev))]
-		if settings["vcs.modified"] == "true" {
+		if len(rev) > 12 && rev[len(rev)-6:] == "-dirty" {
 			v += "-dirty"
 		}
 	}
@@ -44,4 +40,28 @@ func versionString() string {
 		v = "devel"
 	}
 	return v + " " + bi.GoVersion
+}
+
+// commit is the revision xdplab was built from, as Go stamped it, with
+// "-dirty" for uncommitted changes; "" when Go did not stamp one (a build
+// outside a repository, or with -buildvcs=false). Reports carry it whole,
+// whatever -X main.version said.
+func commit() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" && modified == "true" {
+		rev += "-dirty"
+	}
+	return rev
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xdplab/xdplab/internal/provenance"
 )
 
 // DefaultDir is where state lives; /run is a tmpfs, so a reboot (which also
@@ -57,6 +59,29 @@ type Lab struct {
 	// built with no lab): the whole spec, so that status, exec and down
 	// need no file.
 	Topology json.RawMessage `json:"topology,omitempty"`
+	// Owner is who ran up; Origin is where the lab's program came from, as
+	// it was when up loaded it (a playground has none). Records written
+	// before xdplab kept them have neither.
+	Owner  *provenance.User   `json:"owner,omitempty"`
+	Origin *provenance.Origin `json:"origin,omitempty"`
+	// LastCheck is the result of the latest check of the lab, for the
+	// instructor's view of every instance (status --all-instances).
+	LastCheck *Check `json:"last_check,omitempty"`
+}
+
+// Check is the outcome of one check of a lab.
+type Check struct {
+	// Verdict is pass, fail or error (the check could not run to its end).
+	Verdict string `json:"verdict"`
+	// Passed of Total expectations were met.
+	Passed int `json:"passed"`
+	Total  int `json:"total"`
+	// Error is why a check could not run to its end.
+	Error    string        `json:"error,omitempty"`
+	At       time.Time     `json:"at"`
+	Duration time.Duration `json:"duration_ns"`
+	// User ran the check.
+	User string `json:"user"`
 }
 
 // Playground says whether the record is a playground's rather than a lab's.
@@ -318,6 +343,28 @@ func (s Store) Labs() ([]string, error) {
 	}
 	sort.Strings(labs)
 	return labs, nil
+}
+
+// Instances lists the instances that have a state directory under dir,
+// sorted. Anything else there (a link, a file) is not an instance of ours.
+func Instances(dir string) ([]string, error) {
+	if err := CheckDir("state directory", dir); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state directory: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
 }
 
 // Remove deletes a lab's record; a missing one is fine.

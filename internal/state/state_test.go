@@ -246,3 +246,28 @@ func TestInstancesShareTheRoot(t *testing.T) {
 		t.Fatalf("%d instances failed, first: %v", len(errs), errs[0])
 	}
 }
+
+// TestInstances lists instance directories only: a stray file or a link in
+// the state directory is no instance.
+func TestInstances(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := Instances(filepath.Join(dir, "none")); err != nil || len(got) != 0 {
+		t.Fatalf("no state dir: %v, %v", got, err)
+	}
+	for _, inst := range []string{"bob", "alice"} {
+		if err := (Store{Dir: dir, Instance: inst}).Write(Lab{Instance: inst, Lab: "packet_counter"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "stray"), nil, 0o644)
+	os.Symlink(t.TempDir(), filepath.Join(dir, "link"))
+	got, err := Instances(dir)
+	if err != nil || strings.Join(got, ",") != "alice,bob" {
+		t.Errorf("Instances = %v, %v; want alice,bob", got, err)
+	}
+	link := filepath.Join(t.TempDir(), "run")
+	os.Symlink(dir, link)
+	if _, err := Instances(link); !errors.Is(err, ErrLink) {
+		t.Errorf("Instances through a link = %v, want ErrLink", err)
+	}
+}

@@ -65,8 +65,9 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab fw list{instance}   # rules by index, with their drop counts",
 			"sudo xdplab fw add {addr:sender}{instance}   # block the host; fw del {addr:sender} lets it through again",
 		},
-		Keys:  map[string]labs.KeyFormat{blacklistMap: labs.KeyIPv4Prefix},
-		Guide: guide,
+		Keys:   map[string]labs.KeyFormat{blacklistMap: labs.KeyIPv4Prefix},
+		Guide:  guide,
+		Object: _BasicFirewallBytes,
 	}
 }
 

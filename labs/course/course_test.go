@@ -102,3 +102,21 @@ func TestGuideIndex(t *testing.T) {
 	}
 	checkLinks(t, readme, string(b))
 }
+
+// TestEveryLabNamesItsEmbeddedObject: reports give the sha256 of the
+// program a lab embeds, so every lab's Info holds the very object that
+// `make generate` wrote next to its C.
+func TestEveryLabNamesItsEmbeddedObject(t *testing.T) {
+	for _, l := range course.Registry().All() {
+		info := l.Info()
+		file := filepath.Join(root, "labs", info.Name, "bpf_bpfel.o")
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("%s: %v", info.Name, err)
+			continue
+		}
+		if !slices.Equal(info.ReferenceObject(""), want) {
+			t.Errorf("%s: Info.Object (%d bytes) is not %s (%d bytes)", info.Name, len(info.Object), file, len(want))
+		}
+	}
+}

@@ -73,8 +73,8 @@ func steps() []labs.Step {
 	}
 	return []labs.Step{
 		{Summary: "count packets per IPv4 protocol and pass them all", Files: baseFiles},
-		{Name: stepDropICMP, Summary: "drop ICMP, still counting every protocol", Files: step(stepDropICMP)},
-		{Name: stepIPv6, Summary: "count IPv6 packets too, by their next header (ICMPv6 = 58)", Files: step(stepIPv6)},
+		{Name: stepDropICMP, Summary: "drop ICMP, still counting every protocol", Files: step(stepDropICMP), Object: _PacketCounterDropICMPBytes},
+		{Name: stepIPv6, Summary: "count IPv6 packets too, by their next header (ICMPv6 = 58)", Files: step(stepIPv6), Object: _PacketCounterIPv6Bytes},
 	}
 }
 
@@ -91,9 +91,10 @@ func (*Lab) Info() labs.Info {
 			// Traffic to watch the counters move.
 			"sudo xdplab traffic ping --from host --to {addr:dut}{instance}   # or: sudo ip netns exec {ns:host} ping {addr:dut}",
 		},
-		Keys:  mapKeys,
-		Guide: guide,
-		Steps: steps(),
+		Keys:   mapKeys,
+		Guide:  guide,
+		Steps:  steps(),
+		Object: _PacketCounterBytes,
 	}
 }
 

@@ -79,7 +79,8 @@ func (*Lab) Info() labs.Info {
 			"sudo ip netns exec {ns:host} tcpdump -ni veth0 -c 4 icmp   # in a second terminal",
 			"sudo xdplab exec{instance} host -- ping -c 3 {addr:receiver}   # replies come from node1's program, not node2",
 		},
-		Guide: guide,
+		Guide:  guide,
+		Object: _RedirectBytes,
 	}
 }
 

@@ -58,8 +58,9 @@ func (*Lab) Info() labs.Info {
 		Next: []string{
 			"sudo xdplab traffic ping --from node1 --to 127.0.0.1 -c 5{instance}   # while watch runs: ICMP 980 bytes",
 		},
-		Keys:  map[string]labs.KeyFormat{mapName: labs.KeyIPProto},
-		Guide: guide,
+		Keys:   map[string]labs.KeyFormat{mapName: labs.KeyIPProto},
+		Guide:  guide,
+		Object: _Sockex1Bytes,
 	}
 }
 

@@ -57,7 +57,8 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab exec node1{instance} -- python3 -m http.server 8888 --bind {addr:dut}   # a listener in node1",
 			"sudo xdplab traffic tcp --from host --to {addr:dut}:8888{instance}   # while watch runs: one event per SYN",
 		},
-		Guide: guide,
+		Guide:  guide,
+		Object: _XdpDumpBytes,
 	}
 }
 

@@ -58,7 +58,8 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab traffic udp --from host --to {addr:dut}:9 -c 3{instance}   # dropped: shows under XDPdrop",
 			"sudo xdplab capture xdpcap{instance} --entry icmp   # before the program ran",
 		},
-		Guide: guide,
+		Guide:  guide,
+		Object: _XdpcapBytes,
 	}
 }
 
