@@ -218,9 +218,8 @@ func (r *Runner) check(ctx context.Context, name, step string) (*Report, error) 
 		return nil, err
 	}
 	defer env.Topo.Close()
-	if up := (Step{Name: rec.Step}).Title(); step != "" && step != up {
-		return nil, Errorf(ErrUsage, "%s is up with step %s, not %s: grade it as it is with %s, or load step %s with %s, then %s",
-			name, up, step, r.Cmd("check "+name), step, r.Cmd("down "+name), r.Cmd("up "+name+upFlags(state.Lab{Mode: rec.Mode, Obj: rec.Obj, Step: step, Values: rec.Values})))
+	if err := r.sameStep(rec, step); err != nil {
+		return nil, err
 	}
 	rep := r.newReport(name, env.Options.Mode)
 	rep.Step = env.Options.Step
@@ -228,6 +227,17 @@ func (r *Runner) check(ctx context.Context, name, step string) (*Report, error) 
 	rep.finish(start)
 	r.recordCheck(rep)
 	return rep, nil
+}
+
+// sameStep refuses to grade a lab up with another step than step, the
+// title of the one the learner asked for ("" for whichever is up).
+func (r *Runner) sameStep(rec state.Lab, step string) error {
+	if up := (Step{Name: rec.Step}).Title(); step != "" && step != up {
+		name := rec.Lab
+		return Errorf(ErrUsage, "%s is up with step %s, not %s: grade it as it is with %s, or load step %s with %s, then %s",
+			name, up, step, r.Cmd("check "+name), step, r.Cmd("down "+name), r.Cmd("up "+name+upFlags(state.Lab{Mode: rec.Mode, Obj: rec.Obj, Step: step, Values: rec.Values})))
+	}
+	return nil
 }
 
 // newReport starts the report of a lab's check: who checks, where, when,
