@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/course"
 	"github.com/xdplab/xdplab/labs/labtest"
 )
 
@@ -150,5 +152,55 @@ func TestReload(t *testing.T) {
 	}
 	if _, err := r.Down(ctx, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReloadEveryLab: every lab's Up runs again in the topology it built,
+// after Reload took its programs away, and the lab passes its check with
+// the program loaded again: in each mode where a lab's Up does more (the
+// peers' programs of redirect in native mode), and with a lab's flags.
+func TestReloadEveryLab(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	ctx := context.Background()
+	reg := course.Registry()
+	for _, name := range reg.Names() {
+		info, err := reg.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		modes := []labs.Mode{""}
+		if name == "redirect" {
+			modes = append(modes, labs.ModeNative)
+		}
+		for _, mode := range modes {
+			t.Run(strings.TrimSuffix(name+"/"+string(mode), "/"), func(t *testing.T) {
+				r := labtest.Runner(t)
+				t.Cleanup(func() { r.Down(ctx, "") })
+				obj := filepath.Join(t.TempDir(), name+".o")
+				ref := info.Info().Object
+				if err := os.WriteFile(obj, ref, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				opts := labs.Options{Obj: obj, Mode: mode}
+				if name == "basic_firewall" {
+					opts.Values = map[string][]string{"drop": {"10.9.9.0/24"}}
+				}
+				if err := r.Up(ctx, name, opts); err != nil {
+					t.Fatal(err)
+				}
+				origin, b := fileOrigin(t, obj)
+				if err := r.Reload(ctx, name, origin, b); err != nil {
+					t.Fatalf("reload: %v", err)
+				}
+				reports, err := r.Check(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				testutils.RequirePass(t, reports)
+				if _, err := r.Down(ctx, ""); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }
