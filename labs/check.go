@@ -126,16 +126,9 @@ func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 // step "" grades whatever step the lab is up with.
 func (r *Runner) CheckStep(ctx context.Context, name, step string) ([]*Report, error) {
 	if name != "" {
-		l, err := r.lab(name)
-		if err != nil {
+		var err error
+		if step, err = r.askedStep(name, step); err != nil {
 			return nil, err
-		}
-		if step != "" {
-			s, err := l.Info().Step(step)
-			if err != nil {
-				return nil, err
-			}
-			step = s.Title()
 		}
 	} else if step != "" {
 		return nil, Errorf(ErrUsage, "--step %s names a step of one lab: name the lab too, as in %s", step, r.Cmd("check <lab> --step "+step))
@@ -227,6 +220,20 @@ func (r *Runner) check(ctx context.Context, name, step string) (*Report, error) 
 	rep.finish(start)
 	r.recordCheck(rep)
 	return rep, nil
+}
+
+// askedStep checks that lab name exists and has the step a command asks
+// for, and returns the step's title ("" when none is asked for).
+func (r *Runner) askedStep(name, step string) (string, error) {
+	l, err := r.lab(name)
+	if err != nil || step == "" {
+		return "", err
+	}
+	s, err := l.Info().Step(step)
+	if err != nil {
+		return "", err
+	}
+	return s.Title(), nil
 }
 
 // sameStep refuses to grade a lab up with another step than step, the

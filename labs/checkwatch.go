@@ -28,16 +28,9 @@ import (
 // could not be checked (the last build or load failed, or the check did not
 // run to its end). step is as for CheckStep.
 func (r *Runner) CheckWatch(ctx context.Context, name, step string, w io.Writer) (Verdict, error) {
-	l, err := r.lab(name)
+	step, err := r.askedStep(name, step)
 	if err != nil {
 		return VerdictError, err
-	}
-	if step != "" {
-		s, err := l.Info().Step(step)
-		if err != nil {
-			return VerdictError, err
-		}
-		step = s.Title()
 	}
 	if err := Preflight(); err != nil {
 		return VerdictError, err

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -50,15 +49,6 @@ func attachedProg(t *testing.T, r *labs.Runner) (state.Lab, uint32, string) {
 	return up[0], id, info.Tag
 }
 
-func nsInode(t *testing.T, name string) uint64 {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Stat("/run/netns/"+name, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
-
 // TestReload: Reload replaces the program of a lab up with --obj in the
 // same namespaces and records the new origin; an object the lab refuses
 // changes nothing; one the verifier refuses is replaced by the fallback,
@@ -74,7 +64,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	node1 := r.Instance + "-packet_counter-node1"
-	ino := nsInode(t, node1)
+	ino := testutils.NetnsInode(t, node1)
 	_, upID, _ := attachedProg(t, r)
 
 	wrong, _ := fileOrigin(t, labtest.WrongNames())
@@ -94,7 +84,7 @@ func TestReload(t *testing.T) {
 	if dropsID == upID || rec.Origin == nil || *rec.Origin != drops || rec.Obj != legacy.Obj || rec.LastCheck != nil {
 		t.Errorf("after the reload: prog %d (was %d), record %+v; want a new program, origin %+v, obj as up gave it, no check yet", dropsID, upID, rec, drops)
 	}
-	if nsInode(t, node1) != ino {
+	if testutils.NetnsInode(t, node1) != ino {
 		t.Error("the reload made node1's namespace again")
 	}
 	wantUDPDropped := func(what string) {
@@ -135,7 +125,7 @@ func TestReload(t *testing.T) {
 	if err != nil || len(reports) != 1 || !reports[0].Pass {
 		t.Errorf("check after the lab got a program back = %+v, %v", reports, err)
 	}
-	if nsInode(t, node1) != ino {
+	if testutils.NetnsInode(t, node1) != ino {
 		t.Error("the reloads made node1's namespace again")
 	}
 

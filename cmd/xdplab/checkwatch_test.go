@@ -107,17 +107,6 @@ func xdpProg(t *testing.T, inst string) (id, tag string) {
 	return m[1], m[2]
 }
 
-// netnsInode identifies a namespace: the same inode, the same namespace,
-// not one made again.
-func netnsInode(t *testing.T, ns string) uint64 {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Stat("/run/netns/"+ns, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Ino
-}
-
 func fileSum(t *testing.T, p string) string {
 	t.Helper()
 	s := sha256.Sum256([]byte(readFile(t, p)))
@@ -153,6 +142,22 @@ func noReloadFiles(t *testing.T, tmp string) {
 	}
 }
 
+// solutionWorkspace is a fresh instance whose labs go down at the end, a
+// workspace that `xdplab init packet_counter --solution` wrote, the path of
+// its packet_counter.c, and a TMPDIR for the commands the test runs.
+func solutionWorkspace(t *testing.T) (inst, ws, src, tmp string) {
+	t.Helper()
+	testutils.RequirePrivileged(t)
+	requireTool(t, "clang")
+	inst = testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	dir := t.TempDir()
+	tmp = t.TempDir()
+	ws = filepath.Join(dir, "ws")
+	mustSucceed(t, in(t, dir, nil, "init", "packet_counter", ws, "--solution"))
+	return inst, ws, filepath.Join(ws, "packet_counter.c"), tmp
+}
+
 // TestCheckWatch is the learner's loop on packet_counter up from a
 // workspace's solution: each save is built, loaded into the same topology
 // and checked; a mistake fails with its hint, a syntax error shows clang's
@@ -160,14 +165,7 @@ func noReloadFiles(t *testing.T, tmp string) {
 // keeps the last program that loaded; Ctrl-C leaves the lab up, and the
 // exit code is the verdict on what runs.
 func TestCheckWatch(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	requireTool(t, "clang")
-	inst := testutils.Instance(t)
-	t.Cleanup(func() { xdplab(t, inst, "down") })
-	dir, tmp := t.TempDir(), t.TempDir()
-	ws := filepath.Join(dir, "ws")
-	mustSucceed(t, in(t, dir, nil, "init", "packet_counter", ws, "--solution"))
-	src := filepath.Join(ws, "packet_counter.c")
+	inst, ws, src, tmp := solutionWorkspace(t)
 	solution := readFile(t, src)
 	mistake := strings.Replace(solution, "*count += 1;", "*count += 2;", 1)
 	if mistake == solution {
@@ -175,7 +173,7 @@ func TestCheckWatch(t *testing.T) {
 	}
 	mustSucceed(t, xdplab(t, inst, "up", "packet_counter", "--src", src))
 	node1 := inst + "-packet_counter-node1"
-	ino := netnsInode(t, node1)
+	ino := testutils.NetnsInode(t, node1)
 	upID, _ := xdpProg(t, inst)
 
 	w, first := startWatch(t, inst, tmp, "packet_counter")
@@ -234,7 +232,7 @@ func TestCheckWatch(t *testing.T) {
 	if code != 0 || !strings.Contains(last, "stopped watching; packet_counter stays up, running src "+src) || !strings.Contains(last, "its last check passed: exit 0") {
 		t.Errorf("Ctrl-C after a pass: exit %d\n%s\nstderr:\n%s", code, last, w.stderr.String())
 	}
-	if got := netnsInode(t, node1); got != ino {
+	if got := testutils.NetnsInode(t, node1); got != ino {
 		t.Errorf("node1's namespace was made again (inode %d, was %d): reloads must keep the topology", got, ino)
 	}
 	// The lab is up with the solution, and the record says so.
@@ -290,14 +288,8 @@ func TestCheckWatch(t *testing.T) {
 // their own way, is reloaded and checked each time the object is written;
 // an object removed (make clean) is waited for, and changes no verdict.
 func TestCheckWatchObj(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	requireTool(t, "clang")
-	inst := testutils.Instance(t)
-	t.Cleanup(func() { xdplab(t, inst, "down") })
-	dir, tmp := t.TempDir(), t.TempDir()
-	ws := filepath.Join(dir, "ws")
-	mustSucceed(t, in(t, dir, nil, "init", "packet_counter", ws, "--solution"))
-	src, obj := filepath.Join(ws, "packet_counter.c"), filepath.Join(ws, "packet_counter.o")
+	inst, ws, src, tmp := solutionWorkspace(t)
+	obj := filepath.Join(ws, "packet_counter.o")
 	mustSucceed(t, in(t, ws, []string{"TMPDIR=" + tmp}, "build"))
 	mustSucceed(t, xdplab(t, inst, "up", "packet_counter", "--obj", obj))
 
@@ -359,14 +351,7 @@ func TestCheckWatchRefused(t *testing.T) {
 // TestCheckWatchLabGoes: a lab taken down while it is watched ends the
 // watch at the next change, with exit 2 and the reason.
 func TestCheckWatchLabGoes(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	requireTool(t, "clang")
-	inst := testutils.Instance(t)
-	t.Cleanup(func() { xdplab(t, inst, "down") })
-	dir, tmp := t.TempDir(), t.TempDir()
-	ws := filepath.Join(dir, "ws")
-	mustSucceed(t, in(t, dir, nil, "init", "packet_counter", ws, "--solution"))
-	src := filepath.Join(ws, "packet_counter.c")
+	inst, _, src, tmp := solutionWorkspace(t)
 	mustSucceed(t, xdplab(t, inst, "up", "packet_counter", "--src", src))
 	w, _ := startWatch(t, inst, tmp, "packet_counter")
 	mustSucceed(t, xdplab(t, inst, "down"))
