@@ -198,9 +198,12 @@ func (wl *watchLoop) round(ctx context.Context, change *filewatch.Change, upOrig
 		return err
 	})
 	switch {
-	case errors.Is(loadErr, ErrNotUp) || errors.Is(loadErr, ErrUsage):
-		return loadErr
+	case errors.Is(loadErr, ErrNotUp):
+		return loadErr // taken down meanwhile: nothing left to watch
 	case loadErr != nil:
+		// Whatever the lab refused (a verifier rejection, other names, a
+		// map too small for the --drop rules it is up with) is the
+		// learner's to fix: shown, and the watch goes on.
 		writeTail(w, loadErr.Error(), verifierTail)
 		if errors.Is(loadErr, ErrNoProgram) {
 			wl.running = ""
