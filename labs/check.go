@@ -126,16 +126,9 @@ func (r *Runner) Check(ctx context.Context, name string) ([]*Report, error) {
 // step "" grades whatever step the lab is up with.
 func (r *Runner) CheckStep(ctx context.Context, name, step string) ([]*Report, error) {
 	if name != "" {
-		l, err := r.lab(name)
-		if err != nil {
+		var err error
+		if step, err = r.askedStep(name, step); err != nil {
 			return nil, err
-		}
-		if step != "" {
-			s, err := l.Info().Step(step)
-			if err != nil {
-				return nil, err
-			}
-			step = s.Title()
 		}
 	} else if step != "" {
 		return nil, Errorf(ErrUsage, "--step %s names a step of one lab: name the lab too, as in %s", step, r.Cmd("check <lab> --step "+step))
@@ -218,9 +211,8 @@ func (r *Runner) check(ctx context.Context, name, step string) (*Report, error) 
 		return nil, err
 	}
 	defer env.Topo.Close()
-	if up := (Step{Name: rec.Step}).Title(); step != "" && step != up {
-		return nil, Errorf(ErrUsage, "%s is up with step %s, not %s: grade it as it is with %s, or load step %s with %s, then %s",
-			name, up, step, r.Cmd("check "+name), step, r.Cmd("down "+name), r.Cmd("up "+name+upFlags(state.Lab{Mode: rec.Mode, Obj: rec.Obj, Step: step, Values: rec.Values})))
+	if err := r.sameStep(rec, step); err != nil {
+		return nil, err
 	}
 	rep := r.newReport(name, env.Options.Mode)
 	rep.Step = env.Options.Step
@@ -228,6 +220,31 @@ func (r *Runner) check(ctx context.Context, name, step string) (*Report, error) 
 	rep.finish(start)
 	r.recordCheck(rep)
 	return rep, nil
+}
+
+// askedStep checks that lab name exists and has the step a command asks
+// for, and returns the step's title ("" when none is asked for).
+func (r *Runner) askedStep(name, step string) (string, error) {
+	l, err := r.lab(name)
+	if err != nil || step == "" {
+		return "", err
+	}
+	s, err := l.Info().Step(step)
+	if err != nil {
+		return "", err
+	}
+	return s.Title(), nil
+}
+
+// sameStep refuses to grade a lab up with another step than step, the
+// title of the one the learner asked for ("" for whichever is up).
+func (r *Runner) sameStep(rec state.Lab, step string) error {
+	if up := (Step{Name: rec.Step}).Title(); step != "" && step != up {
+		name := rec.Lab
+		return Errorf(ErrUsage, "%s is up with step %s, not %s: grade it as it is with %s, or load step %s with %s, then %s",
+			name, up, step, r.Cmd("check "+name), step, r.Cmd("down "+name), r.Cmd("up "+name+upFlags(state.Lab{Mode: rec.Mode, Obj: rec.Obj, Step: step, Values: rec.Values})))
+	}
+	return nil
 }
 
 // newReport starts the report of a lab's check: who checks, where, when,

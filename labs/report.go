@@ -24,20 +24,26 @@ func WriteText(w io.Writer, reports []*Report) {
 			fmt.Fprintf(w, "  note: %s\n", r.Note)
 		}
 		for _, res := range r.Results {
-			if res.Skipped != "" {
-				fmt.Fprintf(w, "  SKIP  %s: not checked: %s\n", res.Name, res.Skipped)
-				continue
-			}
-			mark := "PASS"
-			if !res.Pass {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(w, "  %s  %s: expected %s, observed %s\n", mark, res.Name, res.Expected, res.Observed)
-			if !res.Pass && res.Hint != "" {
-				fmt.Fprintf(w, "        hint: %s\n", res.Hint)
-			}
+			writeResult(w, res)
 		}
 		fmt.Fprintf(w, "  %s\n", r.Summary())
+	}
+}
+
+// writeResult prints one expectation's line, with the hint of a failure
+// under it.
+func writeResult(w io.Writer, res Result) {
+	if res.Skipped != "" {
+		fmt.Fprintf(w, "  SKIP  %s: not checked: %s\n", res.Name, res.Skipped)
+		return
+	}
+	mark := "PASS"
+	if !res.Pass {
+		mark = "FAIL"
+	}
+	fmt.Fprintf(w, "  %s  %s: expected %s, observed %s\n", mark, res.Name, res.Expected, res.Observed)
+	if !res.Pass && res.Hint != "" {
+		fmt.Fprintf(w, "        hint: %s\n", res.Hint)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/xdplab/xdplab/internal/namespace"
@@ -118,4 +119,15 @@ func RequireTool(tb testing.TB, name string) {
 		}
 		tb.Skipf("%s not installed", name)
 	}
+}
+
+// NetnsInode identifies a named network namespace: the same inode is the
+// same namespace, not one made again under its name.
+func NetnsInode(tb testing.TB, name string) uint64 {
+	tb.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(namespace.Path(name), &st); err != nil {
+		tb.Fatal(err)
+	}
+	return st.Ino
 }
