@@ -225,3 +225,20 @@ func TestRunAllInNativeMode(t *testing.T) {
 		t.Errorf("sockex1's reports name a mode:\n%s", out)
 	}
 }
+
+// TestSteps: every step's own program passes its check (in no mode: the
+// lab has no XDP program).
+func TestSteps(t *testing.T) {
+	for _, step := range []string{"packets", "snap"} {
+		t.Run(step, func(t *testing.T) {
+			labtest.Passes(t, "sockex1", labs.Options{Step: step})
+		})
+	}
+}
+
+// TestExercises: for the base exercise and each step, the starter that
+// init writes compiles, loads and fails check with hints naming its TODOs;
+// the solution passes.
+func TestExercises(t *testing.T) {
+	labtest.ExercisesGraded(t, "sockex1")
+}

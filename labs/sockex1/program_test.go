@@ -13,6 +13,7 @@ import (
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/witness"
+	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/grade"
 )
 
@@ -184,33 +185,46 @@ func BenchmarkProgram(b *testing.B) {
 	testutils.BenchmarkPackets(b, objs.BpfProg1, frame)
 }
 
-func TestICMPHintNamesInstance(t *testing.T) {
-	twice := grade.Counters[uint32]{protoICMP: 2 * 2 * pings * pingFrameLen}
-	if got := icmpHint(twice, pings, "class1"); !strings.Contains(got, "(`xdplab watch sockex1 --instance class1`)") {
-		t.Errorf("icmpHint on instance class1: %q", got)
-	}
-	if got := icmpHint(twice, pings, "xdplab"); !strings.Contains(got, "(`xdplab watch sockex1`)") {
-		t.Errorf("icmpHint on the default instance: %q", got)
+// hintChecker is a checker that has counted what d shows, for the hint
+// functions.
+func hintChecker(step string, d tally) *checker {
+	return &checker{ex: exercises[step], env: &labs.Env{Instance: "class1"}, counted: d}
+}
+
+func TestCountHintNamesInstance(t *testing.T) {
+	twice := tally{bytes: grade.Counters[uint32]{protoICMP: 2 * 2 * pings * pingFrameLen}}
+	if got := hintChecker("", twice).countHint(twice, protoICMP, 2*pings, 2*pings*pingFrameLen, "pings"); !strings.Contains(got, "(`xdplab watch sockex1 --instance class1`)") {
+		t.Errorf("countHint on instance class1: %q", got)
 	}
 }
 
-// TestICMPHintFromEvidence: the hint names what the counters show.
-func TestICMPHintFromEvidence(t *testing.T) {
-	const all = 2 * pings * pingFrameLen
+// TestCountHintFromEvidence: the hint names what the counters show, and
+// the TODO of the step where that part is written.
+func TestCountHintFromEvidence(t *testing.T) {
+	const wantP, wantB = 2 * pings, 2 * pings * pingFrameLen
+	bytesOnly := func(c grade.Counters[uint32]) tally { return tally{bytes: c} }
+	pairs := func(p, b grade.Counters[uint32]) tally { return tally{packets: p, bytes: b} }
 	for _, c := range []struct {
-		d        grade.Counters[uint32]
-		answered int
-		want     string
+		step string
+		d    tally
+		want string
 	}{
-		{grade.Counters[uint32]{0: all}, pings, "the 980 bytes of the pings were counted under key 0 (IPPROTO_IP), not 1 (IPPROTO_ICMP): " +
-			"read the protocol byte at ETH_HLEN + offsetof(struct iphdr, protocol), 23 bytes into the frame"},
-		{grade.Counters[uint32]{}, pings, "nothing was counted under IPPROTO_ICMP (1): " +
-			"read the protocol byte at ETH_HLEN + offsetof(struct iphdr, protocol) and add skb->len to that slot"},
-		{grade.Counters[uint32]{}, 0, "0 of 5 pings were answered, so the count cannot be judged: see why above"},
-		{grade.Counters[uint32]{protoICMP: all - 10*14}, pings, "add skb->len, the whole frame with its 14-byte Ethernet header, once per outgoing packet"},
+		{"", bytesOnly(grade.Counters[uint32]{0: wantB}), "the 980 bytes of the pings were counted under key 0 (IPPROTO_IP), not 1 (IPPROTO_ICMP): " +
+			"index is the protocol byte at ETH_HLEN + offsetof(struct iphdr, protocol), 23 bytes into the frame (TODO 1 in sockex1.c)"},
+		{"", bytesOnly(grade.Counters[uint32]{}), "nothing was counted: read the protocol byte into index (TODO 1 in sockex1.c)"},
+		{"", bytesOnly(grade.Counters[uint32]{protoICMP: 2 * wantB}), "each packet was counted 2 times: return 0 before counting when skb->pkt_type is not PACKET_OUTGOING"},
+		{"", bytesOnly(grade.Counters[uint32]{protoICMP: wantP}), "10 is the number of packets, not their bytes: add skb->len"},
+		{"", bytesOnly(grade.Counters[uint32]{protoICMP: wantB - 14*wantP}), "each packet was counted 14 bytes short"},
+		{"", bytesOnly(grade.Counters[uint32]{protoICMP: pingFrameLen}), "only one packet is in the count: bpf_map_update_elem replaced the value"},
+		{"", bytesOnly(grade.Counters[uint32]{protoICMP: wantB - 1}), "add skb->len, the whole frame with its 14-byte Ethernet header, once per outgoing packet under its protocol byte (TODO 3 in sockex1.c)"},
+		{stepPackets, pairs(grade.Counters[uint32]{protoICMP: wantB}, grade.Counters[uint32]{protoICMP: wantP}), "packets and bytes are swapped"},
+		{stepPackets, pairs(grade.Counters[uint32]{}, grade.Counters[uint32]{protoICMP: wantB}), "the bytes are right but no packet was counted: add 1 to value->packets as well (TODO 2 in sockex1.c)"},
+		{stepPackets, pairs(grade.Counters[uint32]{protoICMP: 1}, grade.Counters[uint32]{protoICMP: pingFrameLen}), "only one packet is in the count"},
+		{stepPackets, pairs(grade.Counters[uint32]{}, grade.Counters[uint32]{}), "mind the byte order"},
 	} {
-		if got := icmpHint(c.d, c.answered, "xdplab"); got != c.want {
-			t.Errorf("%v, %d answered: %q\nwant %q", c.d, c.answered, got, c.want)
+		got := hintChecker(c.step, c.d).countHint(c.d, protoICMP, wantP, wantB, "pings")
+		if !strings.Contains(got, c.want) {
+			t.Errorf("step %q, %+v: %q\nwant it to say %q", c.step, c.d, got, c.want)
 		}
 	}
 }
