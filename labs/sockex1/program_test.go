@@ -193,7 +193,7 @@ func hintChecker(step string, d tally) *checker {
 
 func TestCountHintNamesInstance(t *testing.T) {
 	twice := tally{bytes: grade.Counters[uint32]{protoICMP: 2 * 2 * pings * pingFrameLen}}
-	if got := hintChecker("", twice).countHint(twice, protoICMP, 2*pings, 2*pings*pingFrameLen, "pings"); !strings.Contains(got, "(`xdplab watch sockex1 --instance class1`)") {
+	if got := hintChecker("", twice).countHint(twice, protoICMP, sameSize("pings", 2*pings, pingFrameLen)); !strings.Contains(got, "(`xdplab watch sockex1 --instance class1`)") {
 		t.Errorf("countHint on instance class1: %q", got)
 	}
 }
@@ -222,7 +222,7 @@ func TestCountHintFromEvidence(t *testing.T) {
 		{stepPackets, pairs(grade.Counters[uint32]{protoICMP: 1}, grade.Counters[uint32]{protoICMP: pingFrameLen}), "only one packet is in the count"},
 		{stepPackets, pairs(grade.Counters[uint32]{}, grade.Counters[uint32]{}), "mind the byte order"},
 	} {
-		got := hintChecker(c.step, c.d).countHint(c.d, protoICMP, wantP, wantB, "pings")
+		got := hintChecker(c.step, c.d).countHint(c.d, protoICMP, sameSize("pings", wantP, pingFrameLen))
 		if !strings.Contains(got, c.want) {
 			t.Errorf("step %q, %+v: %q\nwant it to say %q", c.step, c.d, got, c.want)
 		}
