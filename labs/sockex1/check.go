@@ -143,12 +143,14 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err != nil {
 		return results, err
 	}
-	results = append(results, c.kept())
+	if filter != nil {
+		results = append(results, c.kept())
+	}
 	r, err := c.veth()
 	if err != nil {
 		return results, err
 	}
-	return append(results, r, c.nothingElse()), nil
+	return append(results, append(r, c.nothingElse())...), nil
 }
 
 // checker runs a step's traffic and keeps what it all made the map count.
@@ -504,31 +506,33 @@ func keyOf(ex exercise, f witness.Frame) (uint32, bool) {
 }
 
 // kept judges what the socket running the filter on lo kept of the
-// traffic: nothing (the filter returns 0), or in the snap step the first
-// snapLen bytes of each frame that left lo.
+// traffic over lo: nothing (the filter returns 0), or in the snap step the
+// first snapLen bytes of each frame that left lo.
 func (c *checker) kept() labs.Result {
+	return c.judgeKeptBy(c.filter, c.lo.Iface, c.left)
+}
+
+// judgeKeptBy reads what a socket running the filter on iface kept and
+// judges it against the frames that left iface.
+func (c *checker) judgeKeptBy(filter *witness.Witness, iface string, left []witness.Frame) labs.Result {
 	name := "the socket keeps nothing: bpf_prog1 returns 0"
 	if c.ex.snap > 0 {
 		name = fmt.Sprintf("the socket keeps the first %d bytes (Ethernet + IPv4 headers) of each frame that left lo", c.ex.snap)
 	}
-	expected := keptText(len(c.left), 0, c.ex.snap)
-	if c.filter == nil {
-		return labs.Skip(name, expected, "the check cannot read your own socket in a bare lab")
-	}
-	kept, err := c.filter.Frames(0)
+	kept, err := filter.Frames(0)
 	if err != nil {
 		// The buffer holds far more than the check sends: whatever went
 		// wrong, the record is incomplete and proves nothing.
-		return labs.Assert(name, false, expected, fmt.Sprintf("the socket could not be read: %v", err),
+		return labs.Assert(name, false, keptText(iface, len(left), c.ex.snap), fmt.Sprintf("the socket could not be read: %v", err),
 			"the filter kept more than the socket can hold: return 0 for what the socket must not keep"+c.ex.keep)
 	}
-	return judgeKept(name, c.ex, c.left, kept)
+	return judgeKept(name, iface, c.ex, left, kept)
 }
 
-// judgeKept compares what a socket kept with the frames that left lo: each
-// must be there once, cut to snap bytes (a snap of 0 keeps nothing), and
-// nothing else.
-func judgeKept(name string, ex exercise, left, kept []witness.Frame) labs.Result {
+// judgeKept compares what a socket on iface kept with the frames that left
+// iface: each must be there once, cut to snap bytes (a snap of 0 keeps
+// nothing), and nothing else.
+func judgeKept(name, iface string, ex exercise, left, kept []witness.Frame) labs.Result {
 	used := make([]bool, len(left))
 	matched := 0
 	var in, whole int
@@ -552,8 +556,8 @@ func judgeKept(name string, ex exercise, left, kept []witness.Frame) labs.Result
 			}
 		}
 	}
-	expected := keptText(len(left), 0, ex.snap)
-	observed := describeKept(kept)
+	expected := keptText(iface, len(left), ex.snap)
+	observed := describeKept(iface, kept)
 	pass := matched == len(kept) && (ex.snap == 0 || matched == len(left))
 	if pass {
 		observed = expected
@@ -565,11 +569,11 @@ func judgeKept(name string, ex exercise, left, kept []witness.Frame) labs.Result
 		hint = fmt.Sprintf("the socket got %d frames: a socket filter's return value is how many bytes of the packet its socket gets, "+
 			"and this one only counts: return 0, which keeps nothing, on every path", len(kept))
 	case len(kept) == 0:
-		hint = fmt.Sprintf("the socket got nothing: return %d (ETH_HLEN + sizeof(struct iphdr)) for a packet leaving lo, after counting it; 0 keeps nothing%s",
-			ex.snap, ex.keep)
+		hint = fmt.Sprintf("the socket got nothing: return %d (ETH_HLEN + sizeof(struct iphdr)) for a packet leaving %s, after counting it; 0 keeps nothing%s",
+			ex.snap, iface, ex.keep)
 	case in > 0:
 		hint = fmt.Sprintf("the socket also got %d copies coming back in: return 0 for every packet that is not PACKET_OUTGOING, "+
-			"and the snap length only for those leaving lo%s", in, ex.keep)
+			"and the snap length only for those leaving %s%s", in, iface, ex.keep)
 	case whole > 0:
 		hint = fmt.Sprintf("the socket got whole packets: the kernel cuts a packet to the filter's return value, so skb->len "+
 			"(or -1, which a classic BPF filter returns to accept) keeps all of it: return %d%s", ex.snap, ex.keep)
@@ -579,8 +583,8 @@ func judgeKept(name string, ex exercise, left, kept []witness.Frame) labs.Result
 		}
 		hint = fmt.Sprintf("each packet was cut to %d bytes, not %d%s%s", n, ex.snap, cutWhy(n), ex.keep)
 	default:
-		hint = fmt.Sprintf("%d of the %d frames that left lo were kept as the step asks: return %d for every outgoing packet, whatever its protocol%s",
-			matched, len(left), ex.snap, ex.keep)
+		hint = fmt.Sprintf("%d of the %d frames that left %s were kept as the step asks: return %d for every outgoing packet, whatever its protocol%s",
+			matched, len(left), iface, ex.snap, ex.keep)
 	}
 	return labs.Assert(name, pass, expected, observed, hint)
 }
@@ -596,17 +600,19 @@ func cutWhy(n int) string {
 	return ": ETH_HLEN + sizeof(struct iphdr) is 14 + 20"
 }
 
-// keptText says what a socket kept: "no frame", or "31 frames: 31 leaving
-// lo, cut to 34 bytes".
-func keptText(out, in, snap int) string {
-	if snap == 0 || out+in == 0 {
+// keptText says what a socket on iface that keeps snap bytes of each of
+// out frames leaving it keeps: "no frame", or "31 frames: 31 leaving lo,
+// cut to 34 bytes".
+func keptText(iface string, out, snap int) string {
+	if snap == 0 || out == 0 {
 		return "no frame"
 	}
-	return fmt.Sprintf("%d frames: %d leaving lo, cut to %d bytes", out+in, out, snap)
+	return fmt.Sprintf("%d frames: %d leaving %s, cut to %d bytes", out, out, iface, snap)
 }
 
-// describeKept says what a socket kept, by direction and by what was cut.
-func describeKept(kept []witness.Frame) string {
+// describeKept says what a socket on iface kept, by direction and by what
+// was cut.
+func describeKept(iface string, kept []witness.Frame) string {
 	if len(kept) == 0 {
 		return "no frame"
 	}
@@ -614,7 +620,7 @@ func describeKept(kept []witness.Frame) string {
 	for _, dir := range []struct {
 		out  bool
 		name string
-	}{{true, "leaving lo"}, {false, "coming back in"}} {
+	}{{true, "leaving " + iface}, {false, "coming in"}} {
 		var n, whole int
 		lens := map[int]bool{}
 		for _, k := range kept {
@@ -650,34 +656,32 @@ func describeKept(kept []witness.Frame) string {
 // veth attaches the filter to a socket on node1's veth1 for a moment: node1
 // sends datagrams to the host and receives others. On lo every packet
 // leaves and comes back in, alike, so only here does a filter that counts
-// what arrives instead of what leaves show itself.
-func (c *checker) veth() (labs.Result, error) {
+// what arrives instead of what leaves show itself. In a bare lab, whose
+// own socket on lo the check cannot read, what this socket keeps is the
+// evidence of the filter's return value; the learner's socket on lo sees
+// none of this traffic, so nothing is counted twice.
+func (c *checker) veth() ([]labs.Result, error) {
 	ctx, env := c.ctx, c.env
 	dut, sender := env.Topo.MustRole("dut"), env.Topo.MustRole("sender")
-	sentB := uint64(vethOut * (ethHLen + 20 + 8 + vethOutPayload))
-	name := c.named(fmt.Sprintf("on %s/%s, UDP counts the bytes of the %d datagrams %s sends, not of the %d it receives", dut.Node, dut.Iface, vethOut, dut.Node, vethIn),
-		fmt.Sprintf("on %s/%s, UDP counts the %d datagrams %s sends and their bytes, not the %d it receives", dut.Node, dut.Iface, vethOut, dut.Node, vethIn))
-	if env.Options.Bare {
-		return labs.Skip(name, fmt.Sprint(sentB), fmt.Sprintf("your filter runs on your own socket on lo; the check cannot run it on %s without a second socket that counts again", dut.Iface)), nil
-	}
-	// Both neighbours known first, so that no ARP crosses veth1 while the
-	// filter runs there: node1 asks for the host's address, the host
-	// learns node1's from the request.
+	// Both neighbours known first, so that as a rule no ARP crosses veth1
+	// while the filter runs there (one that does is counted as the step's
+	// program would count it): node1 asks for the host's address, the
+	// host learns node1's from the request.
 	warm, err := grade.Pings(ctx, dut, sender.Addr.Addr(), 1)
 	if err != nil {
-		return labs.Result{}, err
+		return nil, err
 	}
 	if warm.Received != 1 {
-		return labs.Result{}, c.undelivered(dut, fmt.Sprintf("a ping to %s", sender.Addr.Addr()), warm.String())
+		return nil, c.undelivered(dut, fmt.Sprintf("a ping to %s", sender.Addr.Addr()), warm.String())
 	}
-	filter, err := attachFilter(env, dut, witness.Options{})
+	filter, err := openFilter(env, dut, witness.Options{Buffer: 1 << 20})
 	if err != nil {
-		return labs.Result{}, err
+		return nil, err
 	}
 	defer filter.Close()
 	wit, err := witness.Open(dut.NS, dut.Iface, witness.Options{Buffer: 1 << 20})
 	if err != nil {
-		return labs.Result{}, err
+		return nil, err
 	}
 	defer wit.Close()
 	var (
@@ -697,16 +701,14 @@ func (c *checker) veth() (labs.Result, error) {
 		return err
 	})
 	if err = firstErr(actErr, err); err != nil {
-		return labs.Result{}, err
+		return nil, err
 	}
 	for _, u := range []grade.Delivered{out, in} {
 		if u.Arrived != u.Count || u.Failure != nil {
-			return labs.Result{}, c.undelivered(dut, fmt.Sprintf("udp from %s to %s", u.From.Node, u.Dst), u.String())
+			return nil, c.undelivered(dut, fmt.Sprintf("udp from %s to %s", u.From.Node, u.Dst), u.String())
 		}
 	}
-	// What the step's program counts for the frames node1 sent, ARP
-	// included should one slip through, and what it would count for
-	// those node1 received.
+	var results []labs.Result
 	var sentFrames, recvFrames []witness.Frame
 	for _, f := range frames {
 		if f.Out {
@@ -715,8 +717,16 @@ func (c *checker) veth() (labs.Result, error) {
 			recvFrames = append(recvFrames, f)
 		}
 	}
+	if env.Options.Bare {
+		results = append(results, c.judgeKeptBy(filter, dut.Iface, sentFrames))
+	}
+	// What the step's program counts for the frames node1 sent (ARP
+	// included, should one slip through), and what it would count for
+	// those it received.
 	want := sentOf(c.ex, fmt.Sprintf("datagrams %s sent", dut.Node), sentFrames, protoUDP)
 	recv := sentOf(c.ex, "", recvFrames, protoUDP)
+	name := c.named(fmt.Sprintf("on %s/%s, UDP counts the bytes of the %d datagrams %s sends, not of the %d it receives", dut.Node, dut.Iface, vethOut, dut.Node, vethIn),
+		fmt.Sprintf("on %s/%s, UDP counts the %d datagrams %s sends and their bytes, not the %d it receives", dut.Node, dut.Iface, vethOut, dut.Node, vethIn))
 	r := c.count(name, protoUDP, d, want)
 	got := d.bytes[protoUDP]
 	switch {
@@ -727,7 +737,7 @@ func (c *checker) veth() (labs.Result, error) {
 	case got == want.bytes+recv.bytes:
 		r.Hint = fmt.Sprintf("both directions were counted on %s: return 0 for every packet whose skb->pkt_type is not PACKET_OUTGOING%s", dut.Iface, c.ex.outgoing)
 	}
-	return r, nil
+	return append(results, r), nil
 }
 
 func firstErr(errs ...error) error {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -205,13 +206,20 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 // check does, watch does not.
 //
 // In a bare lab the learner's own process runs the filter on its socket
-// on lo (found by name, see labs.Attached), so there is nothing to open: a
-// second socket would count every packet twice. It returns nil then.
+// on lo (found by name, see labs.Attached), so there is nothing to open on
+// lo: a second socket would count every packet twice. It returns nil then.
 func attachFilter(env *labs.Env, p topology.Place, opts witness.Options) (*witness.Witness, error) {
 	if env.Options.Bare {
 		return nil, nil
 	}
-	prog, err := grade.OpenProgram(env, progPin)
+	return openFilter(env, p, opts)
+}
+
+// openFilter opens a packet socket on p's interface that runs the lab's
+// filter: the pinned bpf_prog1, or in a bare lab the learner's own program,
+// by its id, on an interface where the learner's socket sees nothing.
+func openFilter(env *labs.Env, p topology.Place, opts witness.Options) (*witness.Witness, error) {
+	prog, err := filterProgram(env)
 	if err != nil {
 		return nil, err
 	}
@@ -219,4 +227,27 @@ func attachFilter(env *labs.Env, p topology.Place, opts witness.Options) (*witne
 	defer prog.Close()
 	opts.Filter = prog
 	return witness.Open(p.NS, p.Iface, opts)
+}
+
+// filterProgram opens the filter the lab grades.
+func filterProgram(env *labs.Env) (*ebpf.Program, error) {
+	if !env.Options.Bare {
+		return grade.OpenProgram(env, progPin)
+	}
+	for _, pt := range env.Attached.Points {
+		if pt.Hook != labs.HookSocket || pt.Program == nil {
+			continue
+		}
+		prog, err := ebpf.NewProgramFromID(pt.Program.ID)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, labs.Errorf(labs.ErrEnvironment, "your program %s at %s is gone: it was detached while xdplab was using it; run your loader again, then %s",
+				pt.Program, pt.Where, labs.Cmd(env.Instance, "check sockex1"))
+		}
+		if err != nil {
+			return nil, labs.Errorf(labs.ErrEnvironment, "open your program %s at %s: %w", pt.Program, pt.Where, err)
+		}
+		return prog, nil
+	}
+	// The check's first expectation has said so already.
+	return nil, labs.Errorf(labs.ErrEnvironment, "no socket filter named %s runs in this bare lab: run your loader, then %s", progName, labs.Cmd(env.Instance, "check sockex1"))
 }
