@@ -69,13 +69,7 @@ var programs = map[string]program{
 
 // steps lists the exercises in the order a learner takes them.
 func steps() []labs.Step {
-	step := func(name string) fs.FS {
-		sub, err := fs.Sub(stepFiles, "steps/"+name)
-		if err != nil {
-			panic(err) // a constant path the embed directive holds
-		}
-		return sub
-	}
+	step := func(name string) fs.FS { return labs.StepDir(stepFiles, "steps/"+name) }
 	return []labs.Step{
 		{Summary: "count bytes per IP protocol of what leaves lo, keep nothing (the sample)", Files: baseFiles},
 		{Name: stepPackets, Summary: "count packets and bytes per protocol (sockex2's struct pair), IPv4 only",

@@ -84,6 +84,19 @@ func upForTest(t *testing.T, opts labs.Options) (*labs.Runner, labs.Lab, *labs.E
 	return r, lab, env
 }
 
+// linkDown sets node1's iface down: damage done to the lab since up.
+func linkDown(t *testing.T, env *labs.Env, iface string) {
+	t.Helper()
+	node1 := env.Topo.MustNS("node1")
+	l, err := node1.Netlink().LinkByName(iface)
+	if err == nil {
+		err = node1.Netlink().LinkSetDown(l)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestBrokenLoIsAnError: traffic over lo that does not arrive cannot be
 // the filter's doing, so the check stops with the cause and the fix (exit
 // 2), after the expectations it could judge; nothing is left behind once
@@ -92,14 +105,7 @@ func TestBrokenLoIsAnError(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	r, _, env := upForTest(t, labs.Options{})
 	ctx := context.Background()
-	node1 := env.Topo.MustNS("node1")
-	lo, err := node1.Netlink().LinkByName("lo")
-	if err == nil {
-		err = node1.Netlink().LinkSetDown(lo)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	linkDown(t, env, "lo")
 
 	reports, err := r.Check(ctx, "sockex1")
 	if err != nil {
@@ -122,14 +128,7 @@ func TestBrokenLoIsAnError(t *testing.T) {
 func TestBrokenVethIsAnError(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	r, _, env := upForTest(t, labs.Options{})
-	node1 := env.Topo.MustNS("node1")
-	veth1, err := node1.Netlink().LinkByName("veth1")
-	if err == nil {
-		err = node1.Netlink().LinkSetDown(veth1)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	linkDown(t, env, "veth1")
 	reports, err := r.Check(context.Background(), "sockex1")
 	if err != nil {
 		t.Fatal(err)
