@@ -297,7 +297,8 @@ func TestBareSockex1(t *testing.T) {
 		wantOut(t, st, "attached at node1/lo: socket bpf_prog1 id ", fmt.Sprintf("(pid %d)", loaders[i].cmd.Process.Pid))
 		chk := mustSucceed(t, xdplab(t, inst, "check", "sockex1"))
 		wantOut(t, chk, fmt.Sprintf("(pid %d) with map my_map", loaders[i].cmd.Process.Pid),
-			"ICMP counts 5 x (98 request + 98 reply) bytes: expected 980, observed 980", "6/6 expectations met")
+			"ICMP counts 5 x (98 request + 98 reply) bytes: expected 980, observed 980",
+			"PASS  the socket keeps nothing: bpf_prog1 returns 0: expected no frame, observed no frame", "9/9 expectations met")
 	}
 	loaders[0].stop(t, syscall.SIGTERM)
 	wantFail(t, xdplab(t, insts[0], "check", "sockex1"), "observed nothing is attached")
@@ -311,6 +312,22 @@ func TestBareSockex1(t *testing.T) {
 	for _, inst := range insts {
 		mustSucceed(t, xdplab(t, inst, "down"))
 	}
+}
+
+// TestBareSockex1Mistakes: a learner's loader runs a filter whose mistakes
+// lo alone does not show (an inverted direction test, a return value that
+// keeps every packet). The check cannot read the learner's socket on lo,
+// so it runs the learner's program by id on a socket of its own on veth1,
+// which the learner's socket never sees, and both mistakes fail there.
+func TestBareSockex1Mistakes(t *testing.T) {
+	inst, _ := upBare(t, "sockex1")
+	obj, _ := filepath.Abs(filepath.Join("..", "..", "labs", "sockex1", "testdata", "sockex1_inverted_keeps.o"))
+	startLoader(t, inst, "-elf", obj, "-socket", "lo")
+	wantFail(t, xdplab(t, inst, "check", "sockex1"),
+		"PASS  ICMP counts 5 x (98 request + 98 reply) bytes: expected 980, observed 980",
+		"FAIL  the socket keeps nothing: bpf_prog1 returns 0: expected no frame, observed 3 frames; 3 coming in, kept whole",
+		"FAIL  on node1/veth1, UDP counts the bytes of the 2 datagrams node1 sends, not of the 3 it receives: expected 484, observed 276",
+		"the PACKET_OUTGOING test is inverted")
 }
 
 // TestBareRefusesLoadOptions: --bare loads nothing, so the options that

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
@@ -63,11 +64,11 @@ func TestCheckCatchesMistakes(t *testing.T) {
 
 // upForTest brings the lab up on a fresh instance, taken down again when
 // the test ends, and opens it as check and watch see it.
-func upForTest(t *testing.T) (*labs.Runner, labs.Lab, *labs.Env) {
+func upForTest(t *testing.T, opts labs.Options) (*labs.Runner, labs.Lab, *labs.Env) {
 	t.Helper()
 	r := labtest.Runner(t)
 	ctx := context.Background()
-	if err := r.Up(ctx, "sockex1", labs.Options{}); err != nil {
+	if err := r.Up(ctx, "sockex1", opts); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -83,22 +84,28 @@ func upForTest(t *testing.T) (*labs.Runner, labs.Lab, *labs.Env) {
 	return r, lab, env
 }
 
+// linkDown sets node1's iface down: damage done to the lab since up.
+func linkDown(t *testing.T, env *labs.Env, iface string) {
+	t.Helper()
+	node1 := env.Topo.MustNS("node1")
+	l, err := node1.Netlink().LinkByName(iface)
+	if err == nil {
+		err = node1.Netlink().LinkSetDown(l)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestBrokenLoIsAnError: traffic over lo that does not arrive cannot be
 // the filter's doing, so the check stops with the cause and the fix (exit
 // 2), after the expectations it could judge; nothing is left behind once
 // the lab is down.
 func TestBrokenLoIsAnError(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	r, _, env := upForTest(t)
+	r, _, env := upForTest(t, labs.Options{})
 	ctx := context.Background()
-	node1 := env.Topo.MustNS("node1")
-	lo, err := node1.Netlink().LinkByName("lo")
-	if err == nil {
-		err = node1.Netlink().LinkSetDown(lo)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	linkDown(t, env, "lo")
 
 	reports, err := r.Check(ctx, "sockex1")
 	if err != nil {
@@ -112,6 +119,29 @@ func TestBrokenLoIsAnError(t *testing.T) {
 	}
 	if len(rep.Results) != 2 || rep.Results[0].Pass || !strings.HasPrefix(rep.Results[1].Hint, "0 of 5 pings were answered") {
 		t.Errorf("want the pings failed and the ICMP count not blamed on the program: %+v", rep.Results)
+	}
+}
+
+// TestBrokenVethIsAnError: the check's moment on veth1 needs the link up;
+// with it down, the check stops with the cause and the fix (exit 2) after
+// every expectation over lo, all judged and passed.
+func TestBrokenVethIsAnError(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	r, _, env := upForTest(t, labs.Options{})
+	linkDown(t, env, "veth1")
+	reports, err := r.Check(context.Background(), "sockex1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := reports[0]
+	cause := "a ping to 192.168.0.3 over veth1 in node1: 0 replies; pinging stopped: "
+	fix := "; a socket filter cannot cause that, so veth1 in node1 is broken: " +
+		"run `xdplab down sockex1 --instance " + r.Instance + "` and `xdplab up sockex1 --instance " + r.Instance + "` again"
+	if rep.Verdict != labs.VerdictError || !strings.HasPrefix(rep.Error, cause) || !strings.HasSuffix(rep.Error, fix) {
+		t.Errorf("verdict %s, error %q\nwant an error: %s...%s", rep.Verdict, rep.Error, cause, fix)
+	}
+	if len(rep.Results) != 6 || slices.ContainsFunc(rep.Results, func(r labs.Result) bool { return !r.Pass }) {
+		t.Errorf("want the 6 expectations over lo, all passed: %+v", rep.Results)
 	}
 }
 
@@ -133,29 +163,41 @@ func TestBadObj(t *testing.T) {
 }
 
 // TestWatch: the sample's experience. watch attaches the filter, 5 pings
-// over node1's lo show up as ICMP 980 bytes, Ctrl-C ends it.
+// over node1's lo show up as ICMP 980 bytes (and 10 packets in the packets
+// step), Ctrl-C ends it.
 func TestWatch(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	_, lab, env := upForTest(t)
-	ctx := context.Background()
+	for _, c := range []struct {
+		step         string
+		first, pings string
+	}{
+		{"", "TCP 0 UDP 0 ICMP 0 bytes\n", "TCP 0 UDP 0 ICMP 980 bytes\n"},
+		{"packets", "TCP 0 packets 0 bytes UDP 0 packets 0 bytes ICMP 0 packets 0 bytes\n",
+			"TCP 0 packets 0 bytes UDP 0 packets 0 bytes ICMP 10 packets 980 bytes\n"},
+	} {
+		t.Run(labs.Step{Name: c.step}.Title(), func(t *testing.T) {
+			_, lab, env := upForTest(t, labs.Options{Step: c.step})
+			ctx := context.Background()
 
-	out := &testutils.SyncBuffer{}
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- lab.Watch(wctx, env, out) }()
-	testutils.WaitFor(t, out, "TCP 0 UDP 0 ICMP 0 bytes\n") // first line: the socket is attached
+			out := &testutils.SyncBuffer{}
+			wctx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- lab.Watch(wctx, env, out) }()
+			testutils.WaitFor(t, out, c.first) // first line: the socket is attached
 
-	res, err := traffic.Ping(ctx, env.Topo.MustNS("node1"), netip.MustParseAddr("127.0.0.1"), traffic.PingOptions{Count: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Received != 5 {
-		t.Fatalf("ping: %d of 5 replies", res.Received)
-	}
-	testutils.WaitFor(t, out, "TCP 0 UDP 0 ICMP 980 bytes\n")
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+			res, err := traffic.Ping(ctx, env.Topo.MustNS("node1"), netip.MustParseAddr("127.0.0.1"), traffic.PingOptions{Count: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Received != 5 {
+				t.Fatalf("ping: %d of 5 replies", res.Received)
+			}
+			testutils.WaitFor(t, out, c.pings)
+			stop()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -166,6 +208,10 @@ func TestFormat(t *testing.T) {
 	}
 	if got, want := sockex1.Format(nil), "TCP 0 UDP 0 ICMP 0 bytes\n"; got != want {
 		t.Errorf("Format(nil) = %q, want %q", got, want)
+	}
+	p := grade.Counters[uint32]{1: 10, 6: 12, 17: 4}
+	if got, want := sockex1.FormatPairs(p, c), "TCP 12 packets 704 bytes UDP 4 packets 568 bytes ICMP 10 packets 980 bytes\n"; got != want {
+		t.Errorf("FormatPairs = %q, want %q", got, want)
 	}
 }
 
@@ -223,5 +269,50 @@ func TestRunAllInNativeMode(t *testing.T) {
 	}
 	if out := text.String() + js.String(); strings.Contains(out, "generic") || strings.Contains(out, `"mode"`) || strings.Contains(out, "native mode") {
 		t.Errorf("sockex1's reports name a mode:\n%s", out)
+	}
+}
+
+// TestSteps: every step's own program passes its check (in no mode: the
+// lab has no XDP program).
+func TestSteps(t *testing.T) {
+	for _, step := range []string{"packets", "snap"} {
+		t.Run(step, func(t *testing.T) {
+			labtest.Passes(t, "sockex1", labs.Options{Step: step})
+		})
+	}
+}
+
+// TestExercises: for the base exercise and each step, the starter that
+// init writes compiles, loads and fails check with hints naming its TODOs;
+// the solution passes.
+func TestExercises(t *testing.T) {
+	labtest.ExercisesGraded(t, "sockex1")
+}
+
+// TestStepShapes: each step's my_map has its own value size, and an
+// object of another step's shape is refused before anything is created,
+// with the --step that takes it.
+func TestStepShapes(t *testing.T) {
+	lab := sockex1.New()
+	packetsObj := labtest.Obj("sockex1", filepath.Join("correct", "packets", "skb_load_bytes.o"))
+	baseObj := labtest.Obj("sockex1", "sockex1_legacy.o")
+	for _, c := range []struct {
+		step, obj string
+		want      string // "" accepts
+	}{
+		{"", baseObj, ""},
+		{"snap", baseObj, ""},
+		{"packets", packetsObj, ""},
+		{"", packetsObj, "map \"my_map\" has 16-byte values, the lab expects 8; its my_map fits step packets (count packets and bytes per protocol (sockex2's struct pair), IPv4 only): add `--step packets`"},
+		{"snap", packetsObj, "the lab expects 8; its my_map fits step packets"},
+		{"packets", baseObj, "map \"my_map\" has 8-byte values, the lab expects 16; its my_map fits step base"},
+	} {
+		err := lab.Validate(labs.Options{Step: c.step, Obj: c.obj})
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("step %q, %s: %v", c.step, filepath.Base(c.obj), err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, loader.ErrBadObject)):
+			t.Errorf("step %q, %s: %v\nwant a bad object error with %q", c.step, filepath.Base(c.obj), err, c.want)
+		}
 	}
 }

@@ -35,24 +35,39 @@ struct {
 SEC("socket1")
 int bpf_prog1(struct __sk_buff *skb)
 {
+	/* xdplab:todo 1: read the IP protocol byte into int index with
+	 * load_byte(skb, offset): the IPv4 header starts right after the
+	 * 14-byte Ethernet header (ETH_HLEN), and offsetof(struct iphdr,
+	 * protocol) is where its protocol field is. */
 	/* The protocol byte of an IPv4 header right after the 14-byte Ethernet
 	 * header. Like the sample, this does not check skb->protocol first: on
 	 * node1's lo, with IPv6 off, every frame is IPv4. */
 	int index = load_byte(skb, ETH_HLEN + offsetof(struct iphdr, protocol));
-	long *value;
+	/* xdplab:end */
 
+	/* xdplab:todo 2: count each packet once: a packet socket on lo sees
+	 * it leave (skb->pkt_type == PACKET_OUTGOING) and come back in; return
+	 * 0, uncounted, for everything that is not PACKET_OUTGOING. */
 	/* A packet socket on lo sees every packet twice: leaving
 	 * (PACKET_OUTGOING) and coming back in (PACKET_HOST). Count it once. */
 	if (skb->pkt_type != PACKET_OUTGOING)
 		return 0;
+	/* xdplab:end */
 
-	value = bpf_map_lookup_elem(&my_map, &index);
+	/* xdplab:todo 3: look up the packet's counter with
+	 * bpf_map_lookup_elem(&my_map, &index), which returns a long * (NULL
+	 * when the key is past the end: check it), and add skb->len to it
+	 * atomically with __sync_fetch_and_add: several CPUs may send at once. */
+	long *value = bpf_map_lookup_elem(&my_map, &index);
 	/* The verifier insists on the NULL check even though every key fits. */
 	if (value)
 		/* Several CPUs may send at once: add atomically. skb->len is the
 		 * whole frame, Ethernet header included. */
 		__sync_fetch_and_add(value, skb->len);
+	/* xdplab:end */
 
+	/* The return value is how many bytes of the packet the socket keeps:
+	 * 0 keeps nothing, since this socket only counts. */
 	return 0;
 }
 
