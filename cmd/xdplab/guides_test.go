@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -130,7 +128,7 @@ func (sh *learnerShell) given(b guide.Block, g guide.Given) {
 type started struct {
 	cmd   guide.Command
 	proc  *exec.Cmd
-	out   *syncBuffer
+	out   *testutils.SyncBuffer
 	done  chan error
 	cwd   string // where bash writes the directory the command ended in
 	err   error  // how it ended, once it has
@@ -230,7 +228,7 @@ func (sh *learnerShell) start(c guide.Command) *started {
 		// So that a server in the background shows what it prints at once.
 		"PYTHONUNBUFFERED=1",
 	)
-	out := &syncBuffer{}
+	out := &testutils.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 5 * time.Second
@@ -320,25 +318,6 @@ func (sh *learnerShell) fail(s *started, why string) {
 		out = "...\n" + out[len(out)-8000:]
 	}
 	sh.t.Fatalf("%s:%d: %s\n  $ %s\n  (in %s)\n%s", sh.file, s.cmd.Line, why, s.cmd.Text, sh.dir, out)
-}
-
-// syncBuffer is a bytes.Buffer that a running command writes while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestGuideCommand: `xdplab guide` prints the guide spelled for the
