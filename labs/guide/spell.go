@@ -3,7 +3,6 @@ package guide
 import (
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -34,7 +33,7 @@ func (s Spelling) Spell(md string) string {
 	if s.Instance == "" || s.Instance == s.Default {
 		return md
 	}
-	names := s.namesRE()
+	names := s.nameSpeller()
 	var out strings.Builder
 	var para []string // prose lines, spelled together: inline code may span lines
 	flush := func() {
@@ -72,8 +71,9 @@ func (s Spelling) Spell(md string) string {
 	return out.String()
 }
 
-// namesRE returns the function that spells namespace names and directories.
-func (s Spelling) namesRE() func(string) string {
+// nameSpeller returns the function that spells namespace names and
+// directories.
+func (s Spelling) nameSpeller() func(string) string {
 	def := regexp.QuoteMeta(s.Default)
 	var repl []func(string) string
 	if len(s.Labs) > 0 {
@@ -82,7 +82,7 @@ func (s Spelling) namesRE() func(string) string {
 			labs[i] = regexp.QuoteMeta(l)
 		}
 		// Longest first, so that no lab name stops the match of a longer one.
-		sort.Slice(labs, func(i, j int) bool { return len(labs[i]) > len(labs[j]) })
+		slices.SortFunc(labs, func(a, b string) int { return len(b) - len(a) })
 		ns := regexp.MustCompile(`(^|[^A-Za-z0-9_.-])` + def + `-(` + strings.Join(labs, "|") + `)-`)
 		repl = append(repl, func(t string) string { return ns.ReplaceAllString(t, "${1}"+s.Instance+"-${2}-") })
 	}
