@@ -59,8 +59,10 @@ release:
 deps:
 	bash scripts/provision.sh
 
-# Everything a newcomer needs: install, build, then every lab up, checked, down.
-demo: deps build
+# Everything a newcomer needs: install what is missing, build and install
+# xdplab (the README's learner path runs `xdplab` from PATH), then every lab
+# up, checked, down.
+demo: deps install
 	./$(BIN) run --all
 
 # Privileged tests fail instead of skipping here: this target runs as root.

@@ -165,7 +165,7 @@ type Capturer interface {
 // InstanceFlag is " --instance NAME" for commands suggested to the learner,
 // or "" for the default instance.
 func InstanceFlag(instance string) string {
-	if instance == "" || instance == "xdplab" {
+	if instance == "" || instance == DefaultInstance {
 		return ""
 	}
 	return " --instance " + instance

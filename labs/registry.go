@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/xdplab/xdplab/internal/state"
+	"github.com/xdplab/xdplab/labs/guide"
 )
 
 // Registry holds the labs in course order. It is filled explicitly (see
@@ -70,14 +73,40 @@ func (r *Registry) Number(name string) int {
 	return slices.Index(r.Names(), name) + 1
 }
 
-// Guide is a lab's guide as `xdplab guide` prints it: the title numbered
-// by the lab's place in the course ("# Lab 3: basic_firewall — ...").
-func (r *Registry) Guide(name string) (string, error) {
+// Guide is a lab's guide as `xdplab guide` prints it for the reader's
+// instance: the title numbered by the lab's place in the course ("# Lab 3:
+// basic_firewall — ..."), the text spelled for the instance (ForInstance)
+// and without the guide test's directives.
+func (r *Registry) Guide(name, instance string) (string, error) {
 	l, err := r.Get(name)
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("# Lab %d: %s", r.Number(name), strings.TrimPrefix(l.Info().Guide, "# ")), nil
+	text := guide.Strip(r.ForInstance(l.Info().Guide, instance))
+	return fmt.Sprintf("# Lab %d: %s", r.Number(name), strings.TrimPrefix(text, "# ")), nil
+}
+
+// DefaultInstance is the instance of a command line without --instance, the
+// one guides and the README are written for.
+const DefaultInstance = "xdplab"
+
+// InstancelessCommands are the xdplab commands that act on no instance, so
+// a guide spelled for an instance leaves them without --instance. Every
+// other command takes it (cmd/xdplab's tests hold the CLI to this list).
+var InstancelessCommands = []string{"build", "doctor", "help", "init", "version"}
+
+// ForInstance spells a markdown text written for the default instance (a
+// guide, the README) for another one: namespace names, pin and state
+// paths, and --instance on the xdplab commands a reader pastes (see
+// guide.Spelling). The guide test's directives stay.
+func (r *Registry) ForInstance(markdown, instance string) string {
+	return guide.Spelling{
+		Instance:     instance,
+		Default:      DefaultInstance,
+		Labs:         r.Names(),
+		Dirs:         []string{DefaultPinRoot, state.DefaultDir},
+		Instanceless: InstancelessCommands,
+	}.Spell(markdown)
 }
 
 // LabFlag is a lab's own flag with the lab it belongs to.

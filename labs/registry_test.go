@@ -200,14 +200,40 @@ func TestCourseNumbers(t *testing.T) {
 			if got := r.Number(n); got != i+1 {
 				t.Errorf("order %v: Number(%s) = %d, want %d", order, n, got, i+1)
 			}
-			g, err := r.Guide(n)
+			g, err := r.Guide(n, labs.DefaultInstance)
 			if want := "# Lab " + string(rune('1'+i)) + ": " + n + " — what it is\n"; err != nil || !strings.HasPrefix(g, want) {
 				t.Errorf("order %v: Guide(%s) = %q, %v; want it to start with %q", order, n, g, err, want)
 			}
 		}
 	}
-	if _, err := labs.NewRegistry().Guide("nope"); !errors.Is(err, labs.ErrUnknownLab) {
+	if _, err := labs.NewRegistry().Guide("nope", labs.DefaultInstance); !errors.Is(err, labs.ErrUnknownLab) {
 		t.Errorf("guide of an unknown lab: %v", err)
+	}
+}
+
+// TestGuideForInstance: `xdplab guide` spells the guide for the reader's
+// instance, with the registry's lab names and the pin and state
+// directories, and shows no directive of the guide test.
+func TestGuideForInstance(t *testing.T) {
+	r := labs.NewRegistry()
+	lab := xdpLab("demo").with(func(i *labs.Info) {
+		i.Guide = "# demo — what it is\n\nnetns xdplab-demo-host, pins in /sys/fs/bpf/xdplab/xdplab/demo/,\n" +
+			"state in /run/xdplab/xdplab/demo.json.\n\n```sh\nsudo xdplab up demo  # xdplab-guide: exit 0\nxdplab init demo\n```\n"
+	})
+	if err := r.Register(lab); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Guide("demo", "alice")
+	want := "# Lab 1: demo — what it is\n\nnetns alice-demo-host, pins in /sys/fs/bpf/xdplab/alice/demo/,\n" +
+		"state in /run/xdplab/alice/demo.json.\n\n```sh\nsudo xdplab up demo --instance alice\nxdplab init demo\n```\n"
+	if err != nil || got != want {
+		t.Errorf("Guide(demo, alice) = %q, %v\nwant %q", got, err, want)
+	}
+	if kept := r.ForInstance(lab.info.Guide, "alice"); !strings.Contains(kept, "--instance alice  # xdplab-guide: exit 0") {
+		t.Errorf("ForInstance dropped the directive the guide test reads:\n%s", kept)
+	}
+	if got, _ := r.Guide("demo", labs.DefaultInstance); !strings.Contains(got, "netns xdplab-demo-host") || !strings.Contains(got, "sudo xdplab up demo\n") {
+		t.Errorf("the default instance's guide is not as written (without directives):\n%s", got)
 	}
 }
 

@@ -13,8 +13,9 @@ fi
 # headers (linux-libc-dev) for `make generate` and for a learner's `xdplab
 # build`; libbpf's headers are vendored in bpf/include. Run time: libpcap, which xdplab loads to compile capture
 # filters (the tests compile them too). Tests: tcpdump, bpftool and ping as
-# independent witnesses, graphviz (dot) to read what `xdplab topo` draws.
-pkgs=(clang llvm linux-libc-dev make git iproute2 tcpdump iputils-ping graphviz ca-certificates curl)
+# independent witnesses, graphviz (dot) to read what `xdplab topo` draws,
+# python3 for the listener the xdp_dump guide starts (the guide test runs it).
+pkgs=(clang llvm linux-libc-dev make git iproute2 tcpdump iputils-ping graphviz ca-certificates curl python3)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/labs/guide"
 )
 
 // root is the repository, from this package's directory.
@@ -56,7 +58,7 @@ func TestGuides(t *testing.T) {
 			if !regexp.MustCompile(`^# ` + info.Name + ` — \S.*$`).MatchString(title) {
 				t.Errorf("title %q is not %q", title, "# "+info.Name+" — <title>")
 			}
-			printed, err := reg.Guide(info.Name)
+			printed, err := reg.Guide(info.Name, labs.DefaultInstance)
 			if want := fmt.Sprintf("# Lab %d: %s\n", i+1, strings.TrimPrefix(title, "# ")); err != nil || !strings.HasPrefix(printed, want) {
 				t.Errorf("xdplab guide starts %q, want %q", printed[:min(len(printed), 80)], want)
 			}
@@ -65,6 +67,93 @@ func TestGuides(t *testing.T) {
 			}
 			checkLinks(t, file, info.Guide)
 		})
+	}
+}
+
+// TestGuidesForInstance spells every guide, and the README, for an
+// instance: no namespace name, pin or state path of the default instance
+// is left, every xdplab command a reader pastes that acts on an instance
+// carries --instance, and for the default instance the guide is printed as
+// written, less the guide test's directives.
+func TestGuidesForInstance(t *testing.T) {
+	reg := course.Registry()
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]string{"README.md": string(readme)}
+	for _, l := range reg.All() {
+		info := l.Info()
+		docs[filepath.Join("labs", info.Name, "guide.md")] = info.Guide
+		printed, err := reg.Guide(info.Name, labs.DefaultInstance)
+		if want := guide.Strip(info.Guide[len("# "):]); err != nil || !strings.HasSuffix(printed, want) || strings.Contains(printed, guide.Marker) {
+			t.Errorf("%s: xdplab guide for the default instance is not the guide as written, without directives: %v", info.Name, err)
+		}
+	}
+	const inst = "t0guide"
+	stale := regexp.MustCompile(labs.DefaultInstance + `-(` + strings.Join(reg.Names(), "|") + `)-|/sys/fs/bpf/xdplab/` + labs.DefaultInstance + `\b|/run/xdplab/` + labs.DefaultInstance + `\b`)
+	command := regexp.MustCompile(`(?:^|[\s(&|;])xdplab ([a-z][a-z_-]*)`)
+	for file, text := range docs {
+		t.Run(file, func(t *testing.T) {
+			spelled := reg.ForInstance(text, inst)
+			for n, line := range strings.Split(spelled, "\n") {
+				if m := stale.FindString(line); m != "" {
+					t.Errorf("%s:%d: %q is left for the default instance: %s", file, n+1, m, line)
+				}
+			}
+			blocks, err := guide.Blocks(spelled)
+			if err != nil {
+				t.Fatal(err)
+			}
+			commands := 0
+			for _, b := range blocks {
+				for _, c := range b.Commands {
+					wanted := 0
+					for _, m := range command.FindAllStringSubmatch(c.Text, -1) {
+						if !slices.Contains(labs.InstancelessCommands, m[1]) {
+							wanted++
+						}
+					}
+					commands += wanted
+					if got := strings.Count(c.Text, "--instance "+inst); got != wanted {
+						t.Errorf("%s:%d: %d xdplab commands that act on an instance, %d with --instance %s: %s", file, c.Line, wanted, got, inst, c.Text)
+					}
+				}
+			}
+			if commands == 0 {
+				t.Errorf("%s: no xdplab command that acts on an instance in its sh blocks", file)
+			}
+		})
+	}
+}
+
+// TestGuideConvention: every guide and the README follow the convention of
+// the guide test (CONTRIBUTING.md, "Guides that run as written"): their
+// blocks and directives read, and every file a block is given exists.
+func TestGuideConvention(t *testing.T) {
+	files := []string{"README.md"}
+	for _, name := range course.Registry().Names() {
+		files = append(files, filepath.Join("labs", name, "guide.md"))
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks, err := guide.Blocks(string(b))
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+		for _, bl := range blocks {
+			for _, g := range bl.Given {
+				if _, err := os.Stat(filepath.Join(root, g.From)); err != nil {
+					t.Errorf("%s:%d: given %s from %s: %v", file, bl.Line, g.File, g.From, err)
+				}
+			}
+			if bl.NeedsSteps && file == "README.md" {
+				t.Errorf("%s:%d: needs steps, but the README guides no one lab", file, bl.Line)
+			}
+		}
 	}
 }
 
