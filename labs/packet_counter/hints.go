@@ -70,12 +70,8 @@ func (c *checker) uncountedHint(p phase) string {
 		if p.ipv6 {
 			family, key, where = "IPv6", "ip6->nexthdr", e.key6
 		}
-		were := "were"
-		if p.want == 1 {
-			were = "was"
-		}
 		return fmt.Sprintf("the %d %s %s not counted, while the %s were: count every %s packet under %s, not only %s%s",
-			p.want, p.what, were, strings.Join(counted, " and "), family, key, strings.Join(protos, " and "), where)
+			p.want, p.what, were(p.want), strings.Join(counted, " and "), family, key, strings.Join(protos, " and "), where)
 	}
 	if p.ipv6 {
 		return "the IPv6 packets were not counted: recognise EtherType ETH_P_IPV6 and check a whole struct ipv6hdr fits" +
@@ -87,11 +83,7 @@ func (c *checker) uncountedHint(p phase) string {
 // elsewhereHint says under which key the packets of a phase were counted,
 // and what that key is.
 func (c *checker) elsewhereHint(p phase, k uint32, key string) string {
-	were := "were"
-	if p.want == 1 {
-		were = "was"
-	}
-	s := fmt.Sprintf("the %d %s %s counted under key %d (%s), not %d (%s)", p.want, p.what, were, k, labs.IPProtoName(k), p.proto, labs.IPProtoName(p.proto))
+	s := fmt.Sprintf("the %d %s %s counted under key %d (%s), not %d (%s)", p.want, p.what, were(p.want), k, labs.IPProtoName(k), p.proto, labs.IPProtoName(p.proto))
 	switch {
 	case p.ipv6 && k == 41:
 		return s + ": 41 is the protocol number of an IPv6 packet carried inside IPv4, not of an IPv6 packet itself; count it under its next header, ip6->nexthdr"
@@ -108,6 +100,14 @@ func (c *checker) elsewhereHint(p phase, k uint32, key string) string {
 		}
 	}
 	return s + "; the key must be " + key
+}
+
+// were is the verb for n packets: "1 SYN was", "3 echo requests were".
+func were(n uint64) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
 }
 
 // field is a place in a frame a mistaken key may come from.
