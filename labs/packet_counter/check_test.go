@@ -2,6 +2,7 @@ package packetcounter
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -228,5 +229,57 @@ func TestProbes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDropVerdict: the drop_icmp step asks the program what it returns for
+// the echo requests the host sent; a verdict other than XDP_DROP fails
+// with a hint naming it, a program that cannot be run is a SKIP with the
+// reason, and no echo request at all is blamed on an ARP drop when the
+// program drops ARP.
+func TestDropVerdict(t *testing.T) {
+	sender, dut := hintPlaces()
+	ps, err := probes(sender, dut, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := udpFrames(t, sender, dut, 3) // stand-ins: the program under test is a function here
+	always := func(a grade.XDPAction) func([][]byte) (grade.Verdicts, error) {
+		return func(frames [][]byte) (grade.Verdicts, error) {
+			v := make(grade.Verdicts, len(frames))
+			for i := range v {
+				v[i] = a
+			}
+			return v, nil
+		}
+	}
+	cannotRun := func([][]byte) (grade.Verdicts, error) {
+		return nil, errors.New("no xdp program is attached to node1/veth1")
+	}
+	for _, c := range []struct {
+		name     string
+		frames   [][]byte
+		run      func([][]byte) (grade.Verdicts, error)
+		pass     bool
+		observed string
+		hint     string
+		skipped  string
+	}{
+		{"dropped", echo, always(grade.XDPDrop), true, "XDP_DROP", "", ""},
+		{"aborted", echo, always(grade.XDPAborted), false, "XDP_ABORTED", "the echo requests go to XDP_ABORTED", ""},
+		{"bounced", echo, always(grade.XDPTx), false, "XDP_TX", "XDP_TX sends each echo request back out of veth1", ""},
+		{"passed", echo, always(grade.XDPPass), false, "XDP_PASS", "the program passes echo requests: return XDP_DROP when ip->protocol is IPPROTO_ICMP (TODO 1 in packet_counter.c)", ""},
+		{"cannot run", echo, cannotRun, true, "not checked", "", "the program could not be run on them: no xdp program is attached to node1/veth1"},
+		{"none sent", nil, always(grade.XDPDrop), false, "no echo request left host",
+			"host sent no echo request: it never learnt node1's MAC address, because the program returns XDP_DROP for ARP requests", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ck := &checker{ex: exercises[stepDropICMP], sender: sender, dut: dut, probes: ps, run: c.run}
+			ck.icmp = phase{proto: protoICMP, what: "echo requests", want: 3, frames: c.frames, ran: true}
+			r := ck.dropVerdict()
+			if r.Pass != c.pass || r.Observed != c.observed || !strings.Contains(r.Hint, c.hint) || r.Skipped != c.skipped {
+				t.Errorf("%+v\nwant pass %v, observed %q, hint with %q, skipped %q", r, c.pass, c.observed, c.hint, c.skipped)
+			}
+		})
 	}
 }
