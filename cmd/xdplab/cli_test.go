@@ -154,7 +154,7 @@ func TestPacketCounterAcceptance(t *testing.T) {
 			}
 
 			chk := mustSucceed(t, xdplab(t, inst, "check"))
-			for _, want := range []string{"IPPROTO_ICMP counts the 3 echo requests: expected 3, observed 3", "IPPROTO_UDP counts the 5 datagrams: expected 5, observed 5", "7/7"} {
+			for _, want := range []string{"IPPROTO_ICMP counts the 3 echo requests: expected 3, observed 3", "IPPROTO_UDP counts the 5 datagrams: expected 5, observed 5", "9/9"} {
 				if !strings.Contains(chk.stdout, want) {
 					t.Errorf("check output lacks %q:\n%s", want, chk.stdout)
 				}
@@ -165,7 +165,7 @@ func TestPacketCounterAcceptance(t *testing.T) {
 			}
 			junit := filepath.Join(t.TempDir(), "junit.xml")
 			mustSucceed(t, xdplab(t, inst, "check", "packet_counter", "--junit", junit))
-			if b, _ := os.ReadFile(junit); !strings.Contains(string(b), `<testsuite name="xdplab.`+inst+`.packet_counter" tests="7" failures="0"`) {
+			if b, _ := os.ReadFile(junit); !strings.Contains(string(b), `<testsuite name="xdplab.`+inst+`.packet_counter" tests="9" failures="0"`) {
 				t.Errorf("junit report:\n%s", b)
 			}
 			st := mustSucceed(t, xdplab(t, inst, "status"))

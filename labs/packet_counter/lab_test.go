@@ -25,9 +25,10 @@ func TestRunTutorialObject(t *testing.T) {
 }
 
 // TestTrafficStepFails: a program that counts right but drops UDP fails
-// the delivery of the datagrams, as a failed expectation with its hint
-// (exit 1, not "could not check"), and every other expectation, the UDP
-// counter and the TCP steps after it included, is still judged and passes.
+// the delivery of the datagrams, as a failed expectation whose hint says
+// what the program returned for them (exit 1, not "could not check"), and
+// every other expectation, the UDP counter and the steps after it
+// included, is still judged and passes.
 func TestTrafficStepFails(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	reports, err := labtest.Runner(t).Run(context.Background(), []string{"packet_counter"},
@@ -50,10 +51,11 @@ func TestTrafficStepFails(t *testing.T) {
 	}
 	want := labs.Result{
 		Name: "5 UDP datagrams host -> 192.168.0.2:9 arrive", Expected: "5 of 5 datagrams arrived", Observed: "0 of 5 datagrams arrived",
-		Hint: "the program must return XDP_PASS for UDP too: a datagram it drops never reaches node1's socket",
+		Hint: "the program returns XDP_DROP for the datagrams host sent (BPF_PROG_TEST_RUN on them): " +
+			"XDP_DROP discards them before node1's stack sees them; return XDP_PASS for them",
 	}
-	if len(failed) != 1 || failed[0] != want || len(reports[0].Results) != 7 {
-		t.Errorf("want 7 expectations with only this one failed: %+v\n%s", want, text)
+	if len(failed) != 1 || failed[0] != want || len(reports[0].Results) != 9 {
+		t.Errorf("want 9 expectations with only this one failed: %+v\n%s", want, text)
 	}
 }
 

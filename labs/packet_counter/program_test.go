@@ -1,6 +1,9 @@
 package packetcounter
 
 import (
+	"context"
+	"errors"
+	"maps"
 	"net"
 	"testing"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 var (
@@ -57,19 +61,6 @@ func loadForTest(t testing.TB) *packetCounterObjects {
 	return &objs
 }
 
-func sum(t testing.TB, m *ebpf.Map, key uint32) uint64 {
-	t.Helper()
-	var vals []uint64
-	if err := m.Lookup(key, &vals); err != nil {
-		t.Fatal(err)
-	}
-	var s uint64
-	for _, v := range vals {
-		s += v
-	}
-	return s
-}
-
 // frames are the crafted frames the program tests feed every step's
 // program.
 type frames struct{ icmp, tcp, udp, ipv6, arp, truncatedIP []byte }
@@ -100,7 +91,7 @@ func craft(t testing.TB) frames {
 }
 
 // programCase is one frame fed to a program: the action it must return and
-// the key it must count (0: nothing may count).
+// the key it must count once (0: nothing may count).
 type programCase struct {
 	name  string
 	frame []byte
@@ -108,33 +99,45 @@ type programCase struct {
 	key   uint32
 }
 
-// runCases runs each case on prog and checks its action and the counters
-// of the keys the check reads.
+// runCases runs each case on prog and checks its action and what it made
+// the map count: one under the case's key, nothing anywhere else.
 func runCases(t *testing.T, prog *ebpf.Program, m *ebpf.Map, cases []programCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := map[uint32]uint64{}
-			for _, k := range []uint32{0, protoICMP, protoTCP, protoUDP, protoICMPv6} {
-				before[k] = sum(t, m, k)
-			}
-			ret, err := prog.Run(&ebpf.RunOptions{Data: c.frame})
-			if err != nil {
+			var ret uint32
+			d, runErr, err := grade.Measure[uint32](context.Background(), m, func() (err error) {
+				ret, err = prog.Run(&ebpf.RunOptions{Data: c.frame})
+				return err
+			})
+			if err = errors.Join(runErr, err); err != nil {
 				t.Fatal(err)
 			}
 			if ret != c.ret {
 				t.Errorf("returned %d, want %d", ret, c.ret)
 			}
-			for k, b := range before {
-				want := b
-				if k == c.key && c.key != 0 {
-					want++
-				}
-				if got := sum(t, m, k); got != want {
-					t.Errorf("protocols[%d] = %d, want %d", k, got, want)
-				}
+			want := grade.Counters[uint32]{}
+			if c.key != 0 {
+				want[c.key] = 1
+			}
+			if !maps.Equal(d, want) {
+				t.Errorf("counted %s, want %s", d.Format(nil), want.Format(nil))
 			}
 		})
 	}
+}
+
+// probeCases are the check's probes: each must pass, uncounted.
+func probeCases(t *testing.T, ipv6 bool) []programCase {
+	sender, dut := hintPlaces()
+	ps, err := probes(sender, dut, ipv6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []programCase
+	for _, p := range ps {
+		out = append(out, programCase{"probe: " + p.what, p.frame, xdpPass, 0})
+	}
+	return out
 }
 
 // XDP actions.
@@ -149,14 +152,14 @@ func TestProgram(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	objs := loadForTest(t)
 	f := craft(t)
-	runCases(t, objs.PacketCount, objs.Protocols, []programCase{
+	runCases(t, objs.PacketCount, objs.Protocols, append([]programCase{
 		{"icmp", f.icmp, xdpPass, protoICMP},
 		{"tcp", f.tcp, xdpPass, protoTCP},
 		{"udp", f.udp, xdpPass, protoUDP},
 		{"ipv6", f.ipv6, xdpPass, 0},
 		{"arp", f.arp, xdpPass, 0},
 		{"truncated ip header", f.truncatedIP, xdpPass, 0},
-	})
+	}, probeCases(t, false)...))
 }
 
 // TestStepPrograms: each step's program on the same frames. drop_icmp
@@ -170,13 +173,13 @@ func TestStepPrograms(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer objs.Close()
-		runCases(t, objs.PacketCount, objs.Protocols, []programCase{
+		runCases(t, objs.PacketCount, objs.Protocols, append([]programCase{
 			{"icmp", f.icmp, xdpDrop, protoICMP},
 			{"tcp", f.tcp, xdpPass, protoTCP},
 			{"udp", f.udp, xdpPass, protoUDP},
 			{"ipv6", f.ipv6, xdpPass, 0},
 			{"truncated ip header", f.truncatedIP, xdpPass, 0},
-		})
+		}, probeCases(t, false)...))
 	})
 	t.Run("ipv6", func(t *testing.T) {
 		var objs packetCounterIPv6Objects
@@ -184,13 +187,13 @@ func TestStepPrograms(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer objs.Close()
-		runCases(t, objs.PacketCount, objs.Protocols, []programCase{
+		runCases(t, objs.PacketCount, objs.Protocols, append([]programCase{
 			{"icmp", f.icmp, xdpPass, protoICMP},
 			{"ipv6 icmpv6", f.ipv6, xdpPass, protoICMPv6},
 			{"ipv6 truncated", f.ipv6[:14+20], xdpPass, 0},
 			{"arp", f.arp, xdpPass, 0},
 			{"truncated ip header", f.truncatedIP, xdpPass, 0},
-		})
+		}, probeCases(t, true)...))
 	})
 }
 
