@@ -26,10 +26,11 @@ const (
 	datagrams = 3
 	// The raw frames' ports, one per frame, so that an event that carries
 	// no packet is still told apart by its tuple.
-	v6Port    = 43910
-	optsPort  = 43911
-	etherPort = 43912
-	cpuPort   = 43920 // plus the frame's index
+	v6Port      = 43910
+	optsPort    = 43911
+	etherPort   = 43912
+	udpLikePort = 43913
+	cpuPort     = 43920 // plus the frame's index
 	// rawPort is the server's side of the raw frames: nothing listens
 	// there, so node1 answers with a RST, which leaves by veth1 where XDP
 	// never sees it.
@@ -47,10 +48,11 @@ const (
 const otherEtherType = 0x0008
 
 var (
-	// ipOptions are four bytes of IPv4 options, three NOPs and the end of
-	// the list: ihl 6, so the TCP header starts 24 bytes after the IPv4
-	// header, not 20.
-	ipOptions = []byte{1, 1, 1, 0}
+	// ipOptions are eight bytes of IPv4 options, seven NOPs and the end of
+	// the list: ihl 7, so the TCP header starts 28 bytes after the IPv4
+	// header, not 20. IPv4 and TCP options of different lengths tell which
+	// of them a program left out.
+	ipOptions = []byte{1, 1, 1, 1, 1, 1, 1, 0}
 	// tcpMSS is an MSS option of 1460: doff 6.
 	tcpMSS = []byte{2, 4, 0x05, 0xb4}
 	// IPv6 is off in the lab's namespaces, so these addresses belong to no
@@ -155,6 +157,7 @@ type checker struct {
 	opts     *written    // a reported kind with IPv4 and TCP options and data
 	cpus     *written    // one of the reported kind from each CPU
 	udp      *delivered
+	udpLike  *written // a UDP datagram that reads as the reported kind where TCP keeps its flags
 	v6       *written
 	other    *written // an IPv4 frame of the reported kind under EtherType 0x0008
 
@@ -279,6 +282,21 @@ func (c *checker) send() error {
 	if c.udp.events, err = c.collect(0); err != nil {
 		return err
 	}
+
+	// A datagram whose byte 13 after the IPv4 header, where TCP keeps its
+	// flags, reads as the reported kind: a program that takes every IPv4
+	// packet for TCP reports it.
+	payload := make([]byte, 16)
+	payload[13-8] = c.ex.flags
+	udpFrom, udpTo := netip.AddrPortFrom(c.sender.Addr.Addr(), udpLikePort), netip.AddrPortFrom(c.dut.Addr.Addr(), udpPort)
+	f, err = packet.UDPFrame{SrcMAC: c.sender.MAC, DstMAC: c.dut.MAC, Src: udpFrom, Dst: udpTo, Payload: payload}.Bytes()
+	if err != nil {
+		return fmt.Errorf("build udp frame: %w", err)
+	}
+	if c.udpLike, err = c.write("a UDP datagram", packet.EtherTypeIPv4, [][]byte{f}, nil); err != nil {
+		return err
+	}
+	c.udpLike.from, c.udpLike.to = append(c.udpLike.from, udpFrom), append(c.udpLike.to, udpTo)
 
 	// IPv6 is off in the namespaces, so the frame is written raw.
 	v6from, v6to := netip.AddrPortFrom(hostIPv6, v6Port), netip.AddrPortFrom(node1IPv6, tcpPort)
@@ -460,6 +478,7 @@ func (c *checker) route() {
 	if c.udp != nil {
 		ws = append(ws, window{&c.udp.events, c.udp.owns, func(Event) bool { return false }})
 	}
+	raw(c.udpLike)
 	raw(c.v6)
 	raw(c.other)
 

@@ -58,7 +58,7 @@ func (c *checker) gather() evidence {
 			}
 		}
 	}
-	for _, wr := range []*written{c.opts, c.cpus, c.v6, c.other} {
+	for _, wr := range []*written{c.opts, c.cpus, c.udpLike, c.v6, c.other} {
 		if wr != nil && len(wr.events) > 0 {
 			ev.any = true
 		}
@@ -174,6 +174,10 @@ func (c *checker) judge() []labs.Result {
 			len(c.udp.events) == 0, "0", observed,
 			"check ip->protocol == IPPROTO_TCP before treating the bytes after the IP header as TCP, and pass everything"+c.ex.parse))
 	}
+	if c.udpLike != nil {
+		results = c.judgeNone(results, c.udpLike, fmt.Sprintf("no event for a UDP datagram %s -> %s with %s's flags where TCP keeps them", c.udpLike.from[0], c.udpLike.to[0], c.ex.kind()),
+			"check ip->protocol == IPPROTO_TCP: this UDP datagram has the bits of a "+c.ex.kind()+" 13 bytes after the IPv4 header, where a TCP header keeps its flags"+c.ex.parse)
+	}
 	if c.v6 != nil {
 		results = c.judgeNone(results, c.v6, fmt.Sprintf("no event for an IPv6 TCP %s %s -> %s", c.ex.kind(), c.v6.from[0], c.v6.to[0]),
 			"check eth->h_proto == bpf_htons(ETH_P_IP) first: an IPv6 header has no saddr/daddr where IPv4 has them; pass what you do not report"+c.ex.parse)
@@ -270,8 +274,8 @@ func (c *checker) judgeOptions(results []labs.Result, ev evidence) []labs.Result
 	from, to := wr.from[0], wr.to[0]
 	missing := c.missingHint(ev)
 	if ev.reported > 0 {
-		missing = fmt.Sprintf("the %s whose IPv4 header has options (ihl 6) drew no event, though %ss without options did: "+
-			"the TCP header starts ip->ihl * 4 bytes after the IPv4 header, not sizeof(struct iphdr)%s", kind, kind, c.ex.parse)
+		missing = fmt.Sprintf("the %s whose IPv4 header has options (ihl %d) drew no event, though %ss without options did: "+
+			"the TCP header starts ip->ihl * 4 bytes after the IPv4 header, not sizeof(struct iphdr)%s", kind, 5+len(ipOptions)/4, kind, c.ex.parse)
 	}
 	results = append(results, grade.ExactCount(fmt.Sprintf("one event for the %s with IP options %s -> %s", kind, from, to),
 		1, len(wr.events), c.countHint(len(wr.events), 1, missing)))
@@ -549,12 +553,12 @@ func (c *checker) carriedHint(e *Event) string {
 		lenField = ex.output // the headers step sets pkt_len where it appends
 	}
 	switch {
-	case e.Carried < 8 && e.Len != 0 || e.Len == 0 && len(e.Packet) == 0:
+	case e.Carried < 8:
 		return "the sample holds no packet bytes, only the kernel's padding: the upper 32 bits of flags give the number of packet bytes the kernel appends, BPF_F_CURRENT_CPU | (pkt_len << 32)" + ex.output
-	case e.Len > e.Carried:
-		return "the sample carries fewer bytes than pkt_len says: the length in the upper 32 bits of flags and pkt_len must be the same number" + ex.output
 	case e.Len == 0:
 		return "pkt_len is 0, yet packet bytes follow: record in evt.pkt_len the number of bytes you ask the kernel to append" + lenField
+	case e.Len > e.Carried:
+		return "the sample carries fewer bytes than pkt_len says: the length in the upper 32 bits of flags and pkt_len must be the same number" + ex.output
 	case c.layout.HasLen && e.Carried-e.Len >= 8:
 		return "the sample carries more bytes than pkt_len says: put the same number in the upper 32 bits of flags and in pkt_len" + lenField
 	}
@@ -730,17 +734,17 @@ func cpuList(cpus []int) string {
 
 // tupleLike reports whether an event's tuple is from -> to, or the same as
 // a mistaken program writes it: ports or addresses byte-swapped, source and
-// destination exchanged.
+// destination exchanged (addresses, ports or both).
 func tupleLike(e Event, from, to netip.AddrPort) bool {
 	if !from.IsValid() || !to.IsValid() {
 		return false
 	}
-	in := func(got, want netip.AddrPort) bool {
-		a, p := want.Addr(), want.Port()
-		return slices.Contains([]netip.AddrPort{want, netip.AddrPortFrom(a, swap16(p)),
-			netip.AddrPortFrom(reversed(a), p), netip.AddrPortFrom(reversed(a), swap16(p))}, got)
-	}
-	return in(e.Src, from) && in(e.Dst, to) || in(e.Src, to) && in(e.Dst, from)
+	addr := func(got, want netip.Addr) bool { return got == want || got == reversed(want) }
+	port := func(got, want uint16) bool { return got == want || got == swap16(want) }
+	sa, da, sp, dp := e.Src.Addr(), e.Dst.Addr(), e.Src.Port(), e.Dst.Port()
+	addrs := addr(sa, from.Addr()) && addr(da, to.Addr()) || addr(sa, to.Addr()) && addr(da, from.Addr())
+	ports := port(sp, from.Port()) && port(dp, to.Port()) || port(sp, to.Port()) && port(dp, from.Port())
+	return addrs && ports
 }
 
 func swap16(v uint16) uint16 { return v<<8 | v>>8 }

@@ -174,6 +174,100 @@ func TestProgram(t *testing.T) {
 	}
 }
 
+// TestStepPrograms runs each step's program on crafted frames with
+// BPF_PROG_TEST_RUN: syn_ack reports SYN-ACKs only, with their tuple and
+// whole frame; headers reports SYNs with exactly their headers, options
+// included, and records that length in pkt_len. Every frame passes.
+func TestStepPrograms(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	from, to := netip.MustParseAddrPort("192.168.0.3:43910"), netip.MustParseAddrPort("192.168.0.2:8888")
+	frame := func(flags uint8, ipOpts, tcpOpts []byte, payload int) []byte {
+		f, err := packet.TCPFrame{SrcMAC: srcMAC, DstMAC: dstMAC, Src: from, Dst: to, Flags: flags, Seq: 1, Window: 64240,
+			IPOptions: ipOpts, Options: tcpOpts, Payload: make([]byte, payload)}.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	synAck, ack := uint8(packet.TCPSyn|packet.TCPAck), uint8(packet.TCPAck)
+	for _, step := range []struct {
+		name  string
+		load  func() (*ebpf.CollectionSpec, error)
+		cases []struct {
+			name   string
+			frame  []byte
+			report int // the bytes an event must carry; 0: no event
+		}
+	}{
+		{stepSynAck, loadXdpDumpSynAck, []struct {
+			name   string
+			frame  []byte
+			report int
+		}{
+			{"syn-ack", frame(synAck, nil, nil, 0), 60},
+			{"syn-ack with options", frame(synAck, ipOptions, tcpMSS, 0), 14 + 28 + 24},
+			{"syn", frame(packet.TCPSyn, nil, nil, 0), 0},
+			{"ack", frame(ack, nil, nil, 0), 0},
+			{"fin-ack", frame(packet.TCPFin|packet.TCPAck, nil, nil, 0), 0},
+		}},
+		{stepHeaders, loadXdpDumpHeaders, []struct {
+			name   string
+			frame  []byte
+			report int
+		}{
+			{"syn", frame(packet.TCPSyn, nil, nil, 0), 54},
+			{"syn with options and data", frame(packet.TCPSyn, ipOptions, tcpMSS, optsPayload), 14 + 28 + 24},
+			{"syn with 40 bytes of tcp options", frame(packet.TCPSyn, nil, make([]byte, 40), 0), 14 + 20 + 60},
+			{"syn-ack", frame(synAck, nil, nil, 0), 0},
+			{"ack with data", frame(ack, nil, nil, 200), 0},
+			// doff says 40 bytes of options the packet does not have
+			{"options past the end", frame(packet.TCPSyn, nil, make([]byte, 40), 0)[:14+20+30], 0},
+		}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			spec, err := step.load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			coll, err := ebpf.NewCollection(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer coll.Close()
+			rd, err := perf.NewReader(coll.Maps[mapName], os.Getpagesize())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rd.Close()
+			for _, c := range step.cases {
+				t.Run(c.name, func(t *testing.T) {
+					ret, err := coll.Programs[progName].Run(&ebpf.RunOptions{Data: c.frame})
+					if err != nil || ret != 2 {
+						t.Fatalf("returned %d (%v), want XDP_PASS (2)", ret, err)
+					}
+					events := readAll(t, rd)
+					if c.report == 0 {
+						if len(events) != 0 {
+							t.Fatalf("%d events, want none", len(events))
+						}
+						return
+					}
+					if len(events) != 1 {
+						t.Fatalf("%d events, want 1", len(events))
+					}
+					ev := events[0]
+					if ev.Src != from || ev.Dst != to {
+						t.Errorf("tuple %s -> %s, want %s -> %s", ev.Src, ev.Dst, from, to)
+					}
+					if ev.Len != c.report || !bytes.Equal(ev.Packet, c.frame[:c.report]) {
+						t.Errorf("event carries %d bytes (pkt_len %d), want the frame's first %d", len(ev.Packet), ev.Len, c.report)
+					}
+				})
+			}
+		})
+	}
+}
+
 // TestTutorialObjectProgram runs the tutorial-style object (12-byte item, no
 // length) and checks that Decode finds the packet's end from the IPv4 header
 // although the sample is padded.
