@@ -157,7 +157,8 @@ func TestWatch(t *testing.T) {
 
 func TestGuide(t *testing.T) {
 	g := xdpdump.New().Info().Guide
-	for _, want := range []string{"TCP: 192.168.0.3:"} {
+	for _, want := range []string{"TCP: 192.168.0.3:", "## Steps", "`syn_ack`", "`headers`",
+		"[testdata/mistakes](testdata/mistakes/README.md)", "the tutorial's program passes as it is"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("guide does not contain %q", want)
 		}
