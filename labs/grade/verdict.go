@@ -4,31 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/cilium/ebpf"
 
 	"github.com/xdplab/xdplab/internal/attached"
+	"github.com/xdplab/xdplab/internal/capture"
 	"github.com/xdplab/xdplab/topology"
 )
 
-// Action is what an XDP program returns for a packet.
-type Action uint32
-
-// The XDP actions, numbered as the kernel's enum xdp_action.
-const (
-	Aborted Action = iota
-	Drop
-	Pass
-	TX
-	Redirect
-)
-
-var actionNames = [...]string{"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"}
-
-// String is the action's name in C: "XDP_ABORTED".
-func (a Action) String() string {
-	if int(a) < len(actionNames) {
-		return actionNames[a]
+// ActionName is an XDP action as C spells it, "XDP_ABORTED": what a
+// learner wrote, or should have written, in the program.
+func ActionName(a capture.Action) string {
+	if slices.Contains(capture.XDPActions, a) {
+		return "XDP_" + strings.ToUpper(a.String())
 	}
 	return fmt.Sprintf("action %d (not an XDP action: the kernel treats it as XDP_ABORTED)", uint32(a))
 }
@@ -39,7 +29,7 @@ func (a Action) String() string {
 // XDP_ABORTED and XDP_DROP look the same from outside; this tells them
 // apart. A test run writes to the program's real maps and perf rings, so a
 // check runs it only once it has read them.
-func Verdict(p topology.Place, frame []byte) (Action, error) {
+func Verdict(p topology.Place, frame []byte) (capture.Action, error) {
 	found, ok, err := attached.XDP(p.NS, p.Iface)
 	if err != nil {
 		return 0, err
@@ -59,21 +49,21 @@ func Verdict(p topology.Place, frame []byte) (Action, error) {
 	if err != nil {
 		return 0, fmt.Errorf("test run of %s at %s/%s: %w", found, p.Node, p.Iface, err)
 	}
-	return Action(ret), nil
+	return capture.Action(ret), nil
 }
 
 // FirstNotPassed runs the program attached at p on each frame in turn (see
 // Verdict) and returns the index and action of the first frame it does not
 // pass, or -1 when it passes them all.
-func FirstNotPassed(p topology.Place, frames [][]byte) (int, Action, error) {
+func FirstNotPassed(p topology.Place, frames [][]byte) (int, capture.Action, error) {
 	for i, f := range frames {
 		a, err := Verdict(p, f)
 		if err != nil {
 			return -1, 0, err
 		}
-		if a != Pass {
+		if a != capture.Pass {
 			return i, a, nil
 		}
 	}
-	return -1, Pass, nil
+	return -1, capture.Pass, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/xdplab/xdplab/internal/capture"
 	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/topology"
@@ -17,7 +18,7 @@ import (
 
 // attachReturning attaches, in generic mode, an XDP program that returns
 // action for every frame to p's interface, until the test ends.
-func attachReturning(t *testing.T, p topology.Place, action grade.Action) {
+func attachReturning(t *testing.T, p topology.Place, action capture.Action) {
 	t.Helper()
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, int32(action)), asm.Return()}})
@@ -67,12 +68,12 @@ func TestVerdictAndCPUs(t *testing.T) {
 		t.Errorf("FramesOnCPUs without a program: %+v, %v; want all %d arrived", w, err, len(cpus))
 	}
 
-	attachReturning(t, dut, grade.Aborted)
-	if a, err := grade.Verdict(dut, frames[0]); err != nil || a != grade.Aborted || a.String() != "XDP_ABORTED" {
+	attachReturning(t, dut, capture.Aborted)
+	if a, err := grade.Verdict(dut, frames[0]); err != nil || a != capture.Aborted || grade.ActionName(a) != "XDP_ABORTED" {
 		t.Errorf("Verdict of a program that aborts: %v, %v", a, err)
 	}
 	i, a, err := grade.FirstNotPassed(dut, frames)
-	if err != nil || i != 0 || a != grade.Aborted {
+	if err != nil || i != 0 || a != capture.Aborted {
 		t.Errorf("FirstNotPassed: %d, %v, %v; want 0, XDP_ABORTED", i, a, err)
 	}
 	w, err = grade.FramesOnCPUs(t.Context(), sender, dut, "datagrams", packet.EtherTypeIPv4, frames, cpus)
@@ -82,7 +83,7 @@ func TestVerdictAndCPUs(t *testing.T) {
 	if r := grade.FramesArrived("", w, "h"); r.Pass || !strings.HasPrefix(r.Observed, "0 of ") {
 		t.Errorf("%+v", r)
 	}
-	if s := grade.Action(7).String(); !strings.Contains(s, "not an XDP action") {
+	if s := grade.ActionName(7); !strings.Contains(s, "not an XDP action") {
 		t.Errorf("Action(7) = %q", s)
 	}
 }

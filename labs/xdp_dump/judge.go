@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/xdplab/xdplab/internal/capture"
 	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/grade"
@@ -133,9 +134,9 @@ func (c *checker) probe(results []labs.Result) {
 
 // verdictHint says what the program did with a packet it should have
 // passed.
-func verdictHint(a grade.Action, what string) string {
-	s := fmt.Sprintf("the program returned %s for %s (a test run of the attached program on a copy, BPF_PROG_TEST_RUN): xdp_dump only watches, so every path must end in return XDP_PASS", a, what)
-	if a == grade.Aborted {
+func verdictHint(a capture.Action, what string) string {
+	s := fmt.Sprintf("the program returned %s for %s (a test run of the attached program on a copy, BPF_PROG_TEST_RUN): xdp_dump only watches, so every path must end in return XDP_PASS", grade.ActionName(a), what)
+	if a == capture.Aborted {
 		s += "; XDP_ABORTED is 0, so a function that ends in `return 0` aborts every packet that gets there"
 	}
 	return s

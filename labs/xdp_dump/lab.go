@@ -70,13 +70,7 @@ var programs = map[string]func() (*ebpf.CollectionSpec, error){
 
 // steps lists the exercises in the order a learner takes them.
 func steps() []labs.Step {
-	step := func(name string) fs.FS {
-		sub, err := fs.Sub(stepFiles, "steps/"+name)
-		if err != nil {
-			panic(err) // a constant path the embed directive holds
-		}
-		return sub
-	}
+	step := func(name string) fs.FS { return labs.StepFiles(stepFiles, name) }
 	return []labs.Step{
 		{Summary: "report each new TCP connection (SYN without ACK) with its packet through a perf ring", Files: baseFiles},
 		{Name: stepSynAck, Summary: "report the SYN-ACKs that answer node1's own connections instead", Files: step(stepSynAck), Object: _XdpDumpSynAckBytes},

@@ -49,6 +49,23 @@ func loadForTest(t testing.TB) *xdpDumpObjects {
 	return &objs
 }
 
+// withReader loads a collection and opens a reader on its perfmap, both
+// closed when the test ends.
+func withReader(t testing.TB, spec *ebpf.CollectionSpec) (*ebpf.Collection, *perf.Reader) {
+	t.Helper()
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { coll.Close() })
+	rd, err := perf.NewReader(coll.Maps[mapName], os.Getpagesize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rd.Close() })
+	return coll, rd
+}
+
 // readAll takes every event already in the rings.
 func readAll(t testing.TB, rd *perf.Reader) []Event {
 	t.Helper()
@@ -229,16 +246,7 @@ func TestStepPrograms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			coll, err := ebpf.NewCollection(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer coll.Close()
-			rd, err := perf.NewReader(coll.Maps[mapName], os.Getpagesize())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rd.Close()
+			coll, rd := withReader(t, spec)
 			for _, c := range step.cases {
 				t.Run(c.name, func(t *testing.T) {
 					ret, err := coll.Programs[progName].Run(&ebpf.RunOptions{Data: c.frame})
@@ -280,16 +288,7 @@ func TestTutorialObjectProgram(t *testing.T) {
 	if got := LayoutOf(spec); got != TutorialLayout {
 		t.Fatalf("LayoutOf(tutorial object) = %+v, want %+v", got, TutorialLayout)
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
-	rd, err := perf.NewReader(coll.Maps[mapName], os.Getpagesize())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	coll, rd := withReader(t, spec)
 	syn := tcpFrame(t, &layers.TCP{SYN: true}, nil)
 	if _, err := coll.Programs[progName].Run(&ebpf.RunOptions{Data: syn}); err != nil {
 		t.Fatal(err)
