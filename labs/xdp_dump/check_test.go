@@ -49,7 +49,7 @@ func TestCarriedPacket(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, _ := Decode(sample(tc.frame, tc.pktLen, tc.carried), OurLayout)
-			r := c.carriedResult("the event carries that SYN packet", &ev, tc.frame, local, remote, evidence{any: true})
+			r := c.carriedResult("the event carries that SYN packet", &ev, tc.frame, local, remote)
 			if r.Observed != tc.observed || r.Pass != tc.pass {
 				t.Errorf("observed %q, pass %v; want %q, %v", r.Observed, r.Pass, tc.observed, tc.pass)
 			}
@@ -63,7 +63,7 @@ func TestCarriedPacket(t *testing.T) {
 	other := append([]byte(nil), syn...)
 	other[len(other)-1] ^= 0xff
 	ev, _ := Decode(sample(syn, len(syn), len(syn)), OurLayout)
-	if r := c.carriedResult("x", &ev, other, local, remote, evidence{}); r.Pass || !strings.HasSuffix(r.Observed, "differing from the SYN as it arrived at byte 59") {
+	if r := c.carriedResult("x", &ev, other, local, remote); r.Pass || !strings.HasSuffix(r.Observed, "differing from the SYN as it arrived at byte 59") {
 		t.Errorf("a packet that differs: %+v", r)
 	}
 }
@@ -102,7 +102,7 @@ func TestTupleHint(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := Event{Src: tc.src, Dst: tc.dst}
-			r := c.tupleResult(&e, local, remote, tc.frame, evidence{})
+			r := c.tupleResult(&e, local, remote, tc.frame)
 			if r.Pass {
 				t.Fatalf("passes: %+v", r)
 			}
@@ -150,11 +150,11 @@ func TestHeadersHint(t *testing.T) {
 		}
 	}
 	ev, _ := Decode(sample(frame, 66, 66), OurLayout)
-	if r := c.headersResult("x", &ev, frame, local, remote, evidence{}); !r.Pass {
+	if r := c.headersResult("x", &ev, frame, local, remote); !r.Pass {
 		t.Errorf("the headers exactly: %+v", r)
 	}
 	ev, _ = Decode(sample(frame, len(frame), len(frame)), OurLayout)
-	if r := c.headersResult("x", &ev, frame, local, remote, evidence{}); r.Pass || r.Observed != "166 bytes: the whole packet" {
+	if r := c.headersResult("x", &ev, frame, local, remote); r.Pass || r.Observed != "166 bytes: the whole packet" {
 		t.Errorf("the whole packet: %+v", r)
 	}
 }
