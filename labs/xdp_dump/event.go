@@ -78,10 +78,11 @@ func layoutOfTypes(types *btf.Spec) (l Layout, ok bool) {
 }
 
 // attachedLayout reads the layout from the BTF that the learner's loader
-// gave the kernel with the program attached in a bare lab. When that BTF
-// does not hold perf_event_item (a loader that kept only the types its
-// maps and functions need), the program is taken to have the lab's layout,
-// the one its starter has.
+// gave the kernel with the program attached in a bare lab: a libbpf loader
+// (ip, bpftool, a C loader) gives the object's whole BTF. When that BTF
+// does not hold perf_event_item (cilium/ebpf gives only the types the
+// program's functions and maps use), the program is taken to have the
+// lab's layout, the one its starter has.
 func attachedLayout(env *labs.Env) Layout {
 	if env.Attached == nil {
 		return OurLayout

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,12 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"github.com/xdplab/xdplab/internal/attached"
 	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/topology"
+	"github.com/xdplab/xdplab/topology/topotest"
 )
 
 var (
@@ -428,5 +433,53 @@ func BenchmarkProgram(b *testing.B) {
 			}
 			b.ReportMetric(total/float64(b.N), "ns/packet")
 		})
+	}
+}
+
+// TestProgramLayout reads the event layout from the BTF the kernel holds
+// for an attached program, as check does in a bare lab. A libbpf loader
+// (ip link ... xdp obj) hands the kernel the object's whole BTF: the
+// layout is read from it. cilium/ebpf hands over only the types the
+// program uses, without perf_event_item: the lab's layout is assumed.
+func TestProgramLayout(t *testing.T) {
+	testutils.RequireTool(t, "ip")
+	d := topotest.Deploy(t, topology.Pair(), labName)
+	dut := d.MustRole("dut")
+	for _, c := range []struct {
+		obj  string
+		want Layout
+	}{
+		{"bpf_bpfel.o", OurLayout},
+		{"testdata/correct/base/load_bytes.o", TutorialLayout},
+		{"testdata/correct/headers/load_bytes.o", OurLayout},
+	} {
+		out, err := exec.Command("ip", "-n", dut.NS.Name, "-force", "link", "set", "dev", dut.Iface, "xdpgeneric", "obj", c.obj, "sec", "xdp").CombinedOutput()
+		if err != nil {
+			t.Fatalf("attach %s with ip: %v\n%s", c.obj, err, out)
+		}
+		p, ok, err := attached.XDP(dut.NS, dut.Iface)
+		if err != nil || !ok {
+			t.Fatalf("%s: attached %+v, %v, %v", c.obj, p, ok, err)
+		}
+		if got, ok := programLayout(p.ID); !ok || got != c.want {
+			t.Errorf("%s loaded by ip: layout %+v, %v; want %+v", c.obj, got, ok, c.want)
+		}
+	}
+	spec, err := loadXdpDump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, _ := withReader(t, spec)
+	info, err := coll.Programs[progName].Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := info.ID()
+	if got, ok := programLayout(id); ok {
+		t.Errorf("loaded by cilium/ebpf: layout %+v found; want none, the type is not handed to the kernel", got)
+	}
+	env := &labs.Env{Attached: &labs.Attached{Points: []labs.AttachedPoint{{Program: &attached.Program{ID: id}}}}}
+	if got := attachedLayout(env); got != OurLayout {
+		t.Errorf("attachedLayout without the type = %+v, want the lab's", got)
 	}
 }
