@@ -339,6 +339,11 @@ func Collect(quiet time.Duration, ws ...*Witness) ([][]Frame, error) {
 // namespace's stack had sent it; ethertype is the frame's type, which the
 // socket address carries.
 func Send(ns *namespace.NS, iface string, ethertype uint16, frame []byte) error {
+	return send(ns, iface, ethertype, frame, -1)
+}
+
+// send is Send, from a thread bound to cpu when cpu is not -1.
+func send(ns *namespace.NS, iface string, ethertype uint16, frame []byte, cpu int) error {
 	if len(frame) < 14 {
 		return fmt.Errorf("send frame on %s/%s: %d bytes is shorter than an Ethernet header", ns.Name, iface, len(frame))
 	}
@@ -346,7 +351,14 @@ func Send(ns *namespace.NS, iface string, ethertype uint16, frame []byte) error 
 	if err != nil {
 		return err
 	}
-	return ns.Do(func() error {
+	return ns.Do(func() (err error) {
+		if cpu >= 0 {
+			restore, err := bindCPU(cpu)
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, restore()) }()
+		}
 		// Protocol 0: this socket only sends, it never queues what arrives.
 		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/testutils"
@@ -235,6 +237,57 @@ func TestLive(t *testing.T) {
 		want := "the witness on " + dut.NS.Name + "/" + dut.Iface + " dropped "
 		if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), " frames for want of buffer: its record is incomplete") {
 			t.Errorf("Frames after an overflow: %v, want %q...", err, want)
+		}
+	})
+
+	t.Run("SendOnCPU", func(t *testing.T) {
+		cpus, err := witness.CPUs()
+		if err != nil || len(cpus) == 0 {
+			t.Fatalf("CPUs: %v, %v", cpus, err)
+		}
+		var before unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &before); err != nil {
+			t.Fatal(err)
+		}
+		arrived := open(t, dut, witness.Options{EtherType: packet.EtherTypeIPv4, Direction: witness.In})
+		var frames [][]byte
+		for i, cpu := range cpus {
+			frame, err := packet.UDPFrame{SrcMAC: sender.MAC, DstMAC: dut.MAC,
+				Src: netip.AddrPortFrom(src, uint16(40000+i)), Dst: netip.AddrPortFrom(dst, 9)}.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := witness.SendOnCPU(sender.NS, sender.Iface, packet.EtherTypeIPv4, frame, cpu); err != nil {
+				t.Fatalf("cpu %d: %v", cpu, err)
+			}
+			frames = append(frames, frame)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		for i, frame := range frames {
+			if _, ok, err := arrived.Await(wctx, func(f witness.Frame) bool { return string(f.Data) == string(frame) }); err != nil || !ok {
+				t.Errorf("the frame sent from cpu %d did not arrive (%v)", cpus[i], err)
+			}
+		}
+		// The threads that sent went back to the Go scheduler with every
+		// CPU: no thread of the process stays bound to one.
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			tid, _ := strconv.Atoi(task.Name())
+			var set unix.CPUSet
+			if err := unix.SchedGetaffinity(tid, &set); err != nil {
+				continue // the thread ended meanwhile
+			}
+			if set != before {
+				t.Errorf("thread %d runs on %d cpus, the process on %d", tid, set.Count(), before.Count())
+			}
+		}
+		err = witness.SendOnCPU(sender.NS, sender.Iface, packet.EtherTypeIPv4, frames[0], 4095)
+		if want := "bind to cpu 4095: not among the cpus this process may use"; err == nil || err.Error() != want {
+			t.Errorf("SendOnCPU on a cpu not ours: %v, want %q", err, want)
 		}
 	})
 

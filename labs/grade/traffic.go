@@ -213,6 +213,8 @@ type Written struct {
 	What    string
 	Count   int // frames written (or meant to be, when writing failed)
 	Arrived int // frames seen at To past its XDP program
+	// Missing are the indexes of the frames that did not arrive.
+	Missing []int
 	// Failure says why writing stopped before its end, when it did:
 	// evidence, not an environment fault.
 	Failure error
@@ -234,27 +236,36 @@ func (w Written) String() string {
 // frame has been through the program, and every counter it moved has moved.
 // The error is for a check that could not run or was interrupted.
 func Frames(ctx context.Context, from, to topology.Place, what string, etherType uint16, frames [][]byte) (Written, error) {
+	return writeFrames(ctx, from, to, what, etherType, frames, func(i int) error {
+		return witness.Send(from.NS, from.Iface, etherType, frames[i])
+	})
+}
+
+// writeFrames is Frames with send writing frame i.
+func writeFrames(ctx context.Context, from, to topology.Place, what string, etherType uint16, frames [][]byte, send func(i int) error) (Written, error) {
 	w := Written{From: from, To: to, What: what, Count: len(frames)}
 	wit, err := witness.Open(to.NS, to.Iface, witness.Options{EtherType: etherType, Direction: witness.In})
 	if err != nil {
 		return w, err
 	}
 	defer wit.Close()
-	for _, f := range frames {
-		if err := witness.Send(from.NS, from.Iface, etherType, f); err != nil {
+	for i := range frames {
+		if err := send(i); err != nil {
 			w.Failure = err
 			break
 		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, Arrival)
 	defer cancel()
-	for _, f := range frames {
+	for i, f := range frames {
 		_, seen, err := wit.Await(wctx, SameFrame(f))
 		if err != nil {
 			return w, err
 		}
 		if seen {
 			w.Arrived++
+		} else {
+			w.Missing = append(w.Missing, i)
 		}
 	}
 	return w, ctx.Err()

@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/xdplab/xdplab/internal/packet"
+	"github.com/xdplab/xdplab/labs"
 )
 
 // Event is one perf sample: the tuple of a TCP SYN and the packet it came in.
@@ -28,6 +29,9 @@ type Event struct {
 	// Carried is how many bytes the sample carries after its metadata, the
 	// kernel's padding included.
 	Carried int
+	// CPU is the CPU whose ring the sample came from: with
+	// BPF_F_CURRENT_CPU, the CPU that ran the program.
+	CPU int
 }
 
 // Layout says how a sample's metadata is laid out.
@@ -51,19 +55,74 @@ var (
 // pkt_len member right after the ports is ours, anything else (including an
 // object built without -g) is taken to be the tutorial's.
 func LayoutOf(spec *ebpf.CollectionSpec) Layout {
-	if spec.Types == nil {
-		return TutorialLayout
+	l, _ := layoutOfTypes(spec.Types)
+	return l
+}
+
+// layoutOfTypes reads the layout from perf_event_item in types. ok is false
+// when types hold no such struct; the layout is then the tutorial's.
+func layoutOfTypes(types *btf.Spec) (l Layout, ok bool) {
+	if types == nil {
+		return TutorialLayout, false
 	}
 	var item *btf.Struct
-	if err := spec.Types.TypeByName("perf_event_item", &item); err != nil {
-		return TutorialLayout
+	if err := types.TypeByName("perf_event_item", &item); err != nil {
+		return TutorialLayout, false
 	}
 	for _, m := range item.Members {
 		if m.Name == "pkt_len" && m.Offset.Bytes() == 12 && item.Size == 16 {
-			return OurLayout
+			return OurLayout, true
 		}
 	}
-	return TutorialLayout
+	return TutorialLayout, true
+}
+
+// attachedLayout reads the layout from the BTF that the learner's loader
+// gave the kernel with the program attached in a bare lab: a libbpf loader
+// (ip, bpftool, a C loader) gives the object's whole BTF. When that BTF
+// does not hold perf_event_item (cilium/ebpf gives only the types the
+// program's functions and maps use), the program is taken to have the
+// lab's layout, the one its starter has.
+func attachedLayout(env *labs.Env) Layout {
+	if env.Attached == nil {
+		return OurLayout
+	}
+	for _, pt := range env.Attached.Points {
+		if pt.Program == nil {
+			continue
+		}
+		if l, ok := programLayout(pt.Program.ID); ok {
+			return l
+		}
+	}
+	return OurLayout
+}
+
+// programLayout is layoutOfTypes over the BTF of a loaded program.
+func programLayout(id ebpf.ProgramID) (Layout, bool) {
+	prog, err := ebpf.NewProgramFromID(id)
+	if err != nil {
+		return Layout{}, false
+	}
+	defer prog.Close()
+	info, err := prog.Info()
+	if err != nil {
+		return Layout{}, false
+	}
+	btfID, ok := info.BTFID()
+	if !ok {
+		return Layout{}, false
+	}
+	h, err := btf.NewHandleFromID(btfID)
+	if err != nil {
+		return Layout{}, false
+	}
+	defer h.Close()
+	types, err := h.Spec(nil)
+	if err != nil {
+		return Layout{}, false
+	}
+	return layoutOfTypes(types)
 }
 
 // errShortSample marks a sample too small to hold the metadata.

@@ -4,10 +4,11 @@ package xdpdump
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/cilium/ebpf"
@@ -44,6 +45,39 @@ func New() *Lab { return &Lab{} }
 //go:embed guide.md
 var guide string
 
+// The exercises: the base exercise's files beside the lab's program, each
+// step's in steps/<name>/.
+var (
+	//go:embed xdp_dump.c exercise.md
+	baseFiles embed.FS
+	//go:embed steps
+	stepFiles embed.FS
+)
+
+// Steps after the base exercise.
+const (
+	stepSynAck  = "syn_ack"
+	stepHeaders = "headers"
+)
+
+// programs are the embedded objects, one per step, that up loads without
+// --obj. Every step keeps the tutorial's names and map.
+var programs = map[string]func() (*ebpf.CollectionSpec, error){
+	"":          loadXdpDump,
+	stepSynAck:  loadXdpDumpSynAck,
+	stepHeaders: loadXdpDumpHeaders,
+}
+
+// steps lists the exercises in the order a learner takes them.
+func steps() []labs.Step {
+	step := func(name string) fs.FS { return labs.StepFiles(stepFiles, name) }
+	return []labs.Step{
+		{Summary: "report each new TCP connection (SYN without ACK) with its packet through a perf ring", Files: baseFiles},
+		{Name: stepSynAck, Summary: "report the SYN-ACKs that answer node1's own connections instead", Files: step(stepSynAck), Object: _XdpDumpSynAckBytes},
+		{Name: stepHeaders, Summary: "append only the headers (Ethernet, IPv4 and TCP with their options), not the payload", Files: step(stepHeaders), Object: _XdpDumpHeadersBytes},
+	}
+}
+
 // Info describes the lab.
 func (*Lab) Info() labs.Info {
 	return labs.Info{
@@ -58,17 +92,37 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab traffic tcp --from host --to {addr:dut}:8888{instance}   # while watch runs: one event per SYN",
 		},
 		Guide:  guide,
+		Steps:  steps(),
 		Object: _XdpDumpBytes,
 	}
 }
 
-// Validate checks a learner's object before anything is created.
-func (*Lab) Validate(opts labs.Options) error { return loader.CheckObj(opts.Obj, want) }
+// Validate checks the step and a learner's object before anything is
+// created. Every step has the tutorial's program and map; the headers step
+// appends fewer bytes than the packet has, so its events must say how many.
+func (*Lab) Validate(opts labs.Options) error {
+	if programs[opts.Step] == nil {
+		return labs.Errorf(labs.ErrUsage, "xdp_dump has no step %q", opts.Step) // the runner lists the steps before this
+	}
+	if opts.Obj == "" {
+		return nil
+	}
+	spec, err := loader.SpecFromFile(opts.Obj, want)
+	if err != nil {
+		return err
+	}
+	if opts.Step == stepHeaders && !LayoutOf(spec).HasLen {
+		return fmt.Errorf("%w: --obj %s: in the headers step an event carries fewer bytes than the packet has, so user space needs their number: "+
+			"give struct perf_event_item a __u32 pkt_len after the ports (16 bytes in all), set to the bytes appended, as the step's starter has (`xdplab init xdp_dump --step headers`)",
+			loader.ErrBadObject, opts.Obj)
+	}
+	return nil
+}
 
-// Up loads the program, pins the perf map so watch and check can open a
-// reader on it, and attaches to node1/veth1.
+// Up loads the step's program (or the learner's), pins the perf map so
+// watch and check can open a reader on it, and attaches to node1/veth1.
 func (*Lab) Up(ctx context.Context, env *labs.Env) error {
-	coll, err := loader.LoadAndPin(loadXdpDump, env.Options.Obj, want, env.PinDir, mapName)
+	coll, err := loader.LoadAndPin(programs[env.Options.Step], env.Options.Obj, want, env.PinDir, mapName)
 	if err != nil {
 		return err
 	}
@@ -77,10 +131,14 @@ func (*Lab) Up(ctx context.Context, env *labs.Env) error {
 	return loader.AttachXDP(env.Topo.MustNS("node1"), "veth1", coll.Programs[progName], native, env.Pin(linkPin))
 }
 
-// eventLayout is the metadata layout of the object that is up: the embedded
-// program's, or what the BTF of the learner's --obj says.
+// eventLayout is the metadata layout of the program that is up: the
+// embedded program's, what the BTF of the learner's --obj says, or in a
+// bare lab what the BTF of the program the learner attached says.
 func eventLayout(env *labs.Env) (Layout, error) {
-	spec, err := loader.Spec(loadXdpDump, env.Options.Obj, want)
+	if env.Options.Bare {
+		return attachedLayout(env), nil
+	}
+	spec, err := loader.Spec(programs[env.Options.Step], env.Options.Obj, want)
 	if err != nil {
 		return Layout{}, fmt.Errorf("read the event layout: %w", err)
 	}
@@ -115,7 +173,7 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 		return err
 	}
 	defer rd.Close()
-	fmt.Fprintln(w, "All new TCP connection requests (SYN) coming to this host will be dumped here.")
+	fmt.Fprintln(w, banner[env.Options.Step])
 	fmt.Fprintln(w)
 
 	// Flush makes Read return what is still in the rings, then ErrFlushed:
@@ -145,6 +203,14 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 	}
 	fmt.Fprint(w, Summary(received, lost))
 	return nil
+}
+
+// banner is watch's first line, per step: the tutorial's for the base
+// exercise.
+var banner = map[string]string{
+	"":          "All new TCP connection requests (SYN) coming to this host will be dumped here.",
+	stepSynAck:  "All answers (SYN-ACK) to the connections this host opens will be dumped here.",
+	stepHeaders: "All new TCP connection requests (SYN) coming to this host will be dumped here, headers only.",
 }
 
 // Summary is the tutorial's closing report, counting events (the tutorial

@@ -12,6 +12,7 @@ import (
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/labs/labtest"
 	xdpdump "github.com/xdplab/xdplab/labs/xdp_dump"
 )
@@ -61,21 +62,33 @@ func TestCheckCatchesMistakes(t *testing.T) {
 // TestCheckGoesOnAfterTrafficFails: when node1 cannot be reached from the
 // host, the TCP exchange and the datagrams fail as expectations with their
 // hints, not as an error, and the expectations that do not need them are
-// still checked: the IPv6 SYN is written raw, below routing.
+// still checked: the raw frames are written below routing.
 func TestCheckGoesOnAfterTrafficFails(t *testing.T) {
 	rep := labtest.CheckAfter(t, "xdp_dump", labs.Options{}, func(t *testing.T, env *labs.Env) {
 		labtest.Unreachable(t, env, "sender", "dut")
 	})
+	ids, err := grade.CPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cpus, perCPU []string
+	for _, id := range ids {
+		cpus, perCPU = append(cpus, fmt.Sprint(id)), append(perCPU, fmt.Sprintf("CPU %d: 1", id))
+	}
 	labtest.RequireJudged(t, rep, []labtest.Judged{
 		{Name: "TCP connect host -> 192.168.0.2:8888 succeeds", Pass: false, Observed: "no connection: "},
+		{Name: "one event for the SYN with IP options 192.168.0.3:43911 -> 192.168.0.2:8889", Pass: true, Observed: "1"},
+		{Name: "the event's tuple is 192.168.0.3:43911 -> 192.168.0.2:8889", Pass: true, Observed: "192.168.0.3:43911 -> 192.168.0.2:8889"},
+		{Name: "one event for the SYN sent from each CPU (" + strings.Join(cpus, ", ") + ")", Pass: true, Observed: strings.Join(perCPU, ", ")},
 		{Name: "3 UDP datagrams host -> 192.168.0.2:9 arrive", Pass: false, Observed: "0 of 3 datagrams arrived (sending failed: "},
 		{Name: "no event for 3 UDP datagrams host -> 192.168.0.2:9", Pass: true, Observed: "0"},
 		{Name: "no event for an IPv6 TCP SYN [fd00::3]:43910 -> [fd00::2]:8888", Pass: true, Observed: "0"},
+		{Name: "no event for a TCP SYN in a frame of EtherType 0x0008, not IPv4", Pass: true, Observed: "0"},
 		{Name: "no event is lost", Pass: true, Observed: "0"},
 	})
 	// Without a connection, its SYN is not told from its retransmissions.
 	for _, r := range rep.Results {
-		if strings.HasPrefix(r.Name, "one event for the SYN") {
+		if strings.HasPrefix(r.Name, "one event for the SYN 192.168.0.3:") {
 			t.Errorf("%q judged without a connection", r.Name)
 		}
 	}
@@ -144,9 +157,30 @@ func TestWatch(t *testing.T) {
 
 func TestGuide(t *testing.T) {
 	g := xdpdump.New().Info().Guide
-	for _, want := range []string{"TCP: 192.168.0.3:"} {
+	for _, want := range []string{"TCP: 192.168.0.3:", "## Steps", "`syn_ack`", "`headers`",
+		"[testdata/mistakes](testdata/mistakes/README.md)", "the tutorial's program passes as it is"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("guide does not contain %q", want)
 		}
 	}
+}
+
+// TestSteps: every step's own program passes its check, in both modes.
+func TestSteps(t *testing.T) {
+	for _, step := range []string{"syn_ack", "headers"} {
+		t.Run(step, func(t *testing.T) {
+			for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
+				t.Run(string(mode), func(t *testing.T) {
+					labtest.Passes(t, "xdp_dump", labs.Options{Mode: mode, Step: step})
+				})
+			}
+		})
+	}
+}
+
+// TestExercises: for the base exercise and each step, the starter that
+// init writes compiles, loads and fails check with hints naming its TODOs;
+// the solution passes; in both modes.
+func TestExercises(t *testing.T) {
+	labtest.ExercisesGraded(t, "xdp_dump")
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,12 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"github.com/xdplab/xdplab/internal/attached"
 	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/topology"
+	"github.com/xdplab/xdplab/topology/topotest"
 )
 
 var (
@@ -47,6 +52,23 @@ func loadForTest(t testing.TB) *xdpDumpObjects {
 	}
 	t.Cleanup(func() { objs.Close() })
 	return &objs
+}
+
+// withReader loads a collection and opens a reader on its perfmap, both
+// closed when the test ends.
+func withReader(t testing.TB, spec *ebpf.CollectionSpec) (*ebpf.Collection, *perf.Reader) {
+	t.Helper()
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { coll.Close() })
+	rd, err := perf.NewReader(coll.Maps[mapName], os.Getpagesize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rd.Close() })
+	return coll, rd
 }
 
 // readAll takes every event already in the rings.
@@ -167,8 +189,93 @@ func TestProgram(t *testing.T) {
 			if !bytes.Equal(ev.Packet, c.frame) {
 				t.Errorf("packet bytes differ from the frame:\n%x\n%x", ev.Packet, c.frame)
 			}
-			if f := packet.Decode(ev.Packet); f.Err != nil || !isSYN(&f) {
+			if f := packet.Decode(ev.Packet); f.Err != nil || !exercises[""].reports(&f) {
 				t.Errorf("packet decodes as %s (%v), want a SYN", f.Summary(), f.Err)
+			}
+		})
+	}
+}
+
+// TestStepPrograms runs each step's program on crafted frames with
+// BPF_PROG_TEST_RUN: syn_ack reports SYN-ACKs only, with their tuple and
+// whole frame; headers reports SYNs with exactly their headers, options
+// included, and records that length in pkt_len. Every frame passes.
+func TestStepPrograms(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	from, to := netip.MustParseAddrPort("192.168.0.3:43910"), netip.MustParseAddrPort("192.168.0.2:8888")
+	frame := func(flags uint8, ipOpts, tcpOpts []byte, payload int) []byte {
+		f, err := packet.TCPFrame{SrcMAC: srcMAC, DstMAC: dstMAC, Src: from, Dst: to, Flags: flags, Seq: 1, Window: 64240,
+			IPOptions: ipOpts, Options: tcpOpts, Payload: make([]byte, payload)}.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	synAck, ack := uint8(packet.TCPSyn|packet.TCPAck), uint8(packet.TCPAck)
+	for _, step := range []struct {
+		name  string
+		load  func() (*ebpf.CollectionSpec, error)
+		cases []struct {
+			name   string
+			frame  []byte
+			report int // the bytes an event must carry; 0: no event
+		}
+	}{
+		{stepSynAck, loadXdpDumpSynAck, []struct {
+			name   string
+			frame  []byte
+			report int
+		}{
+			{"syn-ack", frame(synAck, nil, nil, 0), 60},
+			{"syn-ack with options", frame(synAck, ipOptions, tcpMSS, 0), 14 + 28 + 24},
+			{"syn", frame(packet.TCPSyn, nil, nil, 0), 0},
+			{"ack", frame(ack, nil, nil, 0), 0},
+			{"fin-ack", frame(packet.TCPFin|packet.TCPAck, nil, nil, 0), 0},
+		}},
+		{stepHeaders, loadXdpDumpHeaders, []struct {
+			name   string
+			frame  []byte
+			report int
+		}{
+			{"syn", frame(packet.TCPSyn, nil, nil, 0), 54},
+			{"syn with options and data", frame(packet.TCPSyn, ipOptions, tcpMSS, optsPayload), 14 + 28 + 24},
+			{"syn with 40 bytes of tcp options", frame(packet.TCPSyn, nil, make([]byte, 40), 0), 14 + 20 + 60},
+			{"syn-ack", frame(synAck, nil, nil, 0), 0},
+			{"ack with data", frame(ack, nil, nil, 200), 0},
+			// doff says 40 bytes of options the packet does not have
+			{"options past the end", frame(packet.TCPSyn, nil, make([]byte, 40), 0)[:14+20+30], 0},
+		}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			spec, err := step.load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			coll, rd := withReader(t, spec)
+			for _, c := range step.cases {
+				t.Run(c.name, func(t *testing.T) {
+					ret, err := coll.Programs[progName].Run(&ebpf.RunOptions{Data: c.frame})
+					if err != nil || ret != 2 {
+						t.Fatalf("returned %d (%v), want XDP_PASS (2)", ret, err)
+					}
+					events := readAll(t, rd)
+					if c.report == 0 {
+						if len(events) != 0 {
+							t.Fatalf("%d events, want none", len(events))
+						}
+						return
+					}
+					if len(events) != 1 {
+						t.Fatalf("%d events, want 1", len(events))
+					}
+					ev := events[0]
+					if ev.Src != from || ev.Dst != to {
+						t.Errorf("tuple %s -> %s, want %s -> %s", ev.Src, ev.Dst, from, to)
+					}
+					if ev.Len != c.report || !bytes.Equal(ev.Packet, c.frame[:c.report]) {
+						t.Errorf("event carries %d bytes (pkt_len %d), want the frame's first %d", len(ev.Packet), ev.Len, c.report)
+					}
+				})
 			}
 		})
 	}
@@ -186,16 +293,7 @@ func TestTutorialObjectProgram(t *testing.T) {
 	if got := LayoutOf(spec); got != TutorialLayout {
 		t.Fatalf("LayoutOf(tutorial object) = %+v, want %+v", got, TutorialLayout)
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
-	rd, err := perf.NewReader(coll.Maps[mapName], os.Getpagesize())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	coll, rd := withReader(t, spec)
 	syn := tcpFrame(t, &layers.TCP{SYN: true}, nil)
 	if _, err := coll.Programs[progName].Run(&ebpf.RunOptions{Data: syn}); err != nil {
 		t.Fatal(err)
@@ -335,5 +433,53 @@ func BenchmarkProgram(b *testing.B) {
 			}
 			b.ReportMetric(total/float64(b.N), "ns/packet")
 		})
+	}
+}
+
+// TestProgramLayout reads the event layout from the BTF the kernel holds
+// for an attached program, as check does in a bare lab. A libbpf loader
+// (ip link ... xdp obj) hands the kernel the object's whole BTF: the
+// layout is read from it. cilium/ebpf hands over only the types the
+// program uses, without perf_event_item: the lab's layout is assumed.
+func TestProgramLayout(t *testing.T) {
+	testutils.RequireTool(t, "ip")
+	d := topotest.Deploy(t, topology.Pair(), labName)
+	dut := d.MustRole("dut")
+	for _, c := range []struct {
+		obj  string
+		want Layout
+	}{
+		{"bpf_bpfel.o", OurLayout},
+		{"testdata/correct/base/load_bytes.o", TutorialLayout},
+		{"testdata/correct/headers/load_bytes.o", OurLayout},
+	} {
+		out, err := exec.Command("ip", "-n", dut.NS.Name, "-force", "link", "set", "dev", dut.Iface, "xdpgeneric", "obj", c.obj, "sec", "xdp").CombinedOutput()
+		if err != nil {
+			t.Fatalf("attach %s with ip: %v\n%s", c.obj, err, out)
+		}
+		p, ok, err := attached.XDP(dut.NS, dut.Iface)
+		if err != nil || !ok {
+			t.Fatalf("%s: attached %+v, %v, %v", c.obj, p, ok, err)
+		}
+		if got, ok := programLayout(p.ID); !ok || got != c.want {
+			t.Errorf("%s loaded by ip: layout %+v, %v; want %+v", c.obj, got, ok, c.want)
+		}
+	}
+	spec, err := loadXdpDump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, _ := withReader(t, spec)
+	info, err := coll.Programs[progName].Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := info.ID()
+	if got, ok := programLayout(id); ok {
+		t.Errorf("loaded by cilium/ebpf: layout %+v found; want none, the type is not handed to the kernel", got)
+	}
+	env := &labs.Env{Attached: &labs.Attached{Points: []labs.AttachedPoint{{Program: &attached.Program{ID: id}}}}}
+	if got := attachedLayout(env); got != OurLayout {
+		t.Errorf("attachedLayout without the type = %+v, want the lab's", got)
 	}
 }

@@ -1,0 +1,5 @@
+/* xdp_dump's base step, correct, in another style (see ../load_bytes.h):
+ * reports a SYN without ACK. */
+#define REPORTS(syn, ack) ((syn) && !(ack))
+#define HEADERS_ONLY 0
+#include "../load_bytes.h"
