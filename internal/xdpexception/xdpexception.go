@@ -159,4 +159,3 @@ func (c Counts) String() string {
 func (w *Watcher) Close() error {
 	return errors.Join(w.link.Close(), w.prog.Close(), w.counts.Close())
 }
-
