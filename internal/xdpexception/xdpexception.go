@@ -132,6 +132,18 @@ func (c Counts) Sub(before Counts) Counts {
 	return out
 }
 
+// Add is the sum of two counts, e.g. of several phases.
+func (c Counts) Add(o Counts) Counts {
+	out := Counts{}
+	for k, v := range c {
+		out[k] += v
+	}
+	for k, v := range o {
+		out[k] += v
+	}
+	return out
+}
+
 // Total is every exception counted.
 func (c Counts) Total() uint64 {
 	var n uint64
