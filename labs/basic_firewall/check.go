@@ -129,7 +129,7 @@ type checkChange struct {
 	Node1Addr netip.Prefix   `json:"node1_addr"`
 	// Rules go into the blacklists at free indices; Slots hold the
 	// counters of those indices on each CPU before, restored afterwards.
-	Rules []checkRule           `json:"rules"`
+	Rules []checkRule         `json:"rules"`
 	Slots map[uint32][][]byte `json:"slots"`
 }
 
@@ -654,7 +654,10 @@ func (c *checker) dropTraffic(ctx context.Context) []func() error {
 	ph := &c.drop
 	traffic := []func() error{
 		func() (err error) { ph.pings, err = grade.Pings(ctx, c.from(s), c.dut.Addr.Addr(), pings); return err },
-		func() (err error) { ph.pings2, err = grade.Pings(ctx, c.from(s2), c.dut.Addr.Addr(), pings); return err },
+		func() (err error) {
+			ph.pings2, err = grade.Pings(ctx, c.from(s2), c.dut.Addr.Addr(), pings)
+			return err
+		},
 		func() (err error) {
 			ph.udp, err = grade.Datagrams(ctx, c.sender, c.node1(), udpPort, datagrams, udpPayload)
 			return err

@@ -20,13 +20,13 @@ import (
 
 // Names the tutorial uses; an --obj must provide them.
 const (
-	labName      = "basic_firewall"
-	progName     = "firewall"
+	labName       = "basic_firewall"
+	progName      = "firewall"
 	blacklistMap  = "blacklist"
 	blacklist6Map = "blacklist6"
 	matchesMap    = "matches"
-	linkPin      = "link_node1_veth1"
-	dropFlag     = "drop"
+	linkPin       = "link_node1_veth1"
+	dropFlag      = "drop"
 )
 
 // Steps after the base exercise.
