@@ -239,9 +239,25 @@ func (m *fwMaps) plan(rules []Rule, taken []netip.Prefix, dut netip.Addr, ipv6 b
 		}
 	}
 	if len(errs) > 0 {
+		// Say too whether the rules leave room for the check's, as if it
+		// had its block: both are for the learner to fix.
+		if !block.IsValid() {
+			block = sourceRanges[0]
+		}
+		if ipv6 && !block6.IsValid() {
+			block6 = sourceBlock6(sourceRanges6[0], block.Addr().Next())
+		}
+		if _, err := m.allot(rules, block, block6, dut, ipv6); err != nil {
+			errs = append(errs, err)
+		}
 		return checkChange{}, errors.Join(errs...)
 	}
+	return m.allot(rules, block, block6, dut, ipv6)
+}
 
+// allot chooses the check's addresses in block (and block6), its rules
+// and their slots, or says why the rules leave too few free.
+func (m *fwMaps) allot(rules []Rule, block, block6 netip.Prefix, dut netip.Addr, ipv6 bool) (checkChange, error) {
 	s, n, s2 := block.Addr().Next(), block.Addr().Next().Next(), block.Addr().Next().Next().Next()
 	ch := checkChange{
 		HostAddrs: []netip.Prefix{netip.PrefixFrom(s, blockBits), netip.PrefixFrom(s2, blockBits)},

@@ -40,11 +40,13 @@ func ParseRule(s string, ipv6 bool) (netip.Prefix, error) {
 		p, err = netip.ParsePrefix(s)
 	} else {
 		var a netip.Addr
-		if a, err = netip.ParseAddr(s); err == nil {
+		if a, err = netip.ParseAddr(s); err == nil && a.Zone() == "" {
 			p = netip.PrefixFrom(a, a.BitLen())
+		} else if err == nil {
+			err = errors.New("a zone is no part of a prefix")
 		}
 	}
-	if err != nil || p.Addr().Zone() != "" {
+	if err != nil {
 		if ipv6 {
 			return netip.Prefix{}, fmt.Errorf("bad CIDR %q: want a prefix such as 10.0.0.0/8 or 2001:db8::/32, or an address such as 10.1.2.3", s)
 		}
