@@ -104,7 +104,9 @@ func TestBasicFirewallAcceptance(t *testing.T) {
 	for _, want := range []string{
 		"3 pings 198.18.0.1 -> 192.168.0.2 are answered (the check's own source; no rule of 192.168.0.0/24 matches it): expected 3 replies, observed 3 replies",
 		"3 pings 198.18.0.1 -> 192.168.0.2 get no reply (the check's rule 198.18.0.1/32 at index 15): expected 0 replies, observed 0 replies",
-		"matches[15] (the check's rule 198.18.0.1/32 at index 15) counts the 3 dropped echo requests: expected 3, observed 3", "5/5"} {
+		"matches[15] (the check's rule 198.18.0.1/32) counts the 3 echo requests and 5 datagrams from 198.18.0.1: expected 8, observed 8",
+		"3 pings 198.18.0.3 -> 192.168.0.2 get no reply (the check's rule 198.18.0.0/29 at index 0, shared for now with your rule 192.168.0.0/24; 198.18.0.1/32 does not contain 198.18.0.3)",
+		"13/13"} {
 		if !strings.Contains(chk.stdout, want) {
 			t.Errorf("check output lacks %q:\n%s", want, chk.stdout)
 		}
@@ -150,7 +152,7 @@ func TestBasicFirewallAcceptance(t *testing.T) {
 }
 
 // TestFirewallCheckFullBlacklist: with all 16 slots taken the check cannot
-// add its own rule; it prints the cause and the command that frees a slot,
+// add its own rules; it prints the cause and the command that frees slots,
 // and the rules stay as they were.
 func TestFirewallCheckFullBlacklist(t *testing.T) {
 	testutils.RequirePrivileged(t)
@@ -163,11 +165,60 @@ func TestFirewallCheckFullBlacklist(t *testing.T) {
 	mustSucceed(t, xdplab(t, inst, args...))
 	before := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")).stdout
 	chk := xdplab(t, inst, "check", "basic_firewall")
-	want := "blacklist is full (16 rules): remove one with `xdplab fw del CIDR --instance " + inst + "` and check again"
+	want := "blacklist is full for them (16 rules, 0 free slots): remove 3 rules with `xdplab fw del CIDR --instance " + inst + "` and check again"
 	if chk.code != 2 || !strings.Contains(chk.stdout+chk.stderr, want) || !strings.Contains(chk.stdout, "ERROR: could not check") {
 		t.Errorf("check with a full blacklist, want exit 2 (could not check) saying %q:\n%s", want, chk)
 	}
 	if after := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")).stdout; after != before {
 		t.Errorf("rules changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// TestFirewallSteps: the bytes step's fw list shows what the drops
+// weighed, with the system's ping as a witness; the ipv6 step takes IPv6
+// rules from --drop and fw add, lists them by index beside the IPv4 ones,
+// and its check passes and leaves them alone.
+func TestFirewallSteps(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	requireTool(t, "ping")
+	inst := testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+
+	mustSucceed(t, xdplab(t, inst, "up", "basic_firewall", "--step", "bytes", "--drop", "192.168.0.0/24"))
+	out, _ := exec.Command("ip", "netns", "exec", inst+"-basic_firewall-host", "ping", "-c", "3", "-i", "0.2", "-W", "1", "192.168.0.2").CombinedOutput()
+	if !strings.Contains(string(out), "3 packets transmitted, 0 received") {
+		t.Errorf("system ping from the blocked host:\n%s", out)
+	}
+	// 3 frames of 98 bytes: 14 Ethernet, 20 IPv4, 8 ICMP, 56 of data.
+	if list := mustSucceed(t, xdplab(t, inst, "fw", "list")); !strings.Contains(list.stdout, "0     192.168.0.0/24     3        294") ||
+		!strings.Contains(list.stdout, "BYTES") {
+		t.Errorf("fw list of the bytes step:\n%s", list.stdout)
+	}
+	if list := mustSucceed(t, xdplab(t, inst, "fw", "list", "--json")); !strings.Contains(list.stdout, `"bytes": 294`) {
+		t.Errorf("fw list --json of the bytes step:\n%s", list.stdout)
+	}
+	wantError(t, xdplab(t, inst, "fw", "add", "2001:db8::/32"), "is not IPv4")
+	mustSucceed(t, xdplab(t, inst, "down"))
+
+	wantError(t, xdplab(t, inst, "up", "basic_firewall", "--step", "ipv6", "--drop", "::ffff:10.0.0.0/104"), "IPv4-mapped")
+	mustSucceed(t, xdplab(t, inst, "up", "basic_firewall", "--step", "ipv6", "--drop", "192.168.0.0/24", "--drop", "2001:db8:1::/48"))
+	if add := mustSucceed(t, xdplab(t, inst, "fw", "add", "fd00::/8")); !strings.Contains(add.stdout, "added rule 2: drop fd00::/8") {
+		t.Errorf("fw add of an IPv6 prefix: %s", add.stdout)
+	}
+	before := mustSucceed(t, xdplab(t, inst, "fw", "list")).stdout
+	for _, want := range []string{"1     2001:db8:1::/48    0", "2     fd00::/8           0"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("fw list lacks %q:\n%s", want, before)
+		}
+	}
+	chk := mustSucceed(t, xdplab(t, inst, "check", "basic_firewall"))
+	if !strings.Contains(chk.stdout, "PASS: 18/18") || !strings.Contains(chk.stdout, "do not arrive (the check's rule 2001:db8:c612:1::1/128") {
+		t.Errorf("check of the ipv6 step:\n%s", chk.stdout)
+	}
+	if after := mustSucceed(t, xdplab(t, inst, "fw", "list")).stdout; after != before {
+		t.Errorf("check changed the rules:\nbefore %s\nafter  %s", before, after)
+	}
+	if del := mustSucceed(t, xdplab(t, inst, "fw", "del", "2001:db8:1::/48")); !strings.Contains(del.stdout, "removed rule 1: 2001:db8:1::/48") {
+		t.Errorf("fw del of an IPv6 prefix: %s", del.stdout)
 	}
 }

@@ -5,8 +5,11 @@
  * This is the go-xdp-examples program: the same program name (firewall), map
  * names (blacklist, matches) and layouts, so the tutorial's own object loads
  * with `xdplab up basic_firewall --obj`. */
-
-#include "xdplab/parse.h"
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 /* The tutorial's limit: at most 16 rules, one counter per rule. */
 #define MAX_RULES 16
@@ -46,15 +49,26 @@ int firewall(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
 
-	/* parse_ipv4 checks that the Ethernet and IPv4 headers fit before
-	 * data_end; without that check the verifier rejects the read of saddr. */
-	struct iphdr *ip = parse_ipv4(data, data_end);
-	if (!ip)
+	/* The Ethernet header must fit before we read h_proto. */
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+	/* h_proto is in network byte order, as on the wire. */
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return XDP_PASS; /* not IPv4 (ARP, say): this firewall only judges IPv4 */
+	struct iphdr *ip = (void *)(eth + 1);
+	/* The IPv4 header must fit before we read saddr. */
+	if ((void *)(ip + 1) > data_end)
+		return XDP_PASS;
 
-	/* Look the source address up with the full /32: the trie finds the
-	 * longest rule prefix that contains it, if any. */
+	/* xdplab:todo 1: look the source address up in blacklist: a struct
+	 * lpm_key on the stack with prefixlen 32 and addr = ip->saddr (as it
+	 * is, in network byte order), then __u32 *rule =
+	 * bpf_map_lookup_elem(&blacklist, &key); return XDP_PASS when it is
+	 * NULL (no rule contains the source). Rule index 0 is a rule too. */
+	/* The full /32 of the source: the trie finds the longest rule prefix
+	 * that contains it, if any. */
 	struct lpm_key key = {
 		.prefixlen = 32,
 		.addr = ip->saddr,
@@ -62,14 +76,28 @@ int firewall(struct xdp_md *ctx)
 	__u32 *rule = bpf_map_lookup_elem(&blacklist, &key);
 	if (!rule)
 		return XDP_PASS; /* no rule matches the source */
+	/* xdplab:else */
+	// return XDP_PASS; /* remove this line when you write TODO 1 */
+	/* xdplab:end */
 
-	/* The verifier wants the counter lookup checked too: an index past
-	 * MAX_RULES would return NULL. */
+	/* xdplab:todo 2: count the drop for its rule: the value *rule is the
+	 * index into matches; copy it to a __u32 on the stack, look up
+	 * __u64 *count = bpf_map_lookup_elem(&matches, &index) and add 1 to
+	 * *count when it is not NULL (the verifier insists on the check). */
+	/* Copy the index to the stack: the key of the next lookup must be
+	 * memory the program owns. An index past MAX_RULES returns NULL. */
 	__u32 index = *rule;
 	__u64 *count = bpf_map_lookup_elem(&matches, &index);
 	if (count)
 		*count += 1;
+	/* xdplab:end */
+
+	/* xdplab:todo 3: drop the packet: return XDP_DROP (not XDP_ABORTED,
+	 * which is for programs that fail). */
 	return XDP_DROP;
+	/* xdplab:else */
+	// return XDP_PASS;
+	/* xdplab:end */
 }
 
 char __license[] SEC("license") = "GPL";

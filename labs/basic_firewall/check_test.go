@@ -26,7 +26,7 @@ import (
 // no undo record.
 type labState struct {
 	Rules    []basicfirewall.Rule
-	Counters [][]uint64
+	Counters [][][]byte
 	Addrs    []string
 	Records  []string
 }
@@ -45,7 +45,7 @@ func readLabState(t *testing.T, r *labs.Runner) labState {
 	}
 	defer m.Close()
 	for i := range m.MaxEntries() {
-		var v []uint64
+		var v [][]byte
 		if err := m.Lookup(i, &v); err != nil {
 			t.Fatal(err)
 		}
@@ -80,9 +80,12 @@ func setCounters(t *testing.T, r *labs.Runner) {
 	}
 	defer m.Close()
 	for i := range m.MaxEntries() {
-		v := make([]uint64, ebpf.MustPossibleCPU())
+		v := make([][]byte, ebpf.MustPossibleCPU())
 		for cpu := range v {
-			v[cpu] = uint64(100*i) + uint64(cpu) + 1
+			v[cpu] = make([]byte, m.ValueSize())
+			for b := range v[cpu] {
+				v[cpu][b] = byte(100*int(i) + cpu + b + 1)
+			}
 		}
 		if err := m.Update(i, v, ebpf.UpdateAny); err != nil {
 			t.Fatal(err)
@@ -94,9 +97,14 @@ func setCounters(t *testing.T, r *labs.Runner) {
 // and returns its state before any check.
 func upWithCounters(t *testing.T, rules ...string) (*labs.Runner, labState) {
 	t.Helper()
+	return upStepWithCounters(t, "", rules...)
+}
+
+func upStepWithCounters(t *testing.T, step string, rules ...string) (*labs.Runner, labState) {
+	t.Helper()
 	r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
 	t.Cleanup(func() { r.Down(context.Background(), "") })
-	if err := r.Up(context.Background(), "basic_firewall", labs.Options{Values: drop(rules...)}); err != nil {
+	if err := r.Up(context.Background(), "basic_firewall", labs.Options{Step: step, Values: drop(rules...)}); err != nil {
 		t.Fatal(err)
 	}
 	setCounters(t, r)
@@ -104,51 +112,71 @@ func upWithCounters(t *testing.T, rules ...string) (*labs.Runner, labState) {
 }
 
 // TestCheckLeavesEverything: a passing check leaves the learner's rules,
-// every counter on every CPU (the slot it borrowed too) and the addresses
-// exactly as they were.
+// every counter on every CPU (the slots it borrowed too, index 0 shared
+// with a rule of the learner's among them) and the addresses exactly as
+// they were, in every exercise.
 func TestCheckLeavesEverything(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	r, before := upWithCounters(t, "192.168.0.0/24", "10.0.0.0/8")
-	reports, err := r.Check(context.Background(), "basic_firewall")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutils.RequirePass(t, reports)
-	if after := readLabState(t, r); !reflect.DeepEqual(before, after) {
-		t.Errorf("check changed the lab:\nbefore %+v\nafter  %+v", before, after)
+	for _, c := range []struct {
+		step  string
+		rules []string
+	}{
+		{"", []string{"192.168.0.0/24", "10.0.0.0/8"}},
+		{"bytes", []string{"192.168.0.0/24", "10.0.0.0/8"}},
+		{"ipv6", []string{"192.168.0.0/24", "2001:db8::/32", "10.0.0.0/8"}},
+	} {
+		t.Run(labs.Step{Name: c.step}.Title(), func(t *testing.T) {
+			testutils.RequirePrivileged(t)
+			r, before := upStepWithCounters(t, c.step, c.rules...)
+			reports, err := r.Check(context.Background(), "basic_firewall")
+			if err != nil {
+				t.Fatal(err)
+			}
+			testutils.RequirePass(t, reports)
+			if after := readLabState(t, r); !reflect.DeepEqual(before, after) {
+				t.Errorf("check changed the lab:\nbefore %+v\nafter  %+v", before, after)
+			}
+		})
 	}
 }
 
-// TestCheckCannotJudge: when the rules leave the check no free slot or no
-// source address that no rule matches, the check could not run: the report
-// carries the cause and the command that fixes it, and nothing changed.
+// TestCheckCannotJudge: when the rules leave the check too few free slots
+// or no source block that no rule touches, the check could not run: the
+// report carries the cause and the command that fixes it, and nothing
+// changed.
 func TestCheckCannotJudge(t *testing.T) {
 	var full []string
 	for i := range 15 {
 		full = append(full, fmt.Sprintf("10.%d.0.0/16", i))
 	}
 	cases := []struct {
-		name string
-		drop []string
-		want []string
+		name, step string
+		drop       []string
+		want       []string
 	}{
-		{"full blacklist", append(slices.Clone(full), "192.168.0.0/24"), []string{
-			"the check adds a rule of its own for a while, but the blacklist is full (16 rules)",
-			"remove one with `xdplab fw del CIDR --instance "}},
-		{"every source in a rule", []string{"0.0.0.0/0"}, []string{
+		{"full blacklist", "", append(slices.Clone(full), "192.168.0.0/24"), []string{
+			"the check adds 4 rules of its own for a while, but the blacklist is full for them (16 rules, 0 free slots)",
+			"remove 3 rules with `xdplab fw del CIDR --instance "}},
+		{"one slot short", "", full[:14], []string{
+			"the check adds 4 rules of its own for a while, but the blacklist is full for them (14 rules, 2 free slots)",
+			"remove 1 rule with `xdplab fw del CIDR --instance "}},
+		{"every source in a rule", "", []string{"0.0.0.0/0"}, []string{
 			"cannot judge under these rules",
 			"0.0.0.0/0 covers every address it could use (198.18.0.0/15, 100.64.0.0/10, 172.16.0.0/12, 10.0.0.0/8)",
 			"remove it with `xdplab fw del 0.0.0.0/0 --instance "}},
-		{"several rules cover every source", []string{"0.0.0.0/1", "128.0.0.0/1"}, []string{
+		{"several rules cover every source", "", []string{"0.0.0.0/1", "128.0.0.0/1"}, []string{
 			"0.0.0.0/1, 128.0.0.0/1 cover every address",
 			"remove one of them with `xdplab fw del CIDR --instance "}},
-		{"both", append(slices.Clone(full), "0.0.0.0/0"), []string{
+		{"both", "", append(slices.Clone(full), "0.0.0.0/0"), []string{
 			"cannot judge under these rules", "blacklist is full"}},
+		{"every IPv6 source in a rule", "ipv6", []string{"::/0"}, []string{
+			"cannot judge under these rules",
+			"::/0 covers every address it could use (2001:db8:c612:1::/64, 3fff:fff:c612:1::/64, fd78:6c62:c612:1::/64)",
+			"remove it with `xdplab fw del ::/0 --instance "}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			testutils.RequirePrivileged(t)
-			r, before := upWithCounters(t, c.drop...)
+			r, before := upStepWithCounters(t, c.step, c.drop...)
 			reports, err := r.Check(context.Background(), "basic_firewall")
 			if err != nil {
 				t.Fatal(err)
@@ -169,48 +197,46 @@ func TestCheckCannotJudge(t *testing.T) {
 	}
 }
 
-// TestCheckCatchesMistakes: programs that pass a check that only pings from
-// the host under the learner's own rules must fail this one, with a hint
-// that names the mistake.
-func TestCheckCatchesMistakes(t *testing.T) {
-	cases := []struct {
-		name, obj string
-		drop      []string
-		failing   string // the name of a failing expectation
-		hint      string
-	}{
-		{"destination lookup under 192.168.0.0/24", "testdata/dst_lookup.o", []string{"192.168.0.0/24"},
-			"are answered", "contains the pings' destination 192.168.0.2, not their source 198.18.0.1: look up the source address (ip->saddr)"},
-		{"destination lookup without rules", "testdata/dst_lookup.o", nil,
-			"get no reply", "ip->saddr"},
-		{"counting at index 0 under one rule", "testdata/count_at_zero.o", []string{"192.168.0.0/24"},
-			"matches[15]", "use the value it returns as the index"},
+// TestMistakesUnderRules: the learner's own --drop rules must not mask a
+// mistake. Mistakes of the suite that rules of the lab's subnet, of the
+// dut's address or at index 0 could hide are run under such rules, and
+// must fail the same expectation with the same word in its hint.
+func TestMistakesUnderRules(t *testing.T) {
+	drops := map[string][]string{
+		"":     {"192.168.0.0/24", "192.168.0.2", "10.0.0.0/8"},
+		"ipv6": {"192.168.0.0/24", "2001:db8::/32", "fd00::/8"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+	under := []string{"base/destination", "base/count_at_zero", "base/index_zero", "base/byte_order", "base/index_plus_one",
+		"ipv6/destination6", "ipv6/prefixlen_32"}
+	for _, m := range labtest.LoadMistakes(t, "basic_firewall") {
+		if !slices.Contains(under, m.Name()) {
+			continue
+		}
+		t.Run(m.Name(), func(t *testing.T) {
 			testutils.RequirePrivileged(t)
-			r := &labs.Runner{Registry: course.Registry(), Instance: testutils.Instance(t)}
-			reports, err := r.Run(context.Background(), []string{"basic_firewall"},
-				labs.Options{Obj: c.obj, Values: drop(c.drop...)})
+			step, _, _ := strings.Cut(m.Name(), "/")
+			if step == labs.BaseStep {
+				step = ""
+			}
+			reports, err := labtest.Runner(t).Run(context.Background(), []string{"basic_firewall"},
+				labs.Options{Obj: m.Program(t, "basic_firewall"), Step: step, Values: drop(drops[step]...)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			rep := reports[0]
-			if rep.Pass || rep.Error != "" {
-				t.Fatalf("want a failed expectation, got pass=%v error=%q", rep.Pass, rep.Error)
+			_, _, text := rep.Describe()
+			if rep.Verdict != labs.VerdictFail {
+				t.Fatalf("verdict %s, want fail:\n%s", rep.Verdict, text)
 			}
-			found := false
 			for _, res := range rep.Results {
-				if !res.Pass && strings.Contains(res.Name, c.failing) {
-					found = true
-					if !strings.Contains(res.Hint, c.hint) {
-						t.Errorf("%s: hint %q lacks %q", res.Name, res.Hint, c.hint)
+				if !res.Pass && strings.Contains(res.Name, m.Fails) {
+					if !strings.Contains(strings.ToLower(res.Hint), strings.ToLower(m.Hint)) {
+						t.Errorf("%s fails, but its hint does not say %q:\n%s", res.Name, m.Hint, text)
 					}
+					return
 				}
 			}
-			if !found {
-				t.Errorf("no failing expectation %q in %+v", c.failing, rep.Results)
-			}
+			t.Errorf("no failing expectation named like %q:\n%s", m.Fails, text)
 		})
 	}
 }
@@ -229,8 +255,8 @@ func TestCheckPingsNotSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := reports[0]
-	if rep.Verdict != labs.VerdictFail || rep.Error != "" || len(rep.Results) != 5 {
-		t.Fatalf("want 5 judged expectations and a FAIL, got %s, error %q, %d results", rep.Verdict, rep.Error, len(rep.Results))
+	if rep.Verdict != labs.VerdictFail || rep.Error != "" || len(rep.Results) != 13 {
+		t.Fatalf("want 13 judged expectations and a FAIL, got %s, error %q, %d results", rep.Verdict, rep.Error, len(rep.Results))
 	}
 	failed := 0
 	for _, res := range rep.Results {
@@ -278,8 +304,8 @@ func TestCheckKeepsAddressesItDidNotAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutils.RequirePass(t, reports)
-	if !strings.Contains(reports[0].Results[0].Name, "198.18.0.5 -> 192.168.0.2") {
-		t.Errorf("check did not move to the next /30: %s", reports[0].Results[0].Name)
+	if !strings.Contains(reports[0].Results[0].Name, "198.18.0.9 -> 192.168.0.2") {
+		t.Errorf("check did not move to the next /29: %s", reports[0].Results[0].Name)
 	}
 	if after := readLabState(t, r); !reflect.DeepEqual(before, after) {
 		t.Errorf("check changed the lab:\nbefore %+v\nafter  %+v", before, after)

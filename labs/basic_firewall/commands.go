@@ -10,7 +10,7 @@ import (
 // Commands are `xdplab fw list|add|del`: they change the rules of a running
 // basic_firewall, whose --drop flag only sets them at up.
 func (*Lab) Commands() []labs.Command {
-	const cidrHelp = "an IPv4 prefix such as 10.0.0.0/8, or an address"
+	const cidrHelp = "an IPv4 prefix such as 10.0.0.0/8, or an address (IPv6 ones too in the ipv6 step)"
 	return []labs.Command{{
 		Name:  "fw",
 		Usage: "list, add or remove the rules of basic_firewall while it is up",
@@ -64,9 +64,23 @@ func listRules(ctx context.Context, r *labs.Runner, _ []string, out labs.Output)
 		fmt.Fprintf(out.W, "no rules: basic_firewall (instance %s) drops nothing; add one with %s\n", r.Instance, r.Cmd("fw add CIDR"))
 		return nil
 	}
-	fmt.Fprintf(out.W, "%-5s %-18s %s\n", "INDEX", "RULE", "MATCHES")
+	// The RULE column is as wide as an IPv4 prefix can be, or as the
+	// longest IPv6 one.
+	width := 18
 	for _, rule := range rules {
-		fmt.Fprintf(out.W, "%-5d %-18s %d\n", rule.Index, rule.Prefix, rule.Matches)
+		width = max(width, len(rule.Prefix.String())+1)
+	}
+	header := fmt.Sprintf("%-5s %-*s %s", "INDEX", width, "RULE", "MATCHES")
+	if rules[0].Bytes != nil {
+		header += "  BYTES"
+	}
+	fmt.Fprintln(out.W, header)
+	for _, rule := range rules {
+		line := fmt.Sprintf("%-5d %-*s %d", rule.Index, width, rule.Prefix, rule.Matches)
+		if rule.Bytes != nil {
+			line = fmt.Sprintf("%-5d %-*s %-7d  %d", rule.Index, width, rule.Prefix, rule.Matches, *rule.Bytes)
+		}
+		fmt.Fprintln(out.W, line)
 	}
 	return nil
 }

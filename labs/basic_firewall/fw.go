@@ -17,7 +17,7 @@ import (
 func List(ctx context.Context, r *labs.Runner) ([]Rule, error) {
 	var rules []Rule
 	err := r.WithLab(ctx, labName, func(_ labs.Lab, env *labs.Env) error {
-		m, err := openMaps(env, true)
+		m, err := openLabMaps(env, true)
 		if err != nil {
 			return err
 		}
@@ -42,17 +42,23 @@ func Del(ctx context.Context, r *labs.Runner, cidr string) (Rule, error) {
 // change applies one rule change to the running lab's maps under the
 // instance lock, so it never interleaves with up, check or down.
 func change(ctx context.Context, r *labs.Runner, verb, cidr string, apply func(*fwMaps, netip.Prefix) (Rule, error)) (Rule, error) {
-	p, err := ParseRule(cidr)
+	// Either family parses here; whether the running firewall has a
+	// blacklist for it is known once its maps are open.
+	p, err := ParseRule(cidr, true)
 	if err != nil {
 		return Rule{}, labs.Errorf(labs.ErrUsage, "fw %s: %w", verb, err)
 	}
 	var rule Rule
 	err = r.WithLab(ctx, labName, func(_ labs.Lab, env *labs.Env) error {
-		m, err := openMaps(env, false)
+		m, err := openLabMaps(env, false)
 		if err != nil {
 			return err
 		}
 		defer m.Close()
+		if m.trie(p) == nil {
+			_, err := ParseRule(cidr, false)
+			return labs.Errorf(labs.ErrUsage, "%w", err)
+		}
 		rule, err = apply(m, p)
 		return err
 	})

@@ -4,9 +4,10 @@ package basicfirewall
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"strings"
 	"time"
@@ -19,22 +20,77 @@ import (
 
 // Names the tutorial uses; an --obj must provide them.
 const (
-	labName      = "basic_firewall"
-	progName     = "firewall"
-	blacklistMap = "blacklist"
-	matchesMap   = "matches"
-	linkPin      = "link_node1_veth1"
-	dropFlag     = "drop"
+	labName       = "basic_firewall"
+	progName      = "firewall"
+	blacklistMap  = "blacklist"
+	blacklist6Map = "blacklist6"
+	matchesMap    = "matches"
+	linkPin       = "link_node1_veth1"
+	dropFlag      = "drop"
 )
 
-// want is the tutorial's layout: an LPM_TRIE keyed by {u32 prefixlen; u32
-// addr} holding a u32 rule index, and a u64 counter per rule index.
-var want = loader.Want{
-	Programs: map[string]ebpf.ProgramType{progName: ebpf.XDP},
-	Maps: map[string]loader.MapShape{
-		blacklistMap: {Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4},
-		matchesMap:   {Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8},
-	},
+// Steps after the base exercise.
+const (
+	stepBytes = "bytes"
+	stepIPv6  = "ipv6"
+)
+
+// wants are the layouts each step's program must have. The base exercise
+// has the tutorial's: an LPM_TRIE keyed by {u32 prefixlen; u32 addr}
+// holding a u32 rule index, and a u64 counter per rule index. The bytes
+// step keeps {u64 packets; u64 bytes} per rule; the ipv6 step adds an
+// LPM_TRIE keyed by {u32 prefixlen; u8 addr[16]}.
+var wants = map[string]loader.Want{
+	"":        want(8, false),
+	stepBytes: want(statsSize, false),
+	stepIPv6:  want(8, true),
+}
+
+func want(counter uint32, ipv6 bool) loader.Want {
+	w := loader.Want{
+		Programs: map[string]ebpf.ProgramType{progName: ebpf.XDP},
+		Maps: map[string]loader.MapShape{
+			blacklistMap: {Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4},
+			matchesMap:   {Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: counter},
+		},
+	}
+	if ipv6 {
+		w.Maps[blacklist6Map] = loader.MapShape{Type: ebpf.LPMTrie, KeySize: 20, ValueSize: 4}
+	}
+	return w
+}
+
+// programs are the embedded objects, one per step, that up loads without
+// --obj. Every step keeps the tutorial's names.
+var programs = map[string]func() (*ebpf.CollectionSpec, error){
+	"":        loadBasicFirewall,
+	stepBytes: loadBasicFirewallBytes,
+	stepIPv6:  loadBasicFirewallIPv6,
+}
+
+// The exercises: the base exercise's files beside the lab's program, each
+// step's in steps/<name>/.
+var (
+	//go:embed basic_firewall.c exercise.md
+	baseFiles embed.FS
+	//go:embed steps
+	stepFiles embed.FS
+)
+
+// steps lists the exercises in the order a learner takes them.
+func steps() []labs.Step {
+	step := func(name string) fs.FS {
+		sub, err := fs.Sub(stepFiles, "steps/"+name)
+		if err != nil {
+			panic(err) // a constant path the embed directive holds
+		}
+		return sub
+	}
+	return []labs.Step{
+		{Summary: "drop IPv4 packets by source prefix, count the drops per rule", Files: baseFiles},
+		{Name: stepBytes, Summary: "keep {packets, bytes} per rule: what each rule dropped, and how much it weighed", Files: step(stepBytes), Object: _BasicFirewallBytesBytes},
+		{Name: stepIPv6, Summary: "an IPv6 blacklist beside the IPv4 one, the two sharing the rule indices", Files: step(stepIPv6), Object: _BasicFirewallIPv6Bytes},
+	}
 }
 
 // Lab is the basic_firewall lab.
@@ -65,37 +121,39 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab fw list{instance}   # rules by index, with their drop counts",
 			"sudo xdplab fw add {addr:sender}{instance}   # block the host; fw del {addr:sender} lets it through again",
 		},
-		Keys:   map[string]labs.KeyFormat{blacklistMap: labs.KeyIPv4Prefix},
+		Keys:   map[string]labs.KeyFormat{blacklistMap: labs.KeyIPv4Prefix, blacklist6Map: KeyIPv6Prefix},
 		Guide:  guide,
+		Steps:  steps(),
 		Object: _BasicFirewallBytes,
 	}
 }
 
-// Validate checks the object and the --drop rules before anything is created:
-// every rule must be IPv4, given once, and fit into the object's maps.
+// Validate checks the step, the object and the --drop rules before
+// anything is created: every rule must be of a family the step's firewall
+// has a blacklist for, given once, and fit into the object's maps.
 func (*Lab) Validate(opts labs.Options) error {
-	spec, err := loader.Spec(loadBasicFirewall, opts.Obj, want)
+	if programs[opts.Step] == nil {
+		return labs.Errorf(labs.ErrUsage, "basic_firewall has no step %q", opts.Step) // the runner lists the steps before this
+	}
+	spec, err := loader.Spec(programs[opts.Step], opts.Obj, wants[opts.Step])
 	if err != nil {
 		return err
 	}
-	_, err = dropRules(opts, specCapacity(spec))
+	_, err = dropRules(opts, spec)
 	return err
 }
 
-// specCapacity is how many rules an object's maps hold: a rule needs a
-// blacklist entry and a counter in matches.
-func specCapacity(spec *ebpf.CollectionSpec) int {
-	return int(min(spec.Maps[blacklistMap].MaxEntries, spec.Maps[matchesMap].MaxEntries))
-}
-
-// dropRules parses the --drop values in order; a rule's index is its position,
-// as in the tutorial.
-func dropRules(opts labs.Options, capacity int) ([]netip.Prefix, error) {
+// dropRules parses the --drop values in order; a rule's index is its
+// position, as in the tutorial. Rules of both families share the indices
+// (the counters of matches), and each family's rules fit in its blacklist.
+func dropRules(opts labs.Options, spec *ebpf.CollectionSpec) ([]netip.Prefix, error) {
 	values := opts.Values[dropFlag]
+	ipv6 := opts.Step == stepIPv6
 	var rules []netip.Prefix
 	seen := map[netip.Prefix]string{}
+	perMap := map[string]int{}
 	for _, v := range values {
-		p, err := ParseRule(v)
+		p, err := ParseRule(v, ipv6)
 		if err != nil {
 			return nil, labs.Errorf(labs.ErrUsage, "--drop: %w", err)
 		}
@@ -103,22 +161,29 @@ func dropRules(opts labs.Options, capacity int) ([]netip.Prefix, error) {
 			return nil, labs.Errorf(labs.ErrUsage, "--drop %s and --drop %s are the same rule %s: give it once", prev, v, p)
 		}
 		seen[p] = v
+		perMap[mapOf(p)]++
 		rules = append(rules, p)
 	}
-	if len(rules) > capacity {
-		return nil, labs.Errorf(labs.ErrUsage, "%d --drop rules, but the blacklist map holds at most %d", len(rules), capacity)
+	if n := int(spec.Maps[matchesMap].MaxEntries); len(rules) > n {
+		return nil, labs.Errorf(labs.ErrUsage, "%d --drop rules, but the matches map holds counters for at most %d", len(rules), n)
+	}
+	for _, name := range []string{blacklistMap, blacklist6Map} {
+		if n := perMap[name]; n > 0 && n > int(spec.Maps[name].MaxEntries) {
+			return nil, labs.Errorf(labs.ErrUsage, "%d --drop rules for the %s map, but it holds at most %d", n, name, spec.Maps[name].MaxEntries)
+		}
 	}
 	return rules, nil
 }
 
-// Up loads the program, pins both maps, installs the --drop rules (rule i gets
-// index i) and attaches to node1/veth1.
+// Up loads the step's program (or the learner's), pins its maps, installs
+// the --drop rules (rule i gets index i) and attaches to node1/veth1.
 func (*Lab) Up(ctx context.Context, env *labs.Env) error {
-	spec, err := loader.Spec(loadBasicFirewall, env.Options.Obj, want)
+	step := env.Options.Step
+	spec, err := loader.Spec(programs[step], env.Options.Obj, wants[step])
 	if err != nil {
 		return err
 	}
-	rules, err := dropRules(env.Options, specCapacity(spec))
+	rules, err := dropRules(env.Options, spec)
 	if err != nil {
 		return err
 	}
@@ -127,10 +192,14 @@ func (*Lab) Up(ctx context.Context, env *labs.Env) error {
 		return err
 	}
 	defer coll.Close()
-	if err := loader.PinMaps(coll, env.PinDir, blacklistMap, matchesMap); err != nil {
+	pins := []string{blacklistMap, matchesMap}
+	if step == stepIPv6 {
+		pins = append(pins, blacklist6Map)
+	}
+	if err := loader.PinMaps(coll, env.PinDir, pins...); err != nil {
 		return err
 	}
-	m := &fwMaps{blacklist: coll.Maps[blacklistMap], matches: coll.Maps[matchesMap]}
+	m := &fwMaps{blacklist: coll.Maps[blacklistMap], blacklist6: coll.Maps[blacklist6Map], matches: coll.Maps[matchesMap]}
 	for i, p := range rules {
 		if err := m.insert(p, uint32(i)); err != nil {
 			return err
@@ -147,7 +216,7 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 	return labs.Every(ctx, time.Second, func() error {
 		// Reopen each time: after `down` the pins are gone and watch should
 		// say so instead of showing a detached map forever.
-		m, err := openMaps(env, true)
+		m, err := openLabMaps(env, true)
 		if err != nil {
 			return err
 		}
@@ -162,16 +231,21 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 }
 
 // Format renders rules as the tutorial's watch loop does, "%18s\t%d" per rule
-// followed by a blank line; unlike the tutorial it sums every CPU's counter
-// and also shows rules that matched nothing yet. With no rules it says how to
-// add one to the instance's firewall.
+// followed by a blank line (with "\t%d bytes" after the count where matches
+// keeps bytes); unlike the tutorial it sums every CPU's counter and also
+// shows rules that matched nothing yet. With no rules it says how to add one
+// to the instance's firewall.
 func Format(rules []Rule, instance string) string {
 	if len(rules) == 0 {
 		return "(blacklist is empty: " + labs.Cmd(instance, "fw add CIDR") + " adds a rule)\n\n"
 	}
 	var b strings.Builder
 	for _, r := range rules {
-		fmt.Fprintf(&b, "%18s\t%d\n", r.Prefix, r.Matches)
+		fmt.Fprintf(&b, "%18s\t%d", r.Prefix, r.Matches)
+		if r.Bytes != nil {
+			fmt.Fprintf(&b, "\t%d bytes", *r.Bytes)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("\n")
 	return b.String()

@@ -14,6 +14,7 @@ import (
 	"github.com/xdplab/xdplab/labs"
 	basicfirewall "github.com/xdplab/xdplab/labs/basic_firewall"
 	"github.com/xdplab/xdplab/labs/course"
+	"github.com/xdplab/xdplab/labs/labtest"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -57,7 +58,7 @@ func TestRun(t *testing.T) {
 			}
 			all := strings.Join(names, "\n")
 			for _, d := range c.drop {
-				p, _ := basicfirewall.ParseRule(d)
+				p, _ := basicfirewall.ParseRule(d, false)
 				if !strings.Contains(all, p.String()) {
 					t.Errorf("check does not name the --drop rule %s:\n%s", p, all)
 				}
@@ -67,6 +68,33 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSteps: every step's own program passes its check, in both modes,
+// with and without rules of the learner's.
+func TestSteps(t *testing.T) {
+	for _, c := range []struct {
+		step string
+		drop []string
+	}{
+		{"bytes", nil},
+		{"bytes", []string{"192.168.0.0/24"}},
+		{"ipv6", nil},
+		{"ipv6", []string{"192.168.0.0/24", "2001:db8::/32", "fd00::3"}},
+	} {
+		for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
+			t.Run(fmt.Sprintf("%s/%d rules/%s", c.step, len(c.drop), mode), func(t *testing.T) {
+				labtest.Passes(t, "basic_firewall", labs.Options{Mode: mode, Step: c.step, Values: drop(c.drop...)})
+			})
+		}
+	}
+}
+
+// TestExercises: for the base exercise and each step, the starter that
+// init writes compiles, loads and fails check with hints naming its TODOs;
+// the solution passes; in both modes.
+func TestExercises(t *testing.T) {
+	labtest.ExercisesGraded(t, "basic_firewall")
 }
 
 // TestBadInput: every bad --drop or --obj is refused before anything exists.
@@ -85,7 +113,15 @@ func TestBadInput(t *testing.T) {
 		{"prefix too long", labs.Options{Values: drop("10.0.0.0/33")}, `bad CIDR "10.0.0.0/33"`},
 		{"ipv6", labs.Options{Values: drop("2001:db8::/32")}, `CIDR "2001:db8::/32" is not IPv4`},
 		{"ipv6 address", labs.Options{Values: drop("fd00::3")}, `CIDR "fd00::3" is not IPv4`},
-		{"too many rules", labs.Options{Values: drop(many...)}, "17 --drop rules, but the blacklist map holds at most 16"},
+		{"too many rules", labs.Options{Values: drop(many...)}, "17 --drop rules, but the matches map holds counters for at most 16"},
+		{"ipv6 outside the ipv6 step", labs.Options{Step: "bytes", Values: drop("2001:db8::/32")}, `CIDR "2001:db8::/32" is not IPv4`},
+		{"ipv4-mapped in the ipv6 step", labs.Options{Step: "ipv6", Values: drop("::ffff:10.0.0.0/104")}, "is an IPv4-mapped IPv6 prefix"},
+		{"too many rules of both families", labs.Options{Step: "ipv6", Values: drop(append(many[:10:10], "2001:db8:1::/48", "2001:db8:2::/48",
+			"2001:db8:3::/48", "2001:db8:4::/48", "2001:db8:5::/48", "2001:db8:6::/48", "2001:db8:7::/48")...)},
+			"17 --drop rules, but the matches map holds counters for at most 16"},
+		{"no such step", labs.Options{Step: "ipv7"}, `basic_firewall has no step "ipv7"`},
+		{"obj of another step", labs.Options{Step: "ipv6", Obj: "bpf_bytes_bpfel.o"}, `no map named "blacklist6"`},
+		{"obj with counters of the wrong size", labs.Options{Step: "bytes", Obj: "bpf_bpfel.o"}, "matches"},
 		{"same rule twice", labs.Options{Values: drop("10.0.0.0/8", "10.1.2.3/8")}, "same rule 10.0.0.0/8"},
 		{"obj of another lab", labs.Options{Obj: "../packet_counter/bpf_bpfel.o"}, `no program named "firewall" (have: packet_count)`},
 		{"obj not ELF", labs.Options{Obj: "lab.go"}, "is not an ELF file"},
@@ -121,14 +157,32 @@ func TestParseRule(t *testing.T) {
 		"192.168.0.3":    "192.168.0.3/32", // a bare address is a /32, as in the tutorial
 		" 0.0.0.0/0 ":    "0.0.0.0/0",
 	} {
-		got, err := basicfirewall.ParseRule(in)
+		got, err := basicfirewall.ParseRule(in, false)
 		if err != nil || got.String() != want {
 			t.Errorf("ParseRule(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "abc", "10.0.0.300/8", "10.0.0.0/33", "::ffff:10.0.0.1", "2001:db8::/32", "10.0.0.0/8/8"} {
-		if p, err := basicfirewall.ParseRule(in); err == nil {
+		if p, err := basicfirewall.ParseRule(in, false); err == nil {
 			t.Errorf("ParseRule(%q) = %v, want an error", in, p)
+		}
+	}
+	// With an IPv6 blacklist (the ipv6 step).
+	for in, want := range map[string]string{
+		"2001:db8::/32":     "2001:db8::/32",
+		"2001:db8::7/64":    "2001:db8::/64",
+		"fd00::3":           "fd00::3/128",
+		"10.0.0.0/8":        "10.0.0.0/8",
+		" 2001:db8::/32   ": "2001:db8::/32",
+	} {
+		got, err := basicfirewall.ParseRule(in, true)
+		if err != nil || got.String() != want {
+			t.Errorf("ParseRule(%q, true) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"::ffff:10.0.0.1", "::ffff:10.0.0.0/104", "fe80::1%eth0", "2001:db8::/129", "2001:db8::/32/3"} {
+		if p, err := basicfirewall.ParseRule(in, true); err == nil {
+			t.Errorf("ParseRule(%q, true) = %v, want an error", in, p)
 		}
 	}
 }
@@ -142,6 +196,13 @@ func TestFormat(t *testing.T) {
 	want := "    192.168.0.0/24\t5\n        10.0.0.0/8\t0\n\n"
 	if got != want {
 		t.Errorf("Format = %q, want %q", got, want)
+	}
+	bytes := uint64(664)
+	got = basicfirewall.Format([]basicfirewall.Rule{
+		{Index: 0, Prefix: netip.MustParsePrefix("2001:db8::/32"), Matches: 8, Bytes: &bytes},
+	}, "xdplab")
+	if want := "     2001:db8::/32\t8\t664 bytes\n\n"; got != want {
+		t.Errorf("Format with bytes = %q, want %q", got, want)
 	}
 	if got := basicfirewall.Format(nil, "xdplab"); !strings.Contains(got, "`xdplab fw add CIDR`") {
 		t.Errorf("an empty blacklist does not say how to add a rule: %q", got)

@@ -49,7 +49,7 @@ func loadForTest(t testing.TB, rules ...string) (*basicFirewallObjects, *fwMaps)
 	t.Cleanup(func() { objs.Close() })
 	m := &fwMaps{blacklist: objs.Blacklist, matches: objs.Matches}
 	for i, r := range rules {
-		p, err := ParseRule(r)
+		p, err := ParseRule(r, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,9 +166,9 @@ func TestRuleChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Rule{
-		{0, netip.MustParsePrefix("192.168.0.3/32"), 0},
-		{1, netip.MustParsePrefix("192.168.0.0/24"), 0},
-		{2, netip.MustParsePrefix("172.16.0.0/12"), 0},
+		{Index: 0, Prefix: netip.MustParsePrefix("192.168.0.3/32")},
+		{Index: 1, Prefix: netip.MustParsePrefix("192.168.0.0/24")},
+		{Index: 2, Prefix: netip.MustParsePrefix("172.16.0.0/12")},
 	}
 	if len(rules) != len(want) {
 		t.Fatalf("rules = %v, want %v", rules, want)
@@ -202,17 +202,10 @@ func BenchmarkProgram(b *testing.B) {
 	}
 }
 
-// TestFreeSource: the check's source is the first address of its ranges
-// that no rule contains and whose /30 holds no address of the lab; without
-// one, the rules in the way are named.
+// TestFreeSource: the check's block is the first /29 of its ranges that
+// no rule and no subnet of the lab overlaps; without one, the rules in the
+// way are named. Its IPv6 block carries the IPv4 source in bits 32 to 63.
 func TestFreeSource(t *testing.T) {
-	rules := func(cidrs ...string) []Rule {
-		var out []Rule
-		for i, c := range cidrs {
-			out = append(out, Rule{Index: uint32(i), Prefix: netip.MustParsePrefix(c)})
-		}
-		return out
-	}
 	prefixes := func(cidrs ...string) []netip.Prefix {
 		var out []netip.Prefix
 		for _, c := range cidrs {
@@ -227,18 +220,20 @@ func TestFreeSource(t *testing.T) {
 		want     string
 		blocking []string
 	}{
-		{"no rules", nil, prefixes("192.168.0.0/24"), "198.18.0.1", nil},
-		{"the lab's own rules", rules("192.168.0.0/24", "192.168.0.3/32", "10.0.0.0/8"), nil, "198.18.0.1", nil},
-		{"its /32", rules("198.18.0.1/32"), nil, "198.18.0.5", nil},
-		{"its /31", rules("198.18.0.0/31"), nil, "198.18.0.5", nil},
-		{"the first /24", rules("198.18.0.0/24"), nil, "198.18.1.1", nil},
-		{"an address of the lab there", nil, prefixes("198.18.0.2/32"), "198.18.0.5", nil},
-		{"a subnet of the lab there", nil, prefixes("198.18.0.0/16"), "198.19.0.1", nil},
-		{"the whole first range", rules("198.18.0.0/15"), nil, "100.64.0.1", nil},
-		{"first three ranges", rules("198.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12"), nil, "10.0.0.1", nil},
-		{"everything", rules("10.0.0.0/8", "0.0.0.0/0"), nil, "invalid IP", []string{"0.0.0.0/0"}},
-		{"two halves", rules("0.0.0.0/1", "128.0.0.0/1"), nil, "invalid IP", []string{"128.0.0.0/1", "0.0.0.0/1"}},
-		{"the lab's addresses everywhere", nil, prefixes("0.0.0.0/0"), "invalid IP", nil},
+		{"no rules", nil, prefixes("192.168.0.0/24"), "198.18.0.0/29", nil},
+		{"the lab's own rules", rules("192.168.0.0/24", "192.168.0.3/32", "10.0.0.0/8", "2001:db8::/32"), nil, "198.18.0.0/29", nil},
+		{"its /32", rules("198.18.0.1/32"), nil, "198.18.0.8/29", nil},
+		{"its second source", rules("198.18.0.3/32"), nil, "198.18.0.8/29", nil},
+		{"its /31", rules("198.18.0.0/31"), nil, "198.18.0.8/29", nil},
+		{"a rule at its end", rules("198.18.0.7/32"), nil, "198.18.0.8/29", nil},
+		{"the first /24", rules("198.18.0.0/24"), nil, "198.18.1.0/29", nil},
+		{"an address of the lab there", nil, prefixes("198.18.0.2/32"), "198.18.0.8/29", nil},
+		{"a subnet of the lab there", nil, prefixes("198.18.0.0/16"), "198.19.0.0/29", nil},
+		{"the whole first range", rules("198.18.0.0/15"), nil, "100.64.0.0/29", nil},
+		{"first three ranges", rules("198.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12"), nil, "10.0.0.0/29", nil},
+		{"everything", rules("10.0.0.0/8", "0.0.0.0/0"), nil, "invalid Prefix", []string{"0.0.0.0/0"}},
+		{"two halves", rules("0.0.0.0/1", "128.0.0.0/1"), nil, "invalid Prefix", []string{"128.0.0.0/1", "0.0.0.0/1"}},
+		{"the lab's addresses everywhere", nil, prefixes("0.0.0.0/0"), "invalid Prefix", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, blocking := freeSource(c.rules, c.taken)
@@ -251,17 +246,46 @@ func TestFreeSource(t *testing.T) {
 			}
 		})
 	}
-	if i, ok := freeIndex(rules("10.0.0.0/8", "11.0.0.0/8"), 16); !ok || i != 15 {
-		t.Errorf("freeIndex = %d, %v; want 15", i, ok)
+
+	s := netip.MustParseAddr("198.18.0.1")
+	for _, c := range []struct {
+		name, want string
+		rules      []Rule
+	}{
+		{"no rules", "2001:db8:c612:1::/64", nil},
+		{"IPv4 rules only", "2001:db8:c612:1::/64", rules("0.0.0.0/0")},
+		{"the documentation range", "3fff:fff:c612:1::/64", rules("2001:db8::/32")},
+		{"a rule inside the block", "3fff:fff:c612:1::/64", rules("2001:db8:c612:1::3/128")},
+		{"every range", "invalid Prefix", rules("::/0")},
+	} {
+		if got, _ := freeSource6(c.rules, s); got.String() != c.want {
+			t.Errorf("%s: freeSource6 = %s, want %s", c.name, got, c.want)
+		}
 	}
+
 	full := make([]Rule, 16)
 	for i := range full {
 		full[i] = Rule{Index: uint32(i)}
 	}
-	if _, ok := freeIndex(full, 16); ok {
-		t.Error("freeIndex found a slot in a full blacklist")
+	for _, c := range []struct {
+		rules []Rule
+		want  []uint32
+	}{
+		{rules("10.0.0.0/8", "11.0.0.0/8"), []uint32{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}},
+		{full, nil},
+		{append(full[1:3:3], Rule{Index: 15}), []uint32{0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}},
+	} {
+		if got := freeIndices(c.rules, 16); !slices.Equal(got, c.want) {
+			t.Errorf("freeIndices(%v) = %v, want %v", indices(c.rules), got, c.want)
+		}
 	}
-	if i, ok := freeIndex(append(full[:3:3], Rule{Index: 15}), 16); !ok || i != 14 {
-		t.Errorf("freeIndex = %d, %v; want 14", i, ok)
+}
+
+// rules are the given prefixes as rules 0, 1, 2, ...
+func rules(cidrs ...string) []Rule {
+	var out []Rule
+	for i, c := range cidrs {
+		out = append(out, Rule{Index: uint32(i), Prefix: netip.MustParsePrefix(c)})
 	}
+	return out
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,12 +22,17 @@ type Rule struct {
 	Index   uint32       `json:"index"`
 	Prefix  netip.Prefix `json:"prefix"`
 	Matches uint64       `json:"matches"`
+	// Bytes is what the dropped packets weighed, where matches keeps
+	// {packets, bytes} per rule (the bytes step); nil where it counts
+	// packets only.
+	Bytes *uint64 `json:"bytes,omitempty"`
 }
 
-// ParseRule reads a rule as the tutorial's --drop does: an IPv4 CIDR
-// (10.0.0.0/8) or a single address (10.1.2.3, meaning /32). Host bits are
-// cleared, so 10.1.2.3/8 is the rule 10.0.0.0/8.
-func ParseRule(s string) (netip.Prefix, error) {
+// ParseRule reads a rule as the tutorial's --drop does: a CIDR (10.0.0.0/8)
+// or a single address (10.1.2.3, meaning /32). Host bits are cleared, so
+// 10.1.2.3/8 is the rule 10.0.0.0/8. IPv6 prefixes are rules only where the
+// firewall has an IPv6 blacklist (ipv6, the ipv6 step).
+func ParseRule(s string, ipv6 bool) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
 	var p netip.Prefix
 	var err error
@@ -33,22 +40,31 @@ func ParseRule(s string) (netip.Prefix, error) {
 		p, err = netip.ParsePrefix(s)
 	} else {
 		var a netip.Addr
-		if a, err = netip.ParseAddr(s); err == nil {
+		if a, err = netip.ParseAddr(s); err == nil && a.Zone() == "" {
 			p = netip.PrefixFrom(a, a.BitLen())
+		} else if err == nil {
+			err = errors.New("a zone is no part of a prefix")
 		}
 	}
 	if err != nil {
+		if ipv6 {
+			return netip.Prefix{}, fmt.Errorf("bad CIDR %q: want a prefix such as 10.0.0.0/8 or 2001:db8::/32, or an address such as 10.1.2.3", s)
+		}
 		return netip.Prefix{}, fmt.Errorf("bad CIDR %q: want an IPv4 prefix such as 10.0.0.0/8 or an address such as 10.1.2.3", s)
 	}
-	if !p.Addr().Is4() {
-		return netip.Prefix{}, fmt.Errorf("CIDR %q is not IPv4: the firewall looks up IPv4 source addresses only", s)
+	switch {
+	case p.Addr().Is4In6():
+		return netip.Prefix{}, fmt.Errorf("CIDR %q is an IPv4-mapped IPv6 prefix: write the IPv4 prefix itself", s)
+	case p.Addr().Is6() && !ipv6:
+		return netip.Prefix{}, fmt.Errorf("CIDR %q is not IPv4: the firewall looks up IPv4 source addresses only (its ipv6 step has an IPv6 blacklist)", s)
 	}
 	return p.Masked(), nil
 }
 
-// keyOf is the blacklist key of a prefix. The address goes in as the packet
-// carries it (network byte order): reading its 4 bytes in native order and
-// letting the map store them in native order again keeps them unchanged.
+// keyOf is the blacklist key of an IPv4 prefix. The address goes in as the
+// packet carries it (network byte order): reading its 4 bytes in native
+// order and letting the map store them in native order again keeps them
+// unchanged.
 func keyOf(p netip.Prefix) basicFirewallLpmKey {
 	a := p.Addr().As4()
 	return basicFirewallLpmKey{Prefixlen: uint32(p.Bits()), Addr: binary.NativeEndian.Uint32(a[:])}
@@ -60,44 +76,104 @@ func prefixOf(k basicFirewallLpmKey) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4(a), int(k.Prefixlen))
 }
 
-// fwMaps are the two maps of a running firewall.
-type fwMaps struct {
-	blacklist, matches *ebpf.Map
-	instance           string // for commands in hints
+// key6Of is the blacklist6 key of an IPv6 prefix: its 16 bytes as the
+// packet carries them.
+func key6Of(p netip.Prefix) basicFirewallIPv6LpmKey6 {
+	return basicFirewallIPv6LpmKey6{Prefixlen: uint32(p.Bits()), Addr: p.Addr().As16()}
 }
 
-// openMaps opens the pinned maps of the lab. A pin that is missing is an
-// environment error that says how to rebuild the lab, and wraps
-// os.ErrNotExist.
-func openMaps(env *labs.Env, readOnly bool) (*fwMaps, error) {
-	bl, err := grade.OpenMap(env, blacklistMap, readOnly)
-	if err != nil {
+func prefix6Of(k basicFirewallIPv6LpmKey6) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom16(k.Addr), int(k.Prefixlen))
+}
+
+// KeyIPv6Prefix writes a blacklist6 key {__u32 prefixlen; __u8 addr[16]} as
+// the prefix people write: 2001:db8::/32.
+func KeyIPv6Prefix(key []byte) string {
+	if len(key) != 20 {
+		return fmt.Sprintf("%x", key)
+	}
+	bits := binary.NativeEndian.Uint32(key)
+	addr := netip.AddrFrom16([16]byte(key[4:20]))
+	if bits > 128 {
+		return fmt.Sprintf("%s/%d", addr, bits) // not a prefix the kernel would match, shown as it is
+	}
+	return netip.PrefixFrom(addr, int(bits)).String()
+}
+
+// fwMaps are the maps of a running firewall.
+type fwMaps struct {
+	blacklist, matches *ebpf.Map
+	// blacklist6 is the IPv6 blacklist of the ipv6 step; nil elsewhere.
+	blacklist6 *ebpf.Map
+	instance   string // for commands in hints
+}
+
+// openMaps opens the pinned maps of the lab, blacklist6 too with ipv6. A
+// pin that is missing is an environment error that says how to rebuild the
+// lab, and wraps os.ErrNotExist.
+func openMaps(env *labs.Env, readOnly, ipv6 bool) (*fwMaps, error) {
+	m := &fwMaps{instance: env.Instance}
+	var err error
+	if m.blacklist, err = grade.OpenMap(env, blacklistMap, readOnly); err != nil {
 		return nil, err
 	}
-	mt, err := grade.OpenMap(env, matchesMap, readOnly)
-	if err != nil {
-		bl.Close()
+	if m.matches, err = grade.OpenMap(env, matchesMap, readOnly); err != nil {
+		m.Close()
 		return nil, err
 	}
-	return &fwMaps{blacklist: bl, matches: mt, instance: env.Instance}, nil
+	if ipv6 {
+		if m.blacklist6, err = grade.OpenMap(env, blacklist6Map, readOnly); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// openLabMaps opens the maps of the running lab for fw and watch: with the
+// IPv6 blacklist when the lab pinned one (the ipv6 step).
+func openLabMaps(env *labs.Env, readOnly bool) (*fwMaps, error) {
+	_, err := os.Stat(env.Pin(blacklist6Map))
+	return openMaps(env, readOnly, err == nil && env.Attached == nil)
 }
 
 func (m *fwMaps) Close() {
-	m.blacklist.Close()
-	m.matches.Close()
+	for _, mp := range []*ebpf.Map{m.blacklist, m.blacklist6, m.matches} {
+		if mp != nil {
+			mp.Close()
+		}
+	}
 }
 
-// capacity is how many rules fit: each needs a trie entry and a counter.
+// trie is the blacklist that holds rules of p's family, nil when the
+// firewall has none for it.
+func (m *fwMaps) trie(p netip.Prefix) *ebpf.Map {
+	if p.Addr().Is6() {
+		return m.blacklist6
+	}
+	return m.blacklist
+}
+
+// capacity is how many rules fit: each needs a counter in matches, and an
+// entry in its family's trie.
 func (m *fwMaps) capacity() int {
 	return int(min(m.blacklist.MaxEntries(), m.matches.MaxEntries()))
 }
 
-// rules lists the blacklist by index, with the counters of each rule.
+// withBytes reports whether matches keeps {packets, bytes} per rule.
+func (m *fwMaps) withBytes() bool { return m.matches.ValueSize() == statsSize }
+
+// statsSize is the size of a matches value that holds {__u64 packets; __u64
+// bytes;}.
+const statsSize = 16
+
+// rules lists both blacklists by index, with the counters of each rule.
 func (m *fwMaps) rules() ([]Rule, error) {
+	var rules []Rule
 	var (
 		key   basicFirewallLpmKey
+		key6  basicFirewallIPv6LpmKey6
 		index uint32
-		rules []Rule
 	)
 	it := m.blacklist.Iterate()
 	for it.Next(&key, &index) {
@@ -106,47 +182,134 @@ func (m *fwMaps) rules() ([]Rule, error) {
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("read map %s: %w", blacklistMap, err)
 	}
-	counts, err := m.counts()
+	if m.blacklist6 != nil {
+		it := m.blacklist6.Iterate()
+		for it.Next(&key6, &index) {
+			rules = append(rules, Rule{Index: index, Prefix: prefix6Of(key6)})
+		}
+		if err := it.Err(); err != nil {
+			return nil, fmt.Errorf("read map %s: %w", blacklist6Map, err)
+		}
+	}
+	packets, bytes, err := m.counts()
 	if err != nil {
 		return nil, err
 	}
 	for i := range rules {
-		rules[i].Matches = counts[rules[i].Index]
+		rules[i].Matches = packets[rules[i].Index]
+		if m.withBytes() {
+			b := bytes[rules[i].Index]
+			rules[i].Bytes = &b
+		}
 	}
 	sort.Slice(rules, func(i, j int) bool { return rules[i].Index < rules[j].Index })
 	return rules, nil
 }
 
-// counts reads every counter of matches, summed over the CPUs, by index.
-func (m *fwMaps) counts() (grade.Counters[uint32], error) {
-	return grade.ReadCounters[uint32](m.matches)
+// counts reads every counter of matches, summed over the CPUs, by index:
+// packets, and bytes where matches keeps them (nil otherwise).
+func (m *fwMaps) counts() (packets, bytes grade.Counters[uint32], err error) {
+	if !m.withBytes() {
+		packets, err = grade.ReadCounters[uint32](m.matches)
+		return packets, nil, err
+	}
+	packets, bytes = grade.Counters[uint32]{}, grade.Counters[uint32]{}
+	var (
+		index uint32
+		vals  [][]byte
+	)
+	it := m.matches.Iterate()
+	for it.Next(&index, &vals) {
+		for _, v := range vals {
+			if p := binary.NativeEndian.Uint64(v[0:8]); p != 0 {
+				packets[index] += p
+			}
+			if b := binary.NativeEndian.Uint64(v[8:16]); b != 0 {
+				bytes[index] += b
+			}
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read map %s: %w", matchesMap, err)
+	}
+	return packets, bytes, nil
+}
+
+// slot reads the counter of one index on every CPU, as the map holds it.
+func (m *fwMaps) slot(index uint32) ([][]byte, error) {
+	var vals [][]byte
+	if err := m.matches.Lookup(index, &vals); err != nil {
+		return nil, fmt.Errorf("read %s[%d]: %w", matchesMap, index, err)
+	}
+	return vals, nil
+}
+
+// setSlot writes the counter of one index on every CPU.
+func (m *fwMaps) setSlot(index uint32, vals [][]byte) error {
+	if err := m.matches.Update(index, vals, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("restore %s[%d]: %w", matchesMap, index, err)
+	}
+	return nil
 }
 
 // resetCount zeroes a rule's counter on every CPU, so an index that is
 // handed out again starts from 0.
 func (m *fwMaps) resetCount(index uint32) error {
-	zeros := make([]uint64, ebpf.MustPossibleCPU())
+	zeros := make([][]byte, ebpf.MustPossibleCPU())
+	for i := range zeros {
+		zeros[i] = make([]byte, m.matches.ValueSize())
+	}
 	if err := m.matches.Update(index, zeros, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("reset %s[%d]: %w", matchesMap, index, err)
 	}
 	return nil
 }
 
-// insert puts a prefix into the blacklist with the given index; the counter
-// is left as it is.
-func (m *fwMaps) insert(p netip.Prefix, index uint32) error {
-	if err := m.blacklist.Update(keyOf(p), index, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("add %s to %s: %w", p, blacklistMap, err)
+// put writes a prefix into its family's blacklist with the given index;
+// the counter is left as it is.
+func (m *fwMaps) put(p netip.Prefix, index uint32, flags ebpf.MapUpdateFlags) error {
+	var err error
+	switch t := m.trie(p); {
+	case t == nil:
+		return fmt.Errorf("add %s: this firewall has no IPv6 blacklist", p)
+	case p.Addr().Is6():
+		err = t.Update(key6Of(p), index, flags)
+	default:
+		err = t.Update(keyOf(p), index, flags)
+	}
+	if err != nil {
+		return fmt.Errorf("add %s to %s: %w", p, mapOf(p), err)
 	}
 	return nil
 }
 
-// remove deletes a prefix from the blacklist; the counter is left as it is.
+// insert puts a prefix into the blacklist with the given index, replacing
+// an entry of the same prefix.
+func (m *fwMaps) insert(p netip.Prefix, index uint32) error { return m.put(p, index, ebpf.UpdateAny) }
+
+// remove deletes a prefix from its blacklist; the counter is left as it is.
 func (m *fwMaps) remove(p netip.Prefix) error {
-	if err := m.blacklist.Delete(keyOf(p)); err != nil {
-		return fmt.Errorf("remove %s from %s: %w", p, blacklistMap, err)
+	var err error
+	switch t := m.trie(p); {
+	case t == nil:
+		return fmt.Errorf("remove %s: this firewall has no IPv6 blacklist: %w", p, ebpf.ErrKeyNotExist)
+	case p.Addr().Is6():
+		err = t.Delete(key6Of(p))
+	default:
+		err = t.Delete(keyOf(p))
+	}
+	if err != nil {
+		return fmt.Errorf("remove %s from %s: %w", p, mapOf(p), err)
 	}
 	return nil
+}
+
+// mapOf names the blacklist of p's family.
+func mapOf(p netip.Prefix) string {
+	if p.Addr().Is6() {
+		return blacklist6Map
+	}
+	return blacklistMap
 }
 
 // Errors of rule changes, for errors.Is.
@@ -159,27 +322,34 @@ var (
 // add installs a new rule at the lowest free index, with its counter at 0.
 // Indices of other rules never move, so their counters stay theirs.
 func (m *fwMaps) add(p netip.Prefix) (Rule, error) {
+	if m.trie(p) == nil {
+		return Rule{}, fmt.Errorf("%s is not IPv4: the firewall looks up IPv4 source addresses only (its ipv6 step has an IPv6 blacklist)", p)
+	}
 	rules, err := m.rules()
 	if err != nil {
 		return Rule{}, err
 	}
 	used := map[uint32]bool{}
+	family := 0
 	for _, r := range rules {
 		if r.Prefix == p {
 			return r, fmt.Errorf("%w as rule %d", ErrRuleExists, r.Index)
 		}
 		used[r.Index] = true
+		if r.Prefix.Addr().Is6() == p.Addr().Is6() {
+			family++
+		}
 	}
-	capacity := m.capacity()
+	capacity := int(m.matches.MaxEntries())
 	if len(rules) >= capacity {
 		return Rule{}, fmt.Errorf("%w (%d rules): remove one with %s first", ErrFull, capacity, labs.Cmd(m.instance, "fw del CIDR"))
+	}
+	if max := int(m.trie(p).MaxEntries()); family >= max {
+		return Rule{}, fmt.Errorf("%w: %s holds at most %d rules: remove one with %s first", ErrFull, mapOf(p), max, labs.Cmd(m.instance, "fw del CIDR"))
 	}
 	var index uint32
 	for used[index] {
 		index++
-	}
-	if int(index) >= capacity {
-		return Rule{}, fmt.Errorf("%w: no free rule index below %d", ErrFull, capacity)
 	}
 	// Zero the counter before the rule can match, so it counts from 0.
 	if err := m.resetCount(index); err != nil {
@@ -188,7 +358,11 @@ func (m *fwMaps) add(p netip.Prefix) (Rule, error) {
 	if err := m.insert(p, index); err != nil {
 		return Rule{}, err
 	}
-	return Rule{Index: index, Prefix: p}, nil
+	r := Rule{Index: index, Prefix: p}
+	if m.withBytes() {
+		r.Bytes = new(uint64)
+	}
+	return r, nil
 }
 
 // del removes a rule and zeroes its counter, freeing its index. It returns
@@ -218,15 +392,12 @@ func (m *fwMaps) del(p netip.Prefix) (Rule, error) {
 	return Rule{}, fmt.Errorf("%w (rules: %s)", ErrNoRule, strings.Join(have, ", "))
 }
 
-// matching returns the rules whose prefix contains a, longest prefix first:
-// the first is the one the trie picks.
-func matching(rules []Rule, a netip.Addr) []Rule {
-	var out []Rule
-	for _, r := range rules {
-		if r.Prefix.Contains(a) {
-			out = append(out, r)
-		}
+// indices lists the indices of rules.
+func indices(rules []Rule) []uint32 {
+	out := make([]uint32, len(rules))
+	for i, r := range rules {
+		out[i] = r.Index
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Prefix.Bits() > out[j].Prefix.Bits() })
+	slices.Sort(out)
 	return out
 }
