@@ -179,7 +179,7 @@ func TestProgramReflects(t *testing.T) {
 				t.Error("ICMP message changed; only addresses may change")
 			}
 			d := b.counts(t).Sub(before)
-			if d[fibSuccess] != 1 || d[resultRedirect] != 1 || len(d) != 2 {
+			if d[fibSuccess] != 1 || d[actionRedirect] != 1 || len(d) != 2 {
 				t.Errorf("fib_results moved by %v, want SUCCESS 1 and redirected 1", d)
 			}
 		})
@@ -222,7 +222,7 @@ func TestProgramFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer fillDevmap(b.node1, b.objs.IfRedirect, reflectors)
-		expect(t, request, xdpAborted, resultNoDevmap)
+		expect(t, request, xdpAborted, actionAborted)
 	})
 	t.Run("NO_NEIGH passes", func(t *testing.T) {
 		h := b.node1.Netlink()

@@ -19,12 +19,12 @@ import (
 )
 
 func TestFormat(t *testing.T) {
-	got := Format(grade.Counters[uint32]{fibSuccess: 6, resultRedirect: 6, fibNoNeigh: 1})
-	want := "fib SUCCESS : 6\nfib NO_NEIGH : 1\nredirected : 6\n\n"
+	got := Format(grade.Counters[uint32]{fibSuccess: 6, actionRedirect: 6, fibNoNeigh: 1, arpAnswered: 2})
+	want := "fib SUCCESS : 6\nfib NO_NEIGH : 1\nredirect XDP_REDIRECT : 6\nARP answered : 2\n\n"
 	if got != want {
 		t.Errorf("Format = %q, want %q", got, want)
 	}
-	if got := Format(grade.Counters[uint32]{}); got != "no ICMP seen yet\n\n" {
+	if got := Format(grade.Counters[uint32]{}); got != "nothing counted yet\n\n" {
 		t.Errorf("Format(empty) = %q", got)
 	}
 }
@@ -42,19 +42,24 @@ func TestExplain(t *testing.T) {
 		{grade.Counters[uint32]{fibNotFwded: 2}, false, "fib lookup returned NOT_FWDED"},
 		{grade.Counters[uint32]{fibUnreachable: 1}, false, "(UNREACHABLE +1)"},
 		{grade.Counters[uint32]{fibNoNeigh: 2}, false, "see `ip -n lab2-redirect-node1 neigh`, or run `xdplab down redirect --instance lab2` and `xdplab up redirect --instance lab2` again"},
-		{grade.Counters[uint32]{fibSuccess: 3, resultNoDevmap: 3}, false, "bpf_redirect_map found no entry"},
-		{grade.Counters[uint32]{fibSuccess: 3, resultRedirect: 3}, true, "in native mode a veth takes redirected frames only when its peer runs an XDP program (xdp_pass on host/veth0 and node2/veth3, see `xdplab status --instance lab2`)"},
-		{grade.Counters[uint32]{fibSuccess: 3, resultRedirect: 3}, false, "copied into the Ethernet header"},
-		{grade.Counters[uint32]{}, false, "made no fib lookup"},
+		{grade.Counters[uint32]{fibFragNeeded: 3}, false, "fib lookup returned FRAG_NEEDED 3 times: the lookup took the packet for larger than the egress MTU; fib.tot_len is the packet's length in host byte order, bpf_ntohs(ip->tot_len), or 0 (TODO 1 in redirect.c)"},
+		{grade.Counters[uint32]{resultFibError: 3}, false, "bpf_fib_lookup failed with an error 3 times"},
+		{grade.Counters[uint32]{fibSuccess: 3, actionAborted: 3}, false, "bpf_redirect_map returned XDP_ABORTED 3 times: its key was not in if_redirect. The key must be fib.ifindex, the interface the lookup chose (TODO 4 in redirect.c)"},
+		{grade.Counters[uint32]{fibSuccess: 3, actionTX: 3}, false, "the program returned redirect XDP_TX +3 after a successful lookup"},
+		{grade.Counters[uint32]{fibSuccess: 3, actionRedirect: 3}, true, "in native mode a veth takes redirected frames only when its peer runs an XDP program (xdp_pass on host/veth0 and node2/veth3, see `xdplab status --instance lab2`)"},
+		{grade.Counters[uint32]{fibSuccess: 3, actionRedirect: 3}, false, "copy the lookup's dmac and smac into the Ethernet header"},
 	}
 	for _, c := range cases {
 		sit := situation{instance: "lab2", node1: "lab2-redirect-node1", native: c.native, forward: "0",
-			rebuild: "run `xdplab down redirect --instance lab2` and `xdplab up redirect --instance lab2` again"}
+			rebuild: "run `xdplab down redirect --instance lab2` and `xdplab up redirect --instance lab2` again", ex: exercises[""]}
 		if got := explain(c.d, sit); !strings.Contains(got, c.want) {
 			t.Errorf("explain(%v, native=%v) = %q, want it to contain %q", c.d, c.native, got, c.want)
 		}
 	}
-	if got := failures(grade.Counters[uint32]{fibFwdDisabled: 2, resultRedirect: 1, fibSuccess: 4}); got != "FWD_DISABLED +2" {
+	if got := explain(grade.Counters[uint32]{}, situation{}); got != "" {
+		t.Errorf("explain(nothing) = %q, want no hint from the counters", got)
+	}
+	if got := failures(grade.Counters[uint32]{fibFwdDisabled: 2, actionRedirect: 1, fibSuccess: 4}); got != "FWD_DISABLED +2" {
 		t.Errorf("failures = %q", got)
 	}
 }
@@ -72,11 +77,18 @@ func TestDevmapFits(t *testing.T) {
 	}
 }
 
-func TestCheckValueSize(t *testing.T) {
+func TestCheckValueSizes(t *testing.T) {
 	for size, ok := range map[uint32]bool{4: true, 8: true, 2: false, 16: false} {
-		err := checkValueSize(&ebpf.MapSpec{Name: mapRedirect, ValueSize: size})
-		if (err == nil) != ok {
-			t.Errorf("value size %d: %v", size, err)
+		spec := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{mapRedirect: {Name: mapRedirect, ValueSize: size}}}
+		if err := checkValueSizes(spec); (err == nil) != ok {
+			t.Errorf("if_redirect value size %d: %v", size, err)
+		}
+	}
+	for size, ok := range map[uint32]bool{6: true, 8: true, 4: false, 12: false} {
+		spec := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{mapRedirect: {ValueSize: 4}, mapARP: {Name: mapARP, ValueSize: size}}}
+		err := checkValueSizes(spec)
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "a MAC address")) {
+			t.Errorf("arp_table value size %d: %v", size, err)
 		}
 	}
 }
@@ -108,9 +120,9 @@ func TestEvidenceHints(t *testing.T) {
 		frameHint, pathHint string
 	}{
 		{"came back unchanged", obs([]witness.Frame{sent, echo(false, hostMAC, host, node2)}, nil),
-			"the echo requests came back to host/veth0 unchanged (192.168.0.3 > 192.168.1.5: ICMP echo request, id 7, seq 1): swap the IP addresses, source 192.168.1.5 and destination 192.168.0.3", ""},
+			"the packets came back to host/veth0 unchanged (192.168.0.3 > 192.168.1.5: ICMP echo request, id 7, seq 1): swap the IP addresses, source 192.168.1.5 and destination 192.168.0.3", ""},
 		{"MAC not rewritten", obs([]witness.Frame{sent, echo(false, node1MAC, node2, host)}, nil),
-			"the reflected frames reach host/veth0 addressed to MAC 02:00:00:00:00:02, not to its own 02:00:00:00:00:01, so its kernel drops them: copy the lookup's dmac and smac", ""},
+			"the reflected frames reach host/veth0 addressed to MAC 02:00:00:00:00:02, not to its own 02:00:00:00:00:01, so its kernel drops them: copy the lookup's dmac into h_dest", ""},
 		{"reflected", obs([]witness.Frame{sent, echo(false, hostMAC, node2, host)}, nil), "", ""},
 		{"passed on to node2", obs([]witness.Frame{sent}, []witness.Frame{echo(false, hostMAC, host, node2)}),
 			"", "the echo requests went on to node2 (1 of 3 arrived there): the program passed them to node1's kernel, which routed them"},
@@ -120,7 +132,7 @@ func TestEvidenceHints(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for _, h := range []struct{ got, want string }{
-				{c.o.frameHint(sender, node2), c.frameHint},
+				{c.o.frameHint(sender, node2, exercise{}), c.frameHint},
 				{c.o.passedOnHint(dut, receiver) + c.o.vanishedHint(sender, dut, receiver), c.pathHint},
 			} {
 				if (h.want == "") != (h.got == "") || !strings.Contains(h.got, h.want) {
