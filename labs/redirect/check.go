@@ -55,7 +55,7 @@ var exercises = map[string]exercise{
 	stepARP: {
 		arp: true, arpRequest: todo(1), arpLookup: todo(2), arpReply: todo(3), arpSend: todo(4),
 		nothing: recognise + ", look up the way back and redirect, as in the base exercise",
-		arpNothing: "recognise an ARP request" + todo(1) + ", find the address it asks for in arp_table" + todo(2) +
+		arpNothing: "recognise an ARP request (eth->h_proto == bpf_htons(ETH_P_ARP), ar_op == bpf_htons(ARPOP_REQUEST))" + todo(1) + ", find the address it asks for in arp_table" + todo(2) +
 			", turn it into the reply" + todo(3) + " and send that back out of the interface the request came in on" + todo(4),
 	},
 }
@@ -72,6 +72,10 @@ type checker struct {
 	// counts is fib_results, nil when the program has none.
 	counts  *ebpf.Map
 	results []labs.Result
+	// wrongWay is the hint of a reflection phase that saw packets leave
+	// node1 turned around towards their destination: the lookup's mistake,
+	// which later phases show in their own way.
+	wrongWay string
 }
 
 func (c *checker) add(rs ...labs.Result) { c.results = append(c.results, rs...) }

@@ -25,6 +25,26 @@ func TestRun(t *testing.T) {
 	labtest.PassesInEveryMode(t, "redirect")
 }
 
+// TestSteps: every step's own program passes its check, in both modes.
+func TestSteps(t *testing.T) {
+	for _, step := range []string{"udp", "arp"} {
+		t.Run(step, func(t *testing.T) {
+			for _, mode := range modes {
+				t.Run(string(mode), func(t *testing.T) {
+					labtest.Passes(t, "redirect", labs.Options{Mode: mode, Step: step})
+				})
+			}
+		})
+	}
+}
+
+// TestExercises: for the base exercise and each step, the starter that
+// init writes compiles, loads and fails check with hints naming its TODOs;
+// the solution passes; in both modes.
+func TestExercises(t *testing.T) {
+	labtest.ExercisesGraded(t, "redirect")
+}
+
 // TestRunTutorialObject grades the tutorial's own program: legacy "maps"
 // section, a plain DEVMAP of 1024 entries, no fib_results.
 func TestRunTutorialObject(t *testing.T) {

@@ -171,6 +171,8 @@ func (c *checker) crossed() error {
 
 	var hint string
 	switch {
+	case c.wrongWay != "" && len(right) < pings:
+		hint = c.wrongWay
 	case len(filter(back, isEcho(idCrossed, host, far))) > 0:
 		hint = fmt.Sprintf("the program sent them back out of %s/%s, the interface they came in on, though the lookup's way back to %s leaves through %s/%s: "+
 			"redirect to fib.ifindex, the interface the lookup chose, not to ctx->ingress_ifindex or a fixed ifindex, and not with XDP_TX%s",
@@ -296,12 +298,14 @@ func (c *checker) noNeighbour(ch checkChange) error {
 	}
 	var hint string
 	switch {
+	case d != nil && d[fibNoNeigh] == 0 && lookups(d) > 0:
+		hint = fmt.Sprintf("the lookups answered %s, not NO_NEIGH: the lookup must ask for the way back to the sender (ipv4_dst = ip->saddr), whose neighbour entry is the one removed%s", d.Only(fibSuccess, fibNotFwded, fibFragNeeded, resultFibError).Format(ResultName), c.ex.lookup)
+	case d == nil && c.wrongWay != "":
+		hint = c.wrongWay
 	case len(back) > 0:
 		hint = fmt.Sprintf("the program redirected them although the lookup answered NO_NEIGH (fib.dmac is all zeros then): return XDP_PASS on BPF_FIB_LKUP_RET_NO_NEIGH, so that %s's kernel resolves the neighbour, and redirect only on BPF_FIB_LKUP_RET_SUCCESS%s", via.Node, c.ex.verdict)
 	case len(filter(atTo.frames, anyEcho(idNoNeigh))) > 0:
 		hint = fmt.Sprintf("they reached %s changed (%s): the program changed them before acting on the lookup's answer; on NO_NEIGH pass them untouched%s", to.Node, describe(filter(atTo.frames, anyEcho(idNoNeigh))), c.ex.verdict)
-	case d != nil && d[fibNoNeigh] == 0 && lookups(d) > 0:
-		hint = fmt.Sprintf("the lookups answered %s, not NO_NEIGH: the lookup must ask for the way back to the sender (ipv4_dst = ip->saddr), whose neighbour entry is the one removed%s", d.Format(ResultName), c.ex.lookup)
 	default:
 		hint = fmt.Sprintf("they came out nowhere: the program dropped them on NO_NEIGH; return XDP_PASS for BPF_FIB_LKUP_RET_NO_NEIGH (%s's kernel resolves the neighbour and routes the packet) and XDP_DROP only for the other failures%s", via.Node, c.ex.verdict)
 	}
@@ -323,7 +327,7 @@ func (c *checker) othersPass() error {
 	}
 	passHint := func(what string, d grade.Counters[uint32], where string) string {
 		if d != nil && lookups(d) > 0 {
-			return fmt.Sprintf("the program looked up (and turned around) the %s too: only %s is reflected here; return XDP_PASS for every other protocol%s", what, reflected, where)
+			return fmt.Sprintf("the program looked up (and turned around) the %s too: reflect only %s, and return XDP_PASS for every other protocol%s", what, reflected, where)
 		}
 		return fmt.Sprintf("the program must pass everything but %s to %s's kernel, which routes it on to %s%s", reflected, via.Node, to.Node, where)
 	}

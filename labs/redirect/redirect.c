@@ -74,13 +74,14 @@ int xdp_test(struct xdp_md *ctx)
 	if (ip->protocol != IPPROTO_ICMP)
 		return XDP_PASS;
 
-	struct bpf_fib_lookup fib = {};
 	long rc;
 	/* xdplab:todo 1: ask the routing table how node1 would answer the
-	 * sender: fill fib with family = AF_INET, the addresses swapped
-	 * (ipv4_src = ip->daddr, ipv4_dst = ip->saddr: the way back), tot_len =
-	 * bpf_ntohs(ip->tot_len) and ifindex = ctx->ingress_ifindex, then
-	 * rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0). */
+	 * sender: fill a struct bpf_fib_lookup fib = {} with family =
+	 * AF_INET, the addresses swapped (ipv4_src = ip->daddr, ipv4_dst =
+	 * ip->saddr: the way back), tot_len = bpf_ntohs(ip->tot_len) and
+	 * ifindex = ctx->ingress_ifindex, then rc = bpf_fib_lookup(ctx, &fib,
+	 * sizeof(fib), 0). */
+	struct bpf_fib_lookup fib = {};
 	fib.family = AF_INET;
 	fib.ipv4_src = ip->daddr;
 	fib.ipv4_dst = ip->saddr;
