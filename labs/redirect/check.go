@@ -121,7 +121,7 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		defer m.Close()
 		c.counts = m
 	}
-	ch, err := c.plan()
+	ch, err := plan(env)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,12 @@ package redirect
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/witness"
@@ -340,7 +343,7 @@ func (c *checker) othersPass() error {
 		if err != nil {
 			return err
 		}
-		c.add(grade.DatagramsArrived("", dg, passHint("datagrams", d, "")))
+		c.add(grade.DatagramsArrived("", dg, first(c.notSentHint(from, dg.Failure), passHint("datagrams", d, ""))))
 	}
 	var tcp grade.Exchanged
 	d, err := c.measure(func() (err error) {
@@ -350,8 +353,22 @@ func (c *checker) othersPass() error {
 	if err != nil {
 		return err
 	}
-	c.add(grade.TCPExchanged("", tcp, passHint("TCP segments", d, c.ex.protocols)))
+	var local error
+	if errors.Is(tcp.Failure, unix.ENETUNREACH) {
+		local = tcp.Failure // refused by the sender's own stack: no route
+	}
+	c.add(grade.TCPExchanged("", tcp, first(c.notSentHint(from, local), passHint("TCP segments", d, c.ex.protocols))))
 	return nil
+}
+
+// notSentHint is the hint for traffic that the sender's own stack refused
+// to send (failure, nil when it sent everything): the program never saw it,
+// so the hint blames the lab's network, as grade.Pinged.NotSentHint does.
+func (c *checker) notSentHint(from topology.Place, failure error) string {
+	if failure == nil {
+		return ""
+	}
+	return fmt.Sprintf("sending from %s failed (%v), so your program never saw it: the lab's network is not as up left it: %s", from.Node, failure, c.sit.rebuild)
 }
 
 // notIPv4Passes writes frames that are not IPv4 into node1's veth1: an

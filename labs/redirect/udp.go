@@ -74,10 +74,21 @@ type udpEcho struct {
 	payload []byte
 }
 
-// udpRound sends n datagrams from a socket bound to from's address (any
+// udpRound is what a round of datagrams saw.
+type udpRound struct {
+	local netip.AddrPort // the sending socket's address
+	sent  [][]byte
+	got   []udpEcho
+	// failure says why sending stopped before its end, when it did:
+	// evidence, not an environment fault.
+	failure error
+}
+
+// sendUDP sends n datagrams from a socket bound to from's address (any
 // port) to dst, and collects what comes back to that socket until all n
-// have or grade.Arrival has passed. local is the socket's address.
-func udpRound(ctx context.Context, from topology.Place, dst netip.AddrPort, n int) (local netip.AddrPort, got []udpEcho, sent [][]byte, err error) {
+// have or grade.Arrival has passed. The error is for a check that could not
+// run or was interrupted.
+func sendUDP(ctx context.Context, from topology.Place, dst netip.AddrPort, n int) (r udpRound, err error) {
 	var conn *net.UDPConn
 	err = from.NS.Do(func() error {
 		// A socket belongs to the namespace of the thread that made it.
@@ -86,18 +97,19 @@ func udpRound(ctx context.Context, from topology.Place, dst netip.AddrPort, n in
 		return err
 	})
 	if err != nil {
-		return local, nil, nil, fmt.Errorf("udp socket in %s: %w", from.NS.Name, err)
+		return r, fmt.Errorf("udp socket in %s: %w", from.NS.Name, err)
 	}
 	defer conn.Close()
-	local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	r.local = conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	for i := range n {
 		p := []byte(fmt.Sprintf("xdplab redirect udp %d of %d", i+1, n))
 		// WriteTo on an unconnected socket: an ICMP error for one datagram
 		// must not fail the next send.
 		if _, err := conn.WriteToUDPAddrPort(p, dst); err != nil {
-			return local, nil, sent, fmt.Errorf("udp from %s to %s: %w", local, dst, err)
+			r.failure = fmt.Errorf("udp from %s to %s: %w", r.local, dst, err)
+			return r, ctx.Err()
 		}
-		sent = append(sent, p)
+		r.sent = append(r.sent, p)
 	}
 	deadline := time.Now().Add(grade.Arrival)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
@@ -107,17 +119,17 @@ func udpRound(ctx context.Context, from topology.Place, dst netip.AddrPort, n in
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 	defer stop()
 	buf := make([]byte, 2048)
-	for len(got) < n {
+	for len(r.got) < n {
 		m, src, err := conn.ReadFromUDPAddrPort(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			break
 		}
 		if err != nil {
-			return local, got, sent, fmt.Errorf("udp socket %s: %w", local, err)
+			return r, fmt.Errorf("udp socket %s: %w", r.local, err)
 		}
-		got = append(got, udpEcho{from: netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), payload: append([]byte(nil), buf[:m]...)})
+		r.got = append(r.got, udpEcho{from: netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), payload: append([]byte(nil), buf[:m]...)})
 	}
-	return local, got, sent, ctx.Err()
+	return r, ctx.Err()
 }
 
 // udpReflected sends datagrams from the sender to the receiver's udpPort,
@@ -136,13 +148,9 @@ func (c *checker) udpReflected(from, via, to topology.Place) error {
 		return err
 	}
 	defer wit.Close()
-	var (
-		local netip.AddrPort
-		got   []udpEcho
-		sent  [][]byte
-	)
+	var r udpRound
 	d, err := c.measure(func() (err error) {
-		local, got, sent, err = udpRound(c.ctx, from, dst, pings)
+		r, err = sendUDP(c.ctx, from, dst, pings)
 		return err
 	})
 	if err != nil {
@@ -154,8 +162,8 @@ func (c *checker) udpReflected(from, via, to topology.Place) error {
 	}
 	right := 0
 	var others []string
-	for _, e := range got {
-		if e.from == dst && slices.ContainsFunc(sent, func(p []byte) bool { return bytes.Equal(p, e.payload) }) {
+	for _, e := range r.got {
+		if e.from == dst && slices.ContainsFunc(r.sent, func(p []byte) bool { return bytes.Equal(p, e.payload) }) {
 			right++
 		} else {
 			others = append(others, fmt.Sprintf("%d bytes from %s", len(e.payload), e.from))
@@ -165,16 +173,19 @@ func (c *checker) udpReflected(from, via, to topology.Place) error {
 	if len(others) > 0 {
 		observed += fmt.Sprintf(" (also %v)", others)
 	}
+	if r.failure != nil {
+		observed += fmt.Sprintf("; sending stopped: %v", r.failure)
+	}
 	var ours []witness.Frame
 	for _, f := range frames {
-		for _, p := range sent {
+		for _, p := range r.sent {
 			if carries(f, p) {
 				ours = append(ours, f)
 				break
 			}
 		}
 	}
-	hint := c.udpHint(ours, from, via, to, local, sink.Count(), d)
+	hint := first(c.notSentHint(from, r.failure), c.udpHint(ours, from, via, to, r.local, sink.Count(), d))
 	c.add(labs.Assert(
 		fmt.Sprintf("%d UDP datagrams %s -> %s come back to %s's socket from %s, payload unchanged", pings, from.Node, dst, from.Node, dst),
 		right == pings, fmt.Sprintf("%d of %d", pings, pings), observed, hint))

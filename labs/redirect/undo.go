@@ -59,14 +59,14 @@ type neighbour struct {
 }
 
 // plan reads what the check's changes will touch, before any is made.
-func (c *checker) plan() (checkChange, error) {
-	ch := checkChange{Swapped: !c.env.Options.Bare}
-	entries, why, err := readDevmap(c.env)
+func plan(env *labs.Env) (checkChange, error) {
+	ch := checkChange{Swapped: !env.Options.Bare}
+	entries, why, err := readDevmap(env)
 	if err != nil {
 		return ch, err
 	}
 	ch.Devmap, ch.DevmapWhy = entries, why
-	ch.Neighbour, err = findNeighbour(c.dut, c.sender.Addr.Addr())
+	ch.Neighbour, err = findNeighbour(env.Topo.MustRole("dut"), env.Topo.MustRole("sender").Addr.Addr())
 	return ch, err
 }
 
@@ -152,7 +152,7 @@ func (n *neighbour) netlinkNeigh(h *netlink.Handle) (*netlink.Neigh, error) {
 	return &netlink.Neigh{LinkIndex: l.Attrs().Index, Family: unix.AF_INET, State: n.State, IP: n.IP.AsSlice(), HardwareAddr: mac}, nil
 }
 
-// deleteNeighbour removes the entry from node1; one already gone is no error.
+// delete removes the entry from node1; one already gone is no error.
 func (n *neighbour) delete(env *labs.Env) error {
 	h := env.Topo.MustNS("node1").Netlink()
 	nb, err := n.netlinkNeigh(h)
