@@ -72,6 +72,10 @@ type checker struct {
 	// counts is fib_results, nil when the program has none.
 	counts  *ebpf.Map
 	results []labs.Result
+	// broken is the hint of the phase without the program when it failed:
+	// the lab's network does not route by itself, which explains what
+	// must pass not passing.
+	broken string
 	// wrongWay is the hint of a reflection phase that saw packets leave
 	// node1 turned around towards their destination: the lookup's mistake,
 	// which later phases show in their own way.

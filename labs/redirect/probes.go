@@ -301,8 +301,11 @@ func (c *checker) noNeighbour(ch checkChange) error {
 	}
 	var hint string
 	switch {
+	case d != nil && d[fibFwdDisabled] > 0:
+		hint = explain(d, c.sit)
 	case d != nil && d[fibNoNeigh] == 0 && lookups(d) > 0:
-		hint = fmt.Sprintf("the lookups answered %s, not NO_NEIGH: the lookup must ask for the way back to the sender (ipv4_dst = ip->saddr), whose neighbour entry is the one removed%s", d.Only(fibSuccess, fibNotFwded, fibFragNeeded, resultFibError).Format(ResultName), c.ex.lookup)
+		hint = fmt.Sprintf("the lookups answered %s, not NO_NEIGH: the lookup must ask for the way back to the sender (ipv4_dst = ip->saddr), whose neighbour entry is the one removed%s",
+			d.Except(actionAborted, actionDrop, actionPass, actionTX, actionRedirect).Format(ResultName), c.ex.lookup)
 	case d == nil && c.wrongWay != "":
 		hint = c.wrongWay
 	case len(back) > 0:
@@ -329,6 +332,9 @@ func (c *checker) othersPass() error {
 		reflected = "ICMP and UDP"
 	}
 	passHint := func(what string, d grade.Counters[uint32], where string) string {
+		if c.broken != "" {
+			return "node1 does not route this even without the program: " + c.broken
+		}
 		if d != nil && lookups(d) > 0 {
 			return fmt.Sprintf("the program looked up (and turned around) the %s too: reflect only %s, and return XDP_PASS for every other protocol%s", what, reflected, where)
 		}

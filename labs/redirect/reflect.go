@@ -338,8 +338,10 @@ func (c *checker) withoutProgram(ch checkChange) error {
 		hint = fmt.Sprintf("ip_forward is off in %s (net.ipv4.ip_forward = %s there), so %s does not route between %s and %s; the lab sets it to 1: %s",
 			dut.Node, c.sit.forward, dut.Node, sender.Node, receiver.Node, c.sit.rebuild)
 	}
-	c.add(labs.Assert(name,
-		before.ping.Received == pings && before.ping.Failure == nil && in == pings && out == pings,
-		expected, fmt.Sprintf("%s; %s: %d requests in, %d replies out", before.ping, at, in, out), hint))
+	ok := before.ping.Received == pings && before.ping.Failure == nil && in == pings && out == pings
+	if !ok {
+		c.broken = hint
+	}
+	c.add(labs.Assert(name, ok, expected, fmt.Sprintf("%s; %s: %d requests in, %d replies out", before.ping, at, in, out), hint))
 	return nil
 }
