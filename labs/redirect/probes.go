@@ -97,10 +97,15 @@ func isEcho(id uint16, src, dst netip.Addr) func(witness.Frame) bool {
 	}
 }
 
-// isEchoSeq is isEcho for one sequence number.
-func isEchoSeq(id, seq uint16, src, dst netip.Addr) func(witness.Frame) bool {
+// awaitEchoes is a watchpoint at a place that waits for the echo requests
+// with this id, seq 1 to pings, from src to dst.
+func awaitEchoes(at topology.Place, id uint16, src, dst netip.Addr) *watchpoint {
+	wp := &watchpoint{at: at}
 	echo := isEcho(id, src, dst)
-	return func(f witness.Frame) bool { return echo(f) && f.Packet.ICMPv4.Seq == seq }
+	for seq := uint16(1); seq <= pings; seq++ {
+		wp.expect = append(wp.expect, func(f witness.Frame) bool { return echo(f) && f.Packet.ICMPv4.Seq == seq })
+	}
+	return wp
 }
 
 // anyEcho matches an echo request with this id, whatever its addresses.
@@ -151,11 +156,7 @@ func (c *checker) crossed() error {
 	if err != nil {
 		return err
 	}
-	atTo := &watchpoint{at: to}
-	for seq := uint16(1); seq <= pings; seq++ {
-		atTo.expect = append(atTo.expect, isEchoSeq(idCrossed, seq, host, far))
-	}
-	atFrom := &watchpoint{at: from}
+	atTo, atFrom := awaitEchoes(to, idCrossed, host, far), &watchpoint{at: from}
 	d, err := c.measure(func() error { return c.probe(from, packet.EtherTypeIPv4, frames, atTo, atFrom) })
 	if err != nil {
 		return err
@@ -268,10 +269,7 @@ func (c *checker) noNeighbour(ch checkChange) error {
 	if err != nil {
 		return err
 	}
-	atTo := &watchpoint{at: to}
-	for seq := uint16(1); seq <= pings; seq++ {
-		atTo.expect = append(atTo.expect, isEchoSeq(idNoNeigh, seq, host, far))
-	}
+	atTo := awaitEchoes(to, idNoNeigh, host, far)
 	payload := udpProbePayload("noneigh")
 	if c.ex.udp {
 		dgram, err := c.datagram(from, via, to, payload)

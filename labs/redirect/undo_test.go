@@ -49,6 +49,28 @@ func snapshot(t *testing.T, env *labs.Env) labState {
 	return s
 }
 
+// upLab brings the lab up on an instance of the test's own and opens it as
+// a command would.
+func upLab(t *testing.T, mode labs.Mode) (*labs.Runner, *labs.Env) {
+	t.Helper()
+	testutils.RequirePrivileged(t)
+	reg := labs.NewRegistry()
+	if err := reg.Register(New()); err != nil {
+		t.Fatal(err)
+	}
+	r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
+	t.Cleanup(func() { r.Down(context.Background(), "") })
+	if err := r.Up(context.Background(), "redirect", labs.Options{Mode: mode}); err != nil {
+		t.Fatal(err)
+	}
+	_, env, err := r.Open("redirect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Topo.Close)
+	return r, env
+}
+
 // TestUndoAfterEveryStep leaves the check's changes made up to each of its
 // steps under a pending record, as a kill between two steps would, and
 // expects the next command on the instance to take them all back: xdp_test
@@ -59,22 +81,8 @@ func TestUndoAfterEveryStep(t *testing.T) {
 	for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
 		for n := range steps {
 			t.Run(string(mode)+"/"+steps[n], func(t *testing.T) {
-				testutils.RequirePrivileged(t)
 				ctx := context.Background()
-				reg := labs.NewRegistry()
-				if err := reg.Register(New()); err != nil {
-					t.Fatal(err)
-				}
-				r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
-				t.Cleanup(func() { r.Down(context.Background(), "") })
-				if err := r.Up(ctx, "redirect", labs.Options{Mode: mode}); err != nil {
-					t.Fatal(err)
-				}
-				_, env, err := r.Open("redirect")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer env.Topo.Close()
+				r, env := upLab(t, mode)
 				before := snapshot(t, env)
 				if len(before.Devmap) != len(reflectors) || before.Neighbour == nil || len(before.Programs) != len(reflectors) {
 					t.Fatalf("the lab is not as up makes it: %+v", before)
@@ -132,22 +140,7 @@ func TestUndoAfterEveryStep(t *testing.T) {
 // TestUndoWhatIsGone: a record whose lab lost its pins (a half-removed lab)
 // is taken back without error, since what it would restore is gone too.
 func TestUndoWhatIsGone(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	ctx := context.Background()
-	reg := labs.NewRegistry()
-	if err := reg.Register(New()); err != nil {
-		t.Fatal(err)
-	}
-	r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
-	t.Cleanup(func() { r.Down(context.Background(), "") })
-	if err := r.Up(ctx, "redirect", labs.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	_, env, err := r.Open("redirect")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Topo.Close()
+	_, env := upLab(t, labs.ModeGeneric)
 	ch, err := plan(env)
 	if err != nil {
 		t.Fatal(err)
