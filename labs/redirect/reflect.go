@@ -269,9 +269,15 @@ func (c *checker) reflect(sender, via, receiver topology.Place) error {
 		fmt.Sprintf("%s gets its %d echo requests back from %s, same id and seq", sender.Node, pings, dst),
 		seqList(all), seqList(seqs), hint))
 
-	c.add(grade.PingsAnswered(
-		fmt.Sprintf("%s's ping counts %d replies from %s (its own replies, reflected)", sender.Node, pings, dst),
-		o.ping, hint))
+	// Replies count only when they are the sender's own, reflected: the
+	// receiver answering requests the program passed on is not that.
+	in, _ := o.receiverSaw(dst)
+	observed := o.ping.String()
+	if in > 0 {
+		observed += fmt.Sprintf("; %s got %d of the echo requests and answered them itself", receiver.Node, in)
+	}
+	c.add(labs.Assert(fmt.Sprintf("%s's ping counts %d replies from %s (its own replies, reflected)", sender.Node, pings, dst),
+		o.ping.Received == pings && o.ping.Failure == nil && in == 0, fmt.Sprintf("%d replies", pings), observed, hint))
 
 	c.add(grade.NoFrames(fmt.Sprintf("%s receives no ICMP of %s's pings", receiver.Node, sender.Node), o.receiver,
 		first(o.wrongWayHint(sender, via, receiver, c.ex), hint)))
