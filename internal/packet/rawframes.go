@@ -24,39 +24,3 @@ func (p IPv4Frame) Bytes() ([]byte, error) {
 	}
 	return ipFrame(p.SrcMAC, p.DstMAC, p.Src, p.Dst, p.Protocol, p.TTL, nil, p.Payload, -1)
 }
-
-// ARPFrame is an Ethernet frame carrying an ARP request or reply for IPv4
-// over Ethernet.
-type ARPFrame struct {
-	SrcMAC, DstMAC     net.HardwareAddr // of the Ethernet header
-	Operation          uint16           // ARPRequest or ARPReply
-	SenderHW, TargetHW net.HardwareAddr
-	SenderIP, TargetIP netip.Addr
-}
-
-// Bytes builds the frame, padded to the shortest Ethernet frame.
-func (a ARPFrame) Bytes() ([]byte, error) {
-	for _, mac := range []net.HardwareAddr{a.SrcMAC, a.DstMAC, a.SenderHW, a.TargetHW} {
-		if len(mac) != 6 {
-			return nil, fmt.Errorf("arp frame: mac address %v is not 6 bytes", mac)
-		}
-	}
-	if !a.SenderIP.Is4() || !a.TargetIP.Is4() {
-		return nil, fmt.Errorf("arp frame %v -> %v: want IPv4 addresses", a.SenderIP, a.TargetIP)
-	}
-	frame := make([]byte, minFrame)
-	copy(frame[0:6], a.DstMAC)
-	copy(frame[6:12], a.SrcMAC)
-	frame[12], frame[13] = EtherTypeARP>>8, EtherTypeARP&0xff
-	arp := frame[14:]
-	arp[1] = 1                  // hardware: Ethernet
-	arp[2], arp[3] = 0x08, 0x00 // protocol: IPv4
-	arp[4], arp[5] = 6, 4       // address sizes
-	arp[6], arp[7] = byte(a.Operation>>8), byte(a.Operation)
-	s, t := a.SenderIP.As4(), a.TargetIP.As4()
-	copy(arp[8:14], a.SenderHW)
-	copy(arp[14:18], s[:])
-	copy(arp[18:24], a.TargetHW)
-	copy(arp[24:28], t[:])
-	return frame, nil
-}

@@ -2,7 +2,6 @@ package packet
 
 import (
 	"bytes"
-	"net"
 	"net/netip"
 	"testing"
 
@@ -30,29 +29,5 @@ func TestIPv4FrameAsGopacket(t *testing.T) {
 	}
 	if _, err := (IPv4Frame{SrcMAC: macA, DstMAC: macB, Src: netip.MustParseAddr("fd00::1"), Dst: dst}).Bytes(); err == nil {
 		t.Error("an IPv6 source was accepted")
-	}
-}
-
-// TestARPFrameAsGopacket: the ARP builder writes the bytes gopacket
-// serializes, padded to the shortest Ethernet frame.
-func TestARPFrameAsGopacket(t *testing.T) {
-	sender, target := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
-	zero := net.HardwareAddr{0, 0, 0, 0, 0, 0}
-	got, err := ARPFrame{SrcMAC: macA, DstMAC: macB, Operation: ARPRequest, SenderHW: macA, TargetHW: zero, SenderIP: sender, TargetIP: target}.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	arp := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
-		Operation: layers.ARPRequest, SourceHwAddress: macA, SourceProtAddress: sender.AsSlice(), DstHwAddress: zero, DstProtAddress: target.AsSlice()}
-	want := serialize(t, ether(layers.EthernetTypeARP), arp)
-	want = append(want, make([]byte, minFrame-len(want))...)
-	if !bytes.Equal(got, want) {
-		t.Errorf("built\n%x\ngopacket serializes\n%x", got, want)
-	}
-	if p := Decode(got); p.Err != nil || !p.Has(LayerARP) || p.ARP.Operation != ARPRequest || !bytes.Equal(p.ARP.SenderProto, sender.AsSlice()) {
-		t.Errorf("decodes to layers %b, err %v, ARP %+v", p.Layers, p.Err, p.ARP)
-	}
-	if _, err := (ARPFrame{SrcMAC: macA[:3], DstMAC: macB, SenderHW: macA, TargetHW: zero, SenderIP: sender, TargetIP: target}).Bytes(); err == nil {
-		t.Error("a short mac was accepted")
 	}
 }

@@ -2,13 +2,13 @@ package redirect_test
 
 import (
 	"context"
+	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/link"
 
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/testutils"
@@ -23,6 +23,26 @@ var modes = []labs.Mode{labs.ModeGeneric, labs.ModeNative}
 // TestRun goes through the same path as `xdplab run redirect`, in both modes.
 func TestRun(t *testing.T) {
 	labtest.PassesInEveryMode(t, "redirect")
+}
+
+// TestSteps: every step's own program passes its check, in both modes.
+func TestSteps(t *testing.T) {
+	for _, step := range []string{"udp", "arp"} {
+		t.Run(step, func(t *testing.T) {
+			for _, mode := range modes {
+				t.Run(string(mode), func(t *testing.T) {
+					labtest.Passes(t, "redirect", labs.Options{Mode: mode, Step: step})
+				})
+			}
+		})
+	}
+}
+
+// TestExercises: for the base exercise and each step, the starter that
+// init writes compiles, loads and fails check with hints naming its TODOs;
+// the solution passes; in both modes.
+func TestExercises(t *testing.T) {
+	labtest.ExercisesGraded(t, "redirect")
 }
 
 // TestRunTutorialObject grades the tutorial's own program: legacy "maps"
@@ -115,72 +135,77 @@ func TestCheckExplainsForwardingOff(t *testing.T) {
 	}
 }
 
-// TestCheckPingsNotSent: when the host cannot send its pings (its route to
-// node2's subnet deleted behind the lab's back), every expectation is still
-// judged, as a failure, and the hints blame the network, not the program:
-// the check ran, nothing about the learner's program is an error.
+// TestCheckPingsNotSent: when the host cannot send its pings, datagrams or
+// TCP connection (its route to node2's subnet deleted behind the lab's
+// back), every expectation is still judged, the host's own traffic fails
+// with hints that blame the network, not the program: the check ran,
+// nothing about the learner's program is an error.
 func TestCheckPingsNotSent(t *testing.T) {
 	r, inst := up(t, labs.ModeGeneric)
 	labtest.DeleteRoute(t, r, "redirect", "host", "192.168.1.0/24")
 	rep := check(t, r)
-	if rep.Verdict != labs.VerdictFail || rep.Error != "" || len(rep.Results) != 6 {
-		t.Fatalf("want 6 judged expectations and a FAIL, got %s, error %q, %d results", rep.Verdict, rep.Error, len(rep.Results))
+	if rep.Verdict != labs.VerdictFail || rep.Error != "" || len(rep.Results) != 18 {
+		t.Fatalf("want 18 judged expectations and a FAIL, got %s, error %q, %d results", rep.Verdict, rep.Error, len(rep.Results))
 	}
 	if o := rep.Results[0].Observed; !strings.Contains(o, "0 replies; pinging stopped: ") || !strings.Contains(o, "network is unreachable") {
 		t.Errorf("observed %q does not say why pinging stopped", o)
 	}
+	failed := 0
 	for _, res := range rep.Results {
-		if !res.Pass && (!strings.Contains(res.Hint, "pinging from host stopped before its end") ||
-			!strings.Contains(res.Hint, "`xdplab up redirect --instance "+inst+"`")) {
+		if res.Pass {
+			continue
+		}
+		failed++
+		if !strings.Contains(res.Hint, "from host stopped before its end") && !strings.Contains(res.Hint, "sending from host failed") ||
+			!strings.Contains(res.Hint, "`xdplab up redirect --instance "+inst+"`") {
 			t.Errorf("%s: hint %q does not blame the network", res.Name, res.Hint)
 		}
 	}
+	// Pings, UDP and TCP from the host fail; the frames the check writes
+	// onto the host's link itself still go through and are judged.
+	if failed != 7 {
+		t.Errorf("%d expectations failed, want the 7 of the host's own traffic", failed)
+	}
 }
 
-// TestCheckLeavesLabAsItWas: the check swaps xdp_pass into node1's links
-// for its "before" phase; afterwards xdp_test must be back, and a check
-// interrupted half-way (links left on another program) is repaired.
+// TestCheckLeavesLabAsItWas: the check swaps xdp_pass into node1's links,
+// empties if_redirect and deletes node1's neighbour entry for the host, each
+// for a moment; afterwards everything must be as up left it, read with ip
+// and bpftool as witnesses independent of xdplab.
 func TestCheckLeavesLabAsItWas(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(string(mode), func(t *testing.T) {
+			testutils.RequireTool(t, "ip")
+			testutils.RequireTool(t, "bpftool")
 			r, inst := up(t, mode)
 			pins := r.PinDir("redirect")
 			want := programID(t, filepath.Join(pins, "prog_xdp_test"))
-
-			// What an interrupted check leaves: a stand-in program in the links.
-			pass, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, AttachType: ebpf.AttachXDP, License: "GPL",
-				Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2), asm.Return()}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pass.Close()
-			for _, iface := range []string{"veth1", "veth2"} {
-				l, err := link.LoadPinnedLink(filepath.Join(pins, "link_node1_"+iface), nil)
-				if err != nil {
-					t.Fatal(err)
+			witness := func() string {
+				node1 := topology.NamespaceName(inst, "redirect", "node1")
+				var b strings.Builder
+				for _, args := range [][]string{
+					{"ip", "-n", node1, "link", "show", "veth1"},
+					{"ip", "-n", node1, "link", "show", "veth2"},
+					{"ip", "-n", node1, "-4", "neigh", "show"},
+					{"bpftool", "map", "dump", "pinned", filepath.Join(pins, "if_redirect")},
+				} {
+					out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+					if err != nil {
+						t.Fatalf("%v: %v\n%s", args, err, out)
+					}
+					b.Write(out)
 				}
-				err = l.Update(pass)
-				l.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
+				return b.String()
 			}
+			before := witness()
 			if rep := check(t, r); !rep.Pass {
 				testutils.RequirePass(t, []*labs.Report{rep})
 			}
-			node1, err := namespace.Open(topology.NamespaceName(inst, "redirect", "node1"))
-			if err != nil {
-				t.Fatal(err)
+			if after := witness(); after != before {
+				t.Errorf("the check left the lab changed:\nbefore\n%s\nafter\n%s", before, after)
 			}
-			defer node1.Close()
-			for _, iface := range []string{"veth1", "veth2"} {
-				l, err := node1.Netlink().LinkByName(iface)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if x := l.Attrs().Xdp; x == nil || ebpf.ProgramID(x.ProgId) != want {
-					t.Errorf("node1/%s runs %+v after check, want program id %d", iface, x, want)
-				}
+			if !strings.Contains(before, fmt.Sprintf("prog/xdp id %d", want)) || !strings.Contains(before, "PERMANENT") {
+				t.Errorf("the witnesses do not show xdp_test (id %d) and permanent neighbours:\n%s", want, before)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/packet"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/internal/witness"
 	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/topology"
 )
@@ -33,20 +36,24 @@ const (
 	xdpAborted  = 0
 	xdpDrop     = 1
 	xdpPass     = 2
+	xdpTX       = 3
 	xdpRedirect = 4
 )
 
-// bench is a deployed redirect topology with the lab's program loaded and
-// if_redirect filled, ready for test runs inside node1.
+// bench is a deployed redirect topology with a step's program loaded and
+// its maps filled as up fills them, ready for test runs inside node1.
 type bench struct {
 	inst  string
 	topo  *topology.Deployed
 	node1 *namespace.NS
-	objs  *redirectObjects
+	coll  *ebpf.Collection
 	index map[string]int // node1's ifindexes
 }
 
-func newBench(tb testing.TB) *bench {
+// newBench is the base exercise's bench.
+func newBench(tb testing.TB) *bench { return newStepBench(tb, "") }
+
+func newStepBench(tb testing.TB, step string) *bench {
 	tb.Helper()
 	testutils.RequirePrivileged(tb)
 	inst := testutils.Instance(tb)
@@ -64,12 +71,16 @@ func newBench(tb testing.TB) *bench {
 			tb.Error(err)
 		}
 	})
-	var objs redirectObjects
-	if err := loadRedirectObjects(&objs, nil); err != nil {
+	spec, err := programs[step]()
+	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { objs.Close() })
-	b := &bench{inst: inst, topo: d, node1: d.MustNS("node1"), objs: &objs, index: map[string]int{}}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { coll.Close() })
+	b := &bench{inst: inst, topo: d, node1: d.MustNS("node1"), coll: coll, index: map[string]int{}}
 	for _, iface := range reflectors {
 		l, err := b.node1.Netlink().LinkByName(iface)
 		if err != nil {
@@ -77,11 +88,18 @@ func newBench(tb testing.TB) *bench {
 		}
 		b.index[iface] = l.Attrs().Index
 	}
-	if err := fillDevmap(b.node1, objs.IfRedirect, reflectors); err != nil {
+	if err := fillDevmap(b.node1, b.devmap(), reflectors); err != nil {
 		tb.Fatal(err)
+	}
+	if step == stepARP {
+		if err := fillARPTable(b.node1, coll.Maps[mapARP], reflectors); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return b
 }
+
+func (b *bench) devmap() *ebpf.Map { return b.coll.Maps[mapRedirect] }
 
 func (b *bench) mac(node, iface string) net.HardwareAddr { return topology.MAC(b.inst, node, iface) }
 
@@ -97,7 +115,7 @@ func (b *bench) run(tb testing.TB, iface string, frame []byte) (uint32, []byte) 
 	var ret uint32
 	err := b.node1.Do(func() error {
 		var err error
-		ret, err = b.objs.XdpTest.Run(opts)
+		ret, err = b.coll.Programs[progName].Run(opts)
 		return err
 	})
 	if err != nil {
@@ -108,7 +126,7 @@ func (b *bench) run(tb testing.TB, iface string, frame []byte) (uint32, []byte) 
 
 func (b *bench) counts(tb testing.TB) grade.Counters[uint32] {
 	tb.Helper()
-	c, err := grade.ReadCounters[uint32](b.objs.FibResults)
+	c, err := grade.ReadCounters[uint32](b.coll.Maps[mapResults])
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -179,7 +197,7 @@ func TestProgramReflects(t *testing.T) {
 				t.Error("ICMP message changed; only addresses may change")
 			}
 			d := b.counts(t).Sub(before)
-			if d[fibSuccess] != 1 || d[resultRedirect] != 1 || len(d) != 2 {
+			if d[fibSuccess] != 1 || d[actionRedirect] != 1 || len(d) != 2 {
 				t.Errorf("fib_results moved by %v, want SUCCESS 1 and redirected 1", d)
 			}
 		})
@@ -218,11 +236,11 @@ func TestProgramFailures(t *testing.T) {
 		expect(t, echo(t, host, node1, "10.9.9.9", "192.168.1.5"), xdpDrop, fibNotFwded)
 	})
 	t.Run("missing devmap entry aborts", func(t *testing.T) {
-		if err := b.objs.IfRedirect.Delete(uint32(b.index["veth1"])); err != nil {
+		if err := b.devmap().Delete(uint32(b.index["veth1"])); err != nil {
 			t.Fatal(err)
 		}
-		defer fillDevmap(b.node1, b.objs.IfRedirect, reflectors)
-		expect(t, request, xdpAborted, resultNoDevmap)
+		defer fillDevmap(b.node1, b.devmap(), reflectors)
+		expect(t, request, xdpAborted, actionAborted)
 	})
 	t.Run("NO_NEIGH passes", func(t *testing.T) {
 		h := b.node1.Netlink()
@@ -293,7 +311,7 @@ func BenchmarkProgram(b *testing.B) {
 	for b.Loop() {
 		err := bn.node1.Do(func() error {
 			start := time.Now()
-			ret, err := bn.objs.XdpTest.Run(&ebpf.RunOptions{Data: frame, Context: ctx, Repeat: repeat})
+			ret, err := bn.coll.Programs[progName].Run(&ebpf.RunOptions{Data: frame, Context: ctx, Repeat: repeat})
 			total += time.Since(start)
 			if err == nil && ret != xdpRedirect {
 				err = fmt.Errorf("returned %d, want XDP_REDIRECT", ret)
@@ -306,4 +324,97 @@ func BenchmarkProgram(b *testing.B) {
 		runs += repeat
 	}
 	b.ReportMetric(float64(total.Nanoseconds())/float64(runs), "ns/packet")
+}
+
+// TestStepPrograms test-runs each step's program inside node1 on what its
+// step adds: the udp step reflects a datagram with its ports swapped and its
+// checksum still right, passes TCP, and passes a datagram untouched on
+// NO_NEIGH; the arp step answers a request for node1's address with a
+// complete reply, and passes a request for another address and a reply.
+func TestStepPrograms(t *testing.T) {
+	udpFrame := func(b *bench, src, dst string, proto layers.IPProtocol) []byte {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: proto, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
+		eth := &layers.Ethernet{SrcMAC: b.mac("host", "veth0"), DstMAC: b.mac("node1", "veth1"), EthernetType: layers.EthernetTypeIPv4}
+		if proto == layers.IPProtocolTCP {
+			tcp := &layers.TCP{SrcPort: 43910, DstPort: 8888, SYN: true, Window: 64240}
+			tcp.SetNetworkLayerForChecksum(ip)
+			return testutils.Serialize(t, eth, ip, tcp)
+		}
+		udp := &layers.UDP{SrcPort: 5000, DstPort: 9}
+		udp.SetNetworkLayerForChecksum(ip)
+		return testutils.Serialize(t, eth, ip, udp, gopacket.Payload([]byte("reflect me, ports swapped")))
+	}
+	t.Run("udp", func(t *testing.T) {
+		b := newStepBench(t, stepUDP)
+		in := udpFrame(b, "192.168.0.3", "192.168.1.5", layers.IPProtocolUDP)
+		before := b.counts(t)
+		ret, out := b.run(t, "veth1", in)
+		if ret != xdpRedirect {
+			t.Fatalf("udp: returned %d, want XDP_REDIRECT; fib_results moved by %v", ret, b.counts(t).Sub(before))
+		}
+		f := witness.Frame{Data: out[:len(in)], Packet: packet.Decode(out[:len(in)])}
+		u, ip := &f.Packet.UDP, &f.Packet.IPv4
+		if u.SrcPort != 9 || u.DstPort != 5000 || ip.Src.String() != "192.168.1.5" || ip.Dst.String() != "192.168.0.3" {
+			t.Errorf("udp reflected as %s, want 192.168.1.5.9 > 192.168.0.3.5000", f.Packet.Summary())
+		}
+		if !udpChecksumValid(f) || !ipChecksumValid(f.Data) {
+			t.Error("a checksum is no longer valid after the swap")
+		}
+		if ret, out := b.run(t, "veth1", udpFrame(b, "192.168.0.3", "192.168.1.5", layers.IPProtocolTCP)); ret != xdpPass || !bytes.Equal(out[:14], udpFrame(b, "192.168.0.3", "192.168.1.5", layers.IPProtocolTCP)[:14]) {
+			t.Errorf("tcp: returned %d, want XDP_PASS untouched", ret)
+		}
+		h := b.node1.Netlink()
+		l, err := h.LinkByName("veth1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.NeighDel(&netlink.Neigh{LinkIndex: l.Attrs().Index, Family: unix.AF_INET, IP: net.ParseIP("192.168.0.3")}); err != nil {
+			t.Fatal(err)
+		}
+		ret, out = b.run(t, "veth1", in)
+		if ret != xdpPass || !bytes.Equal(out[:len(in)], in) {
+			t.Errorf("udp on NO_NEIGH: returned %d, want XDP_PASS with the datagram untouched", ret)
+		}
+	})
+	t.Run("arp", func(t *testing.T) {
+		b := newStepBench(t, stepARP)
+		host, node1 := b.mac("host", "veth0"), b.mac("node1", "veth1")
+		arp := func(op uint16, dst net.HardwareAddr, target string) []byte {
+			f, err := packet.ARPFrame{SrcMAC: host, DstMAC: dst, Operation: op, SenderHW: host,
+				SenderIP: netip.MustParseAddr("192.168.0.3"), TargetIP: netip.MustParseAddr(target)}.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+		before := b.counts(t)
+		ret, out := b.run(t, "veth1", arp(packet.ARPRequest, packet.Broadcast, "192.168.0.2"))
+		if ret != xdpTX {
+			t.Fatalf("request for node1's address: returned %d, want XDP_TX", ret)
+		}
+		f := witness.Frame{Data: out[:60], Packet: packet.Decode(out[:60])}
+		want := fmt.Sprintf("Ethernet %s > %s, op 2, sender %s 192.168.0.2, target %s 192.168.0.3", node1, host, node1, host)
+		if got := arpText(f); got != want {
+			t.Errorf("reply\n%s, want\n%s", got, want)
+		}
+		if d := b.counts(t).Sub(before); d[arpAnswered] != 1 || len(d) != 1 {
+			t.Errorf("fib_results moved by %v, want ARP answered 1", d)
+		}
+		for name, in := range map[string][]byte{
+			"request for another address": arp(packet.ARPRequest, packet.Broadcast, "192.168.0.99"),
+			"reply":                       arp(packet.ARPReply, node1, "192.168.0.2"),
+		} {
+			before := b.counts(t)
+			ret, out := b.run(t, "veth1", in)
+			if ret != xdpPass || !bytes.Equal(out[:len(in)], in) {
+				t.Errorf("%s: returned %d, want XDP_PASS untouched", name, ret)
+			}
+			if d := b.counts(t).Sub(before); d[arpAnswered] != 0 {
+				t.Errorf("%s: fib_results moved by %v", name, d)
+			}
+		}
+		if ret, _ := b.run(t, "veth1", echo(t, host, node1, "192.168.0.3", "192.168.1.5")); ret != xdpRedirect {
+			t.Errorf("echo request: returned %d, want XDP_REDIRECT, as in the base exercise", ret)
+		}
+	})
 }

@@ -7,9 +7,12 @@
  * frame out through the DEVMAP `if_redirect`. Program and map names are the
  * tutorial's (xdp_test, if_redirect), so its object loads with --obj. */
 
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
 #include <linux/in.h>
-
-#include "xdplab/parse.h"
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #define AF_INET 2 /* <sys/socket.h> is not for BPF targets */
 
@@ -28,9 +31,8 @@ struct {
 
 /* Slots of fib_results past the BPF_FIB_LKUP_RET_* codes (0..9 today). */
 enum {
-	RESULT_FIB_ERROR = 15,  /* bpf_fib_lookup returned < 0: bad arguments */
-	RESULT_REDIRECTED = 16, /* bpf_redirect_map returned XDP_REDIRECT */
-	RESULT_NO_DEVMAP = 17,  /* egress ifindex missing from if_redirect */
+	RESULT_FIB_ERROR = 15, /* bpf_fib_lookup returned < 0: bad arguments */
+	RESULT_ACTION = 16,    /* + what bpf_redirect_map returned (XDP_ABORTED 0 .. XDP_REDIRECT 4) */
 	RESULT_SLOTS = 32,
 };
 
@@ -59,47 +61,71 @@ int xdp_test(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 
-	/* parse_ipv4 checks that the Ethernet and IPv4 headers lie inside the
-	 * packet: every field written below is within those bounds. */
-	struct iphdr *ip = parse_ipv4(data, data_end);
-	if (!ip)
-		return XDP_PASS; /* ARP and everything not IPv4 goes to the kernel */
+	/* The Ethernet header must fit before we read h_proto. */
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+	/* ARP and everything else that is not IPv4 goes to the kernel. */
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	struct iphdr *ip = (void *)(eth + 1);
+	/* The IPv4 header must fit before we read or write its fields. */
+	if ((void *)(ip + 1) > data_end)
+		return XDP_PASS;
 	if (ip->protocol != IPPROTO_ICMP)
 		return XDP_PASS;
 
-	/* Ask the routing table how node1 would answer the sender: source and
-	 * destination swapped, looked up as if the packet arrived where this
-	 * one did. The ingress interface must have forwarding on, or the lookup
-	 * returns FWD_DISABLED. */
+	long rc;
+	/* xdplab:todo 1: ask the routing table how node1 would answer the
+	 * sender: fill a struct bpf_fib_lookup fib = {} with family =
+	 * AF_INET, the addresses swapped (ipv4_src = ip->daddr, ipv4_dst =
+	 * ip->saddr: the way back), tot_len = bpf_ntohs(ip->tot_len) and
+	 * ifindex = ctx->ingress_ifindex, then rc = bpf_fib_lookup(ctx, &fib,
+	 * sizeof(fib), 0). */
 	struct bpf_fib_lookup fib = {};
 	fib.family = AF_INET;
 	fib.ipv4_src = ip->daddr;
 	fib.ipv4_dst = ip->saddr;
 	fib.tot_len = bpf_ntohs(ip->tot_len);
 	fib.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	/* xdplab:else */
+	// return XDP_PASS; /* remove this line when you write TODO 1 */
+	/* xdplab:end */
+	/* What the lookup answered, for `xdplab watch` and the check's hints. */
+	count(rc < 0 ? RESULT_FIB_ERROR : rc);
 
-	long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc < 0) {
-		count(RESULT_FIB_ERROR);
-		return XDP_DROP;
-	}
-	count(rc);
+	/* xdplab:todo 2: act on the lookup's answer: on
+	 * BPF_FIB_LKUP_RET_NO_NEIGH (node1 does not know the sender's MAC yet,
+	 * and fib.dmac is empty) return XDP_PASS, so that the kernel resolves
+	 * it; on any other answer but BPF_FIB_LKUP_RET_SUCCESS return
+	 * XDP_DROP. */
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return XDP_PASS; /* the kernel resolves the neighbour (ARP); the next packet can go */
+		return XDP_PASS;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return XDP_DROP;
+	/* xdplab:end */
 
-	/* Reflect: swap the addresses. Neither the IP header checksum nor the
-	 * ICMP checksum (no pseudo-header in IPv4) changes with the order. */
+	/* xdplab:todo 3: turn the packet around: swap ip->saddr and ip->daddr
+	 * (neither the IP nor the ICMP checksum changes with their order), and
+	 * copy the lookup's MACs into the Ethernet header: fib.dmac into
+	 * eth->h_dest, fib.smac into eth->h_source (ETH_ALEN bytes each). */
 	__be32 daddr = ip->daddr;
 	ip->daddr = ip->saddr;
 	ip->saddr = daddr;
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	/* xdplab:end */
 
-	/* With flags 0 a missing key makes the helper return XDP_ABORTED. */
-	long action = bpf_redirect_map(&if_redirect, fib.ifindex, 0);
-	count(action == XDP_REDIRECT ? RESULT_REDIRECTED : RESULT_NO_DEVMAP);
+	long action;
+	/* xdplab:todo 4: send the frame out of the interface the lookup chose,
+	 * through the DEVMAP: action = bpf_redirect_map(&if_redirect,
+	 * fib.ifindex, 0). With flags 0, a key missing from if_redirect makes
+	 * it return XDP_ABORTED. */
+	action = bpf_redirect_map(&if_redirect, fib.ifindex, 0);
+	/* xdplab:else */
+	// action = XDP_PASS; /* remove this line when you write TODO 4 */
+	/* xdplab:end */
+	count(RESULT_ACTION + action);
 	return action;
 }
 
