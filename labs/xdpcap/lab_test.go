@@ -62,3 +62,23 @@ func TestGuideEmbedded(t *testing.T) {
 		}
 	}
 }
+
+// TestSteps: every step's own program passes its check, in both modes.
+func TestSteps(t *testing.T) {
+	for _, step := range []string{"chain", "tx"} {
+		t.Run(step, func(t *testing.T) {
+			for _, mode := range []labs.Mode{labs.ModeGeneric, labs.ModeNative} {
+				t.Run(string(mode), func(t *testing.T) {
+					labtest.Passes(t, "xdpcap", labs.Options{Mode: mode, Step: step})
+				})
+			}
+		})
+	}
+}
+
+// TestExercises: for the base exercise and each step, the starter that
+// init writes compiles, loads and fails check with hints naming its TODOs;
+// the solution passes; in both modes.
+func TestExercises(t *testing.T) {
+	labtest.ExercisesGraded(t, "xdpcap")
+}
