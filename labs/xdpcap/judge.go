@@ -125,7 +125,7 @@ func (c *checker) went(what string, fate map[capture.Action]int, want capture.Ac
 // slot index taken for something else than the action.
 func (c *checker) abortedWhy(what string) string {
 	if c.ex.chain && strings.Contains(what, "UDP") {
-		return fmt.Sprintf("the tail call failed, check the slot index: xdp_discard must call bpf_tail_call(ctx, &%s, %d), the slot where up puts %s, and only a failed tail call returns XDP_ABORTED%s",
+		return fmt.Sprintf("the tail call failed, check the slot index and the map: xdp_discard must call bpf_tail_call(ctx, &%s, %d), the slot where up puts %s, and only a failed tail call returns XDP_ABORTED%s",
 			chainMap, chainSlot, chainProg, c.ex.tail)
 	}
 	return "XDP_ABORTED is action 0: give xdpcap_exit the verdict itself, and if you tail-call the hook yourself, its slot index is the action (xdpcap's ABI): bpf_tail_call(ctx, &xdpcap_hook, action)" + c.ex.exit
@@ -154,7 +154,7 @@ func (c *checker) judgeAlone() []labs.Result {
 		r = append(r, grade.PingsAnswered("", m.pinged, c.pingHint()))
 	}
 	r = append(r,
-		grade.DatagramsArrived("", m.passed, c.passHint(fmt.Sprintf("datagrams to port %d", passPort), udpTo(passPort))),
+		grade.DatagramsArrived("", m.passed, c.passHint(fmt.Sprintf("UDP datagrams to port %d", passPort), udpTo(passPort))),
 		grade.DatagramsArrived("", m.swapped, c.swappedHint()),
 		grade.TCPExchanged("", m.tcp, c.tcpHint()),
 	)
@@ -197,17 +197,18 @@ func (c *checker) swappedHint() string {
 	if c.swappedDropped() {
 		return fmt.Sprintf("the datagrams to port %d (9 with its bytes swapped) were dropped: the program compares udp->dest, which is in network byte order, with 9 in host byte order; compare it with bpf_htons(9)%s", swappedPort, c.ex.rule)
 	}
-	return c.passHint(fmt.Sprintf("datagrams to port %d", swappedPort), udpTo(swappedPort))
+	return c.passHint(fmt.Sprintf("UDP datagrams to port %d", swappedPort), udpTo(swappedPort))
 }
 
 // swappedDropped reports whether the program dropped the datagrams to
-// port 2304, with or without a capture.
+// port 2304 (with or without a capture) but not those to port 7777: the
+// mark of a port compared in the wrong byte order.
 func (c *checker) swappedDropped() bool {
-	if c.alone != nil && c.alone.m.swapped.Failure == nil && c.alone.m.swapped.Arrived == 0 {
+	if a := c.alone; a != nil && a.m.swapped.Failure == nil && a.m.swapped.Arrived == 0 && a.m.passed.Arrived == a.m.passed.Count {
 		return true
 	}
 	f := c.hookFate(fixed(udpTo(swappedPort)))
-	return f != nil && f[capture.Drop] > 0
+	return f != nil && f[capture.Drop] > 0 && c.hookFate(fixed(udpTo(passPort)))[capture.Drop] == 0
 }
 
 // tcpHint: TCP to port 9 must pass, since the rule is UDP's.
@@ -238,7 +239,7 @@ func (c *checker) dropHint() string {
 	case pastAlone:
 		return "they are not dropped: return XDP_DROP for UDP whose destination port, udp->dest, equals bpf_htons(9); the UDP header starts ip->ihl * 4 bytes after the IP header" + c.ex.rule
 	}
-	if h := c.went(fmt.Sprintf("datagrams to port %d", dropPort), fate, capture.Drop,
+	if h := c.went(fmt.Sprintf("UDP datagrams to port %d", dropPort), fate, capture.Drop,
 		"return XDP_DROP for them: the destination port is udp->dest, in network byte order, so compare it with bpf_htons(9)"+c.ex.rule); h != "" {
 		return h
 	}
@@ -266,12 +267,12 @@ func (c *checker) judgeHooked() []labs.Result {
 	for _, p := range []struct {
 		port, n int
 	}{{passPort, datagrams}, {swappedPort, swapped}} {
-		what := fmt.Sprintf("datagrams to port %d", p.port)
+		what := fmt.Sprintf("UDP datagrams to port %d", p.port)
 		hint := c.passHint(what, udpTo(p.port))
 		if p.port == swappedPort {
 			hint = c.swappedHint()
 		}
-		r = append(r, grade.ExactCount(fmt.Sprintf("the UDP %s appear under XDPpass", what), p.n, got.fate(udpTo(p.port))[capture.Pass], hint))
+		r = append(r, grade.ExactCount(fmt.Sprintf("the %s appear under XDPpass", what), p.n, got.fate(udpTo(p.port))[capture.Pass], hint))
 	}
 	tcpFate := got.fate(tcpTo(tcpPort))
 	elsewhere := total(tcpFate) - tcpFate[capture.Pass]
@@ -419,7 +420,7 @@ var entryExpected = fmt.Sprintf("%d, %d, %d, %d", pings, datagrams, datagrams, s
 
 // sameBytes compares two captures as multisets of frames: what libpcap
 // keeps of what went into the program, as the program left it, and what
-// the capture at the hook kept.
+// the capture at the hook kept. The hint says what is missing or extra.
 func (c *checker) sameBytes(name string, want [][]byte, got captured) labs.Result {
 	diff := map[string]int{}
 	for _, b := range want {
@@ -428,24 +429,39 @@ func (c *checker) sameBytes(name string, want [][]byte, got captured) labs.Resul
 	for _, p := range got.packets {
 		diff[string(normal(p.Data))]--
 	}
-	missing, extra := 0, 0
-	for _, d := range diff {
-		if d > 0 {
-			missing += d
-		} else {
-			extra -= d
+	var missing, extra [][]byte
+	for b, d := range diff {
+		for ; d > 0; d-- {
+			missing = append(missing, []byte(b))
+		}
+		for ; d < 0; d++ {
+			extra = append(extra, []byte(b))
 		}
 	}
-	hint := "the filter runs in the capture program on the packet as the program left it; a packet the lab program changed would differ from the entry copy"
+	all := func(*packet.Frame) bool { return true }
+	var hint string
 	switch {
 	case receivedNone(got):
 		hint = "no hook slot received anything: " + c.noHook("packets")
-	case c.ex.tx:
+	case c.ex.tx && len(extra) > 0:
 		hint = "the hook sees each echo request as the program left it, which must be its reply: MACs and addresses swapped, type 0, the checksum updated" + c.ex.rewrite + ", sent with XDP_TX" + c.ex.txAction
+	case len(extra) == 0:
+		what := describe(missing, all)
+		hint = fmt.Sprintf("no hook slot saw %s: %s", what, c.noHook(what))
+	default:
+		hint = fmt.Sprintf("the hook kept %s that the entry did not see as such (and missed %s): the filter runs on the packet as the program left it, so a program that changes a packet must leave it as the step says",
+			describe(extra, all), orNone(describe(missing, all)))
 	}
 	return labs.Expect(name,
 		fmt.Sprintf("%d packets, 0 missing, 0 extra", len(want)),
-		fmt.Sprintf("%d packets, %d missing, %d extra", len(got.packets), missing, extra), hint)
+		fmt.Sprintf("%d packets, %d missing, %d extra", len(got.packets), len(missing), len(extra)), hint)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func receivedNone(c captured) bool {

@@ -71,6 +71,8 @@ func replyProblem(req, got, want []byte) string {
 		return fmt.Sprintf("it goes from %s to %s, want %s to %s: swap ip->saddr and ip->daddr", g.IPv4.Src, g.IPv4.Dst, w.IPv4.Src, w.IPv4.Dst)
 	case g.ICMPv4.Type != packet.ICMPv4EchoReply:
 		return fmt.Sprintf("its ICMP type is %d, want 0: set icmp->type to ICMP_ECHOREPLY", g.ICMPv4.Type)
+	case g.IPv4.TTL != w.IPv4.TTL:
+		return fmt.Sprintf("its TTL is %d, want %d as the request had it: a reply made in place keeps the request's TTL (and a changed IP header needs its checksum updated too)", g.IPv4.TTL, w.IPv4.TTL)
 	case packet.Checksum(got[14:14+int(g.IPv4.IHL)*4]) != 0:
 		return fmt.Sprintf("its IP header checksum %#04x is wrong: swapping the addresses leaves it right, so leave it alone", g.IPv4.Checksum)
 	case packet.Checksum(g.IPv4.Payload) != 0:
