@@ -2,6 +2,7 @@ package xdpcap
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -136,6 +137,9 @@ type aloneSeen struct {
 	back []witness.Frame
 	// stamp is the tx step's ICMP timestamp request, which must pass.
 	stamp grade.Written
+	// swappedType is a UDP datagram to port 9 in a frame whose EtherType
+	// is IPv4's with its bytes swapped: not IPv4, so it must pass.
+	swappedType grade.Written
 }
 
 // runAlone sends the mix with every hook slot empty, watching what gets
@@ -160,6 +164,15 @@ func (c *checker) runAlone(ctx context.Context) error {
 	if seen.m, err = sendMix(ctx, c.sender, c.dut); err != nil {
 		return err
 	}
+	odd, err := packet.UDPFrame{SrcMAC: c.sender.MAC, DstMAC: c.dut.MAC,
+		Src: netip.AddrPortFrom(c.sender.Addr.Addr(), 40000), Dst: netip.AddrPortFrom(c.dut.Addr.Addr(), dropPort), Payload: make([]byte, payloadSize)}.Bytes()
+	if err != nil {
+		return fmt.Errorf("build the frame of EtherType %#04x: %w", swappedEtherType, err)
+	}
+	binary.BigEndian.PutUint16(odd[12:], swappedEtherType)
+	if seen.swappedType, err = grade.Frames(ctx, c.sender, c.dut, swappedTypeWhat, swappedEtherType, [][]byte{odd}); err != nil {
+		return err
+	}
 	if c.ex.tx {
 		stamp, err := packet.ICMPv4Frame{SrcMAC: c.sender.MAC, DstMAC: c.dut.MAC, Src: c.sender.Addr.Addr(), Dst: c.dut.Addr.Addr(),
 			Type: icmpTimestamp, ID: stampID, Seq: 1, Payload: make([]byte, 12)}.Bytes()
@@ -181,6 +194,14 @@ func (c *checker) runAlone(ctx context.Context) error {
 	c.alone = seen
 	return nil
 }
+
+// swappedEtherType is IPv4's EtherType, 0x0800, with its bytes swapped: a
+// program that compares eth->h_proto with ETH_P_IP in host byte order
+// takes such a frame for IPv4, and one that never looks at the EtherType
+// reads the IPv4 header in it all the same.
+const swappedEtherType = 0x0008
+
+var swappedTypeWhat = fmt.Sprintf("1 frame of EtherType %#04x (IPv4's, bytes swapped) with UDP to port %d", swappedEtherType, dropPort)
 
 // icmpTimestamp is the ICMP type of a timestamp request: ICMP that is not
 // an echo request, which the tx step must pass.

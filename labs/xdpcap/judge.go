@@ -158,6 +158,7 @@ func (c *checker) judgeAlone() []labs.Result {
 		grade.DatagramsArrived("", m.swapped, c.swappedHint()),
 		grade.TCPExchanged("", m.tcp, c.tcpHint()),
 	)
+	r = append(r, grade.FramesArrived("", a.swappedType, c.etherTypeHint()))
 	name := fmt.Sprintf("none of the %d datagrams to port %d gets past the program while nothing captures", datagrams, dropPort)
 	past := 0
 	for _, f := range a.past {
@@ -220,6 +221,22 @@ func (c *checker) tcpHint() string {
 	return why
 }
 
+// etherTypeDropped reports whether the program dropped the datagram in a
+// frame of EtherType 0x0008: it took the frame for IPv4.
+func (c *checker) etherTypeDropped() bool {
+	if c.alone == nil {
+		return false
+	}
+	w := c.alone.swappedType
+	return w.Failure == nil && w.Count > 0 && w.Arrived == 0
+}
+
+// etherTypeHint: a frame that is not IPv4 must pass whatever it holds.
+func (c *checker) etherTypeHint() string {
+	return fmt.Sprintf("the program read an IPv4 header in a frame whose EtherType is %#04x, not IPv4's 0x0800, and dropped it: check eth->h_proto == bpf_htons(ETH_P_IP), in network byte order, before you read the IPv4 header (parse_ipv4 in xdplab/parse.h does)%s",
+		swappedEtherType, c.ex.rule)
+}
+
 // dropHint says why datagrams to port 9 got past the program, or were not
 // seen under XDPdrop.
 func (c *checker) dropHint() string {
@@ -236,6 +253,8 @@ func (c *checker) dropHint() string {
 			chainProg, chainMap, chainSlot, chainMap, chainSlot, c.ex.tail, chainProg, c.ex.rule)
 	case c.swappedDropped():
 		return fmt.Sprintf("the datagrams to port %d (9 with its bytes swapped) were dropped instead: compare udp->dest with bpf_htons(9), in network byte order%s", swappedPort, c.ex.rule)
+	case pastAlone && c.etherTypeDropped():
+		return fmt.Sprintf("they are not dropped, but the same datagram in a frame of EtherType %#04x was: the program compares eth->h_proto with ETH_P_IP in host byte order; compare it with bpf_htons(ETH_P_IP)%s", swappedEtherType, c.ex.rule)
 	case pastAlone:
 		return "they are not dropped: return XDP_DROP for UDP whose destination port, udp->dest, equals bpf_htons(9); the UDP header starts ip->ihl * 4 bytes after the IP header" + c.ex.rule
 	}

@@ -20,6 +20,23 @@ type interrupted struct{}
 
 func (interrupted) Undo(*labs.Env, labs.UndoRecord) error { return errors.New("killed") }
 
+// upChain brings the lab up in the chain step on an instance of the test's
+// own, through a registry of this lab alone, and takes it down at the end.
+func upChain(t *testing.T) *labs.Runner {
+	t.Helper()
+	testutils.RequirePrivileged(t)
+	reg := labs.NewRegistry()
+	if err := reg.Register(New()); err != nil {
+		t.Fatal(err)
+	}
+	r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
+	t.Cleanup(func() { r.Down(context.Background(), "") })
+	if err := r.Up(context.Background(), labName, labs.Options{Step: stepChain}); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestChainSlotPutBack: a chain check killed before or after it emptied
 // jmp_table's slot leaves its undo record; the next command on the
 // instance puts xdp_udp back (check then passes) and removes the record.
@@ -27,17 +44,8 @@ func TestChainSlotPutBack(t *testing.T) {
 	for _, emptied := range []bool{false, true} {
 		name := map[bool]string{false: "record only", true: "slot emptied"}[emptied]
 		t.Run(name, func(t *testing.T) {
-			testutils.RequirePrivileged(t)
+			r := upChain(t)
 			ctx := context.Background()
-			reg := labs.NewRegistry()
-			if err := reg.Register(New()); err != nil {
-				t.Fatal(err)
-			}
-			r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
-			t.Cleanup(func() { r.Down(context.Background(), "") })
-			if err := r.Up(ctx, labName, labs.Options{Step: stepChain}); err != nil {
-				t.Fatal(err)
-			}
 			_, env, err := r.Open(labName)
 			if err != nil {
 				t.Fatal(err)
@@ -101,17 +109,7 @@ func TestChainSlotPutBack(t *testing.T) {
 // TestChainSlotDiagnosed: status names an emptied jmp_table slot as a
 // problem of the chain step, and says how to put xdp_udp back.
 func TestChainSlotDiagnosed(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	ctx := context.Background()
-	reg := labs.NewRegistry()
-	if err := reg.Register(New()); err != nil {
-		t.Fatal(err)
-	}
-	r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
-	t.Cleanup(func() { r.Down(context.Background(), "") })
-	if err := r.Up(ctx, labName, labs.Options{Step: stepChain}); err != nil {
-		t.Fatal(err)
-	}
+	r := upChain(t)
 	problems := func() []labs.Problem {
 		st, err := r.Status()
 		if err != nil {
