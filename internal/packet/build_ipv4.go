@@ -19,29 +19,14 @@ type ICMPv4Echo struct {
 	Payload        []byte
 }
 
-// Bytes builds the frame with its lengths and checksums filled in. The
-// ICMP checksum covers the message only: ICMPv4 has no pseudo-header.
+// Bytes builds the frame with its lengths and checksums filled in.
 func (e ICMPv4Echo) Bytes() ([]byte, error) {
-	if !e.Src.Is4() || !e.Dst.Is4() {
-		return nil, fmt.Errorf("icmp echo %v -> %v: want IPv4 addresses", e.Src, e.Dst)
-	}
-	msg := make([]byte, 8+len(e.Payload))
-	msg[0] = ICMPv4EchoRequest
+	typ := uint8(ICMPv4EchoRequest)
 	if e.Reply {
-		msg[0] = ICMPv4EchoReply
+		typ = ICMPv4EchoReply
 	}
-	binary.BigEndian.PutUint16(msg[4:], e.ID)
-	binary.BigEndian.PutUint16(msg[6:], e.Seq)
-	copy(msg[8:], e.Payload)
-	frame, err := ipFrame(e.SrcMAC, e.DstMAC, e.Src, e.Dst, ProtoICMPv4, e.TTL, nil, msg, 2)
-	if err != nil {
-		return nil, err
-	}
-	// ipFrame summed the pseudo-header in too: write the message's own.
-	body := frame[14+20 : 14+20+len(msg)]
-	binary.BigEndian.PutUint16(body[2:], 0)
-	binary.BigEndian.PutUint16(body[2:], fold(sum(body, 0)))
-	return frame, nil
+	return ICMPv4Frame{SrcMAC: e.SrcMAC, DstMAC: e.DstMAC, Src: e.Src, Dst: e.Dst, Type: typ,
+		ID: e.ID, Seq: e.Seq, TTL: e.TTL, Payload: e.Payload}.Bytes()
 }
 
 // ARPFrame is an Ethernet frame carrying an ARP request or reply for IPv4

@@ -2,11 +2,11 @@ package xdpcap
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,27 +23,40 @@ import (
 	"github.com/xdplab/xdplab/topology"
 )
 
-// Traffic the check sends from the sender to node1.
+// Traffic the check sends from the sender to node1, in every phase.
 const (
 	pings     = 3
 	datagrams = 5
 	dropPort  = 9    // discard: the program drops it
 	passPort  = 7777 // anything else: passed
+	// swappedPort is port 9 with its two bytes swapped: a program that
+	// compares udp->dest with 9 in host byte order drops these instead.
+	swappedPort = 0x0900
+	swapped     = 2
+	// tcpPort: TCP to the discard port passes, since the rule is UDP's.
+	tcpPort     = dropPort
+	payloadSize = 32
+	// stampID marks the tx step's ICMP timestamp request.
+	stampID = 0x786c // "xl"
 )
 
 // checkFilter keeps packets of two actions and leaves out a third kind, so
 // received, matched and filtered all move.
 const checkFilter = "icmp or udp port 9"
 
-// Check captures (with the same engine as `xdplab capture`) while sending
-// pings, UDP to port 9 and UDP to port 7777 from the sender to node1: first
-// every action with no filter, then before the program (--entry) and, at
-// once, after it with a filter, which must keep exactly what libpcap keeps
-// of the entry capture.
+// Check sends the same mix (pings, UDP to ports 9, 7777 and 2304, a TCP
+// exchange to port 9) from the sender to node1 in three phases: with
+// nothing capturing, which is how the program behaves in production;
+// captured at every hook slot, which shows each packet's verdict; and
+// captured before the program (--entry) and, at once, after it with a
+// filter, which must keep exactly what libpcap keeps of the entry capture.
+// The chain step adds a phase with jmp_table's slot emptied for a moment.
+// Every expectation is judged at the end, from all that was seen, so a
+// hint can use what a later phase showed.
 //
 // In a bare lab the hook is the learner's, found by name among the maps of
 // the program they attached; the entry capture is skipped (see
-// filteredBare).
+// runFilteredBare).
 func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	hook, entryPoint := l.CapturePoints(env.PinDir)
 	entry := &entryPoint
@@ -58,154 +71,240 @@ func (l *Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	if err := inUse(env, hook, entry); err != nil {
 		return nil, err
 	}
-	sender, dut := env.Topo.MustRole("sender"), env.Topo.MustRole("dut")
-	// A capture started while the check runs takes a place the check
-	// needs next: the check could not go on, through no fault of the
-	// program.
-	start := func(opts capture.Options) (*session, error) {
-		s, err := startSession(opts)
-		if errors.Is(err, capture.ErrBusy) {
-			if berr := inUse(env, hook, entry); berr != nil {
-				return nil, berr
-			}
+	c := &checker{lab: l, env: env, ex: exercises[env.Options.Step], hook: hook, entry: entry,
+		sender: env.Topo.MustRole("sender"), dut: env.Topo.MustRole("dut")}
+	err := c.run(ctx)
+	return c.judge(), err
+}
+
+// checker runs the phases of a check and keeps what each saw; judge turns
+// it into expectations.
+type checker struct {
+	lab         *Lab
+	env         *labs.Env
+	ex          exercise
+	hook        string
+	entry       *capture.EntryPoint // nil in a bare lab
+	sender, dut topology.Place
+
+	// What each phase saw; nil for a phase that did not run to its end.
+	alone     *aloneSeen
+	hooked    *hookSeen
+	filtered  *filterSeen
+	unchained *unchainedSeen
+}
+
+func (c *checker) run(ctx context.Context) error {
+	if err := c.runAlone(ctx); err != nil {
+		return err
+	}
+	if err := c.runHooked(ctx); err != nil {
+		return err
+	}
+	if c.entry == nil {
+		if err := c.runFilteredBare(ctx); err != nil {
+			return err
 		}
-		return s, err
+	} else if err := c.runFiltered(ctx); err != nil {
+		return err
 	}
-	var results []labs.Result
+	if c.ex.chain {
+		return c.runUnchained(ctx)
+	}
+	return nil
+}
 
-	// 1. Every action, no filter.
-	all, err := start(capture.Options{Hook: hook})
-	if err != nil {
-		return nil, err
+// start begins a capture. A capture started while the check runs takes a
+// place the check needs next: the check could not go on, through no fault
+// of the program.
+func (c *checker) start(opts capture.Options) (*session, error) {
+	s, err := startSession(opts)
+	if errors.Is(err, capture.ErrBusy) {
+		if berr := inUse(c.env, c.hook, c.entry); berr != nil {
+			return nil, berr
+		}
 	}
-	m, err := sendMix(ctx, sender, dut)
+	return s, err
+}
+
+// aloneSeen is what the program did with nothing capturing.
+type aloneSeen struct {
+	m mix
+	// past are the frames node1's veth1 received past the program.
+	past []witness.Frame
+	// back are the frames of the sender's interface, both ways (the tx
+	// step's requests out and replies in).
+	back []witness.Frame
+	// stamp is the tx step's ICMP timestamp request, which must pass.
+	stamp grade.Written
+	// swappedType is a UDP datagram to port 9 in a frame whose EtherType
+	// is IPv4's with its bytes swapped: not IPv4, so it must pass.
+	swappedType grade.Written
+}
+
+// runAlone sends the mix with every hook slot empty, watching what gets
+// past the program at node1 and, in the tx step, what comes back to the
+// sender.
+func (c *checker) runAlone(ctx context.Context) error {
+	past, err := witness.Open(c.dut.NS, c.dut.Iface, witness.Options{Direction: witness.In, EtherType: packet.EtherTypeIPv4})
+	if err != nil {
+		return err
+	}
+	defer past.Close()
+	ws := []*witness.Witness{past}
+	if c.ex.tx {
+		back, err := witness.Open(c.sender.NS, c.sender.Iface, witness.Options{EtherType: packet.EtherTypeIPv4})
+		if err != nil {
+			return err
+		}
+		defer back.Close()
+		ws = append(ws, back)
+	}
+	seen := &aloneSeen{}
+	if seen.m, err = sendMix(ctx, c.sender, c.dut); err != nil {
+		return err
+	}
+	odd, err := packet.UDPFrame{SrcMAC: c.sender.MAC, DstMAC: c.dut.MAC,
+		Src: netip.AddrPortFrom(c.sender.Addr.Addr(), 40000), Dst: netip.AddrPortFrom(c.dut.Addr.Addr(), dropPort), Payload: make([]byte, payloadSize)}.Bytes()
+	if err != nil {
+		return fmt.Errorf("build the frame of EtherType %#04x: %w", swappedEtherType, err)
+	}
+	binary.BigEndian.PutUint16(odd[12:], swappedEtherType)
+	if seen.swappedType, err = grade.Frames(ctx, c.sender, c.dut, swappedTypeWhat, swappedEtherType, [][]byte{odd}); err != nil {
+		return err
+	}
+	if c.ex.tx {
+		stamp, err := packet.ICMPv4Frame{SrcMAC: c.sender.MAC, DstMAC: c.dut.MAC, Src: c.sender.Addr.Addr(), Dst: c.dut.Addr.Addr(),
+			Type: icmpTimestamp, ID: stampID, Seq: 1, Payload: make([]byte, 12)}.Bytes()
+		if err != nil {
+			return fmt.Errorf("build the icmp timestamp request: %w", err)
+		}
+		if seen.stamp, err = grade.Frames(ctx, c.sender, c.dut, "1 ICMP timestamp request", packet.EtherTypeIPv4, [][]byte{stamp}); err != nil {
+			return err
+		}
+	}
+	frames, err := witness.Collect(grade.Quiet, ws...)
+	if err != nil {
+		return err
+	}
+	seen.past = frames[0]
+	if c.ex.tx {
+		seen.back = frames[1]
+	}
+	c.alone = seen
+	return nil
+}
+
+// swappedEtherType is IPv4's EtherType, 0x0800, with its bytes swapped: a
+// program that compares eth->h_proto with ETH_P_IP in host byte order
+// takes such a frame for IPv4, and one that never looks at the EtherType
+// reads the IPv4 header in it all the same.
+const swappedEtherType = 0x0008
+
+var swappedTypeWhat = fmt.Sprintf("1 frame of EtherType %#04x (IPv4's, bytes swapped) with UDP to port %d", swappedEtherType, dropPort)
+
+// icmpTimestamp is the ICMP type of a timestamp request: ICMP that is not
+// an echo request, which the tx step must pass.
+const icmpTimestamp = 13
+
+// hookSeen is what a capture at every hook slot saw.
+type hookSeen struct {
+	m   mix
+	got captured
+}
+
+// runHooked sends the mix while a capture without a filter holds every
+// hook slot.
+func (c *checker) runHooked(ctx context.Context) error {
+	s, err := c.start(capture.Options{Hook: c.hook})
+	if err != nil {
+		return err
+	}
+	m, err := sendMix(ctx, c.sender, c.dut)
 	if err == nil {
-		all.waitFor(ctx, capture.Drop, datagrams)
+		s.waitFor(ctx, nil, pings+2*datagrams+swapped)
 	}
-	got, serr := all.stop()
+	got, serr := s.stop()
 	if err := errors.Join(err, serr); err != nil {
-		return nil, err
+		return err
 	}
-	results = append(results,
-		grade.PingsAnswered("", m.pinged,
-			"the program must pass ICMP: return xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS) for anything that is not UDP to port 9"),
-		grade.DatagramsArrived("", m.passed,
-			"only port 9 is dropped; other UDP must go through xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS)"))
-	pass, drop := got.by(capture.Pass), got.by(capture.Drop)
-	dropped := fmt.Sprintf("%d to port %d, %d other", count(drop, udpTo(dropPort)), dropPort, len(drop)-count(drop, udpTo(dropPort)))
-	if m.dropFailure != nil {
-		dropped += fmt.Sprintf(" (sending to port %d failed: %v)", dropPort, m.dropFailure)
-	}
-	results = append(results,
-		grade.ExactCount("the echo requests appear under XDPpass", pings, count(pass, m.isEchoRequest),
-			"end every path with `return xdpcap_exit(ctx, &xdpcap_hook, XDP_PASS);`: a plain `return XDP_PASS;` never reaches the hook, so no capture sees the packet"),
-		grade.ExactCount(fmt.Sprintf("the UDP datagrams to port %d appear under XDPpass", passPort), datagrams, count(pass, udpTo(passPort)),
-			"only port 9 is dropped; other UDP must go through xdpcap_exit with XDP_PASS"),
-		labs.Expect(fmt.Sprintf("XDPdrop holds the %d datagrams to port %d and nothing else", datagrams, dropPort),
-			fmt.Sprintf("%d to port %d, 0 other", datagrams, dropPort), dropped,
-			"drop exactly UDP with udp->dest == bpf_htons(9), through xdpcap_exit(ctx, &xdpcap_hook, XDP_DROP), so the capture sees the drop under XDPdrop"),
-		grade.ExactCount(fmt.Sprintf("no datagram to port %d is passed", dropPort), 0, count(pass, udpTo(dropPort)),
-			"compare the destination port in network byte order: udp->dest == bpf_htons(9)"),
-		lossless("without a filter, every captured packet is delivered, none lost", got),
-	)
+	c.hooked = &hookSeen{m: m, got: got}
+	return nil
+}
 
-	// 2. Before the program, and after it with a filter, at the same time.
-	if entry == nil {
-		filtered, err := filteredBare(ctx, env, start, hook)
-		return append(results, filtered...), err
-	}
-	after, err := start(capture.Options{Hook: hook, Filter: checkFilter})
+// filterSeen is what the captures before the program and after it, with
+// the filter, saw at once; in a bare lab, what the sender sent in place of
+// the entry capture.
+type filterSeen struct {
+	m        mix
+	atEntry  [][]byte
+	filtered captured
+	restored bool
+	// sentBy names where the frames to filter were seen, for the
+	// expectation: "the entry capture" or "what host/veth0 sent".
+	sentBy string
+}
+
+// runFiltered captures before the program and after it, with the filter,
+// at the same time.
+func (c *checker) runFiltered(ctx context.Context) error {
+	after, err := c.start(capture.Options{Hook: c.hook, Filter: checkFilter})
 	if err != nil {
-		return results, err
+		return err
 	}
-	before, err := start(capture.Options{Entry: entry})
+	before, err := c.start(capture.Options{Entry: c.entry})
 	if err != nil {
 		after.stop()
-		return results, err
+		return err
 	}
-	m, err = sendMix(ctx, sender, dut)
+	m, err := sendMix(ctx, c.sender, c.dut)
 	if err == nil {
-		after.waitFor(ctx, capture.Drop, datagrams)
-		before.waitFor(ctx, capture.Entry, 2*datagrams+pings)
+		after.waitFor(ctx, []capture.Action{capture.Drop}, datagrams)
+		before.waitFor(ctx, []capture.Action{capture.Entry}, pings+2*datagrams+swapped)
 	}
 	atEntry, serr := before.stop()
 	filtered, aerr := after.stop()
 	if err := errors.Join(err, serr, aerr); err != nil {
-		return results, err
+		return err
 	}
-	seen := atEntry.by(capture.Entry)
-	results = append(results, labs.Expect(entrySeesMix,
-		fmt.Sprintf("%d, %d, %d", pings, datagrams, datagrams),
-		fmt.Sprintf("%d, %d, %d", count(seen, m.isEchoRequest), count(seen, udpTo(dropPort)), count(seen, udpTo(passPort))),
-		"the front program captures, then tail-calls the lab program through next_prog; every packet passes it whatever the lab program then decides"))
-	restored, err := labProgramOnLink(*entry)
+	restored, err := labProgramOnLink(*c.entry)
 	if err != nil {
-		return results, err
+		return err
 	}
-	results = append(results, labs.Assert(entryRestored, restored, "true", fmt.Sprint(restored),
-		"the capture swaps its front program in through the pinned bpf_link and must swap the original back when it ends"))
-
-	want, err := libpcapKeeps(checkFilter, seen)
-	if err != nil {
-		return results, err
-	}
-	results = append(results, sameBytes(fmt.Sprintf("filter %q keeps exactly what tcpdump keeps of the entry capture", checkFilter), want, filtered.packets))
-	results = append(results, balanced(filtered), lossless("with a filter, every kept packet is delivered, none lost", filtered))
-	return results, nil
+	c.filtered = &filterSeen{m: m, atEntry: atEntry.by(capture.Entry), filtered: filtered, restored: restored, sentBy: "the entry capture"}
+	return nil
 }
 
-// Names of the expectations about the entry capture, which a bare lab
-// skips.
-const (
-	entrySeesMix  = "--entry sees the whole mix before the program ran (echo requests, to port 9, to port 7777)"
-	entryRestored = "the lab program is back on its link after --entry"
-	entrySkipped  = "--entry swaps a front program into the lab's pinned bpf_link; in a bare lab your loader holds the attachment, and the check does not replace your program on it"
-)
-
-// bareHookPin is where a bare lab's check pins the learner's hook.
-const bareHookPin = "bare_" + hookName
-
-// filteredBare is step 2 of a bare lab's check: a capture with a filter
-// at the hook, judged against what the sender's interface saw leave it (a
-// veth delivers those very bytes to node1's program), since the entry
-// capture that would show them needs the lab's pinned link.
-func filteredBare(ctx context.Context, env *labs.Env, start func(capture.Options) (*session, error), hook string) ([]labs.Result, error) {
-	sender, dut := env.Topo.MustRole("sender"), env.Topo.MustRole("dut")
-	results := []labs.Result{
-		labs.Skip(entrySeesMix, fmt.Sprintf("%d, %d, %d", pings, datagrams, datagrams), entrySkipped),
-		labs.Skip(entryRestored, "true", entrySkipped),
-	}
-	sent, err := witness.Open(sender.NS, sender.Iface, witness.Options{Direction: witness.Out, EtherType: packet.EtherTypeIPv4})
+// runFilteredBare is the filter phase of a bare lab: a capture with the
+// filter at the hook, judged against what the sender's interface saw
+// leave it (a veth delivers those very bytes to node1's program), since
+// the entry capture that would show them needs the lab's pinned link.
+func (c *checker) runFilteredBare(ctx context.Context) error {
+	sent, err := witness.Open(c.sender.NS, c.sender.Iface, witness.Options{Direction: witness.Out, EtherType: packet.EtherTypeIPv4})
 	if err != nil {
-		return results, err
+		return err
 	}
 	defer sent.Close()
-	after, err := start(capture.Options{Hook: hook, Filter: checkFilter})
+	after, err := c.start(capture.Options{Hook: c.hook, Filter: checkFilter})
 	if err != nil {
-		return results, err
+		return err
 	}
-	_, err = sendMix(ctx, sender, dut)
+	m, err := sendMix(ctx, c.sender, c.dut)
 	var frames []witness.Frame
 	if err == nil {
-		after.waitFor(ctx, capture.Drop, datagrams)
+		after.waitFor(ctx, []capture.Action{capture.Drop}, datagrams)
 		frames, err = sent.Frames(grade.Quiet)
 	}
 	filtered, serr := after.stop()
 	if err := errors.Join(err, serr); err != nil {
-		return results, err
+		return err
 	}
-	var seen [][]byte
+	seen := &filterSeen{m: m, filtered: filtered, sentBy: fmt.Sprintf("what %s/%s sent", c.sender.Node, c.sender.Iface)}
 	for _, f := range frames {
-		seen = append(seen, f.Data)
+		seen.atEntry = append(seen.atEntry, f.Data)
 	}
-	want, err := libpcapKeeps(checkFilter, seen)
-	if err != nil {
-		return results, err
-	}
-	results = append(results,
-		sameBytes(fmt.Sprintf("filter %q keeps exactly what tcpdump keeps of what %s/%s sent", checkFilter, sender.Node, sender.Iface), want, filtered.packets),
-		balanced(filtered), lossless("with a filter, every kept packet is delivered, none lost", filtered))
-	return results, nil
+	c.filtered = seen
+	return nil
 }
 
 // pinLearnersHook pins the hook of a bare lab's program (found by name)
@@ -228,16 +327,25 @@ func pinLearnersHook(env *labs.Env) (path string, release func(), err error) {
 	return path, func() { os.Remove(path) }, nil
 }
 
+// bareHookPin is where a bare lab's check pins the learner's hook.
+const bareHookPin = "bare_" + hookName
+
 // mix is what sendMix sent and saw.
 type mix struct {
-	pinged grade.Pinged
-	passed grade.Delivered // the datagrams to passPort
+	pinged  grade.Pinged
+	passed  grade.Delivered // the datagrams to passPort
+	swapped grade.Delivered // the datagrams to swappedPort
+	tcp     grade.Exchanged // the exchange with tcpPort
 	// dropFailure says why sending to dropPort stopped early, when it did.
 	dropFailure error
 }
 
-func (m mix) isEchoRequest(f *packet.Frame) bool {
-	return f.Has(packet.LayerICMPv4) && f.ICMPv4.Type == packet.ICMPv4EchoRequest && int(f.ICMPv4.ID) == m.pinged.ID
+// isEcho matches the pings' echo requests, and the replies a program
+// made of them in place (the tx step): the hook sees a packet as the
+// program left it.
+func (m mix) isEcho(f *packet.Frame) bool {
+	return f.Has(packet.LayerICMPv4) && (f.ICMPv4.Type == packet.ICMPv4EchoRequest || f.ICMPv4.Type == packet.ICMPv4EchoReply) &&
+		int(f.ICMPv4.ID) == m.pinged.ID
 }
 
 func udpTo(port int) func(*packet.Frame) bool {
@@ -246,24 +354,36 @@ func udpTo(port int) func(*packet.Frame) bool {
 	}
 }
 
-// sendMix sends from the sender to the dut: pings, datagrams to port 9 and
-// datagrams to port 7777. Those to port 9 are sent without a sink, since
-// none may arrive; those to port 7777 are waited for at a sink. Traffic that
-// goes wrong is in the mix, as evidence; the error is for a check that
-// could not run.
+func tcpTo(port int) func(*packet.Frame) bool {
+	return func(f *packet.Frame) bool {
+		return f.Has(packet.LayerTCP) && int(f.TCP.DstPort) == port
+	}
+}
+
+// sendMix sends from the sender to the dut: pings, datagrams to port 9, a
+// TCP exchange with port 9, and datagrams to ports 7777 and 2304. Those to
+// port 9 are sent without a sink, since none may arrive; the others are
+// waited for. Traffic that goes wrong is in the mix, as evidence; the
+// error is for a check that could not run.
 func sendMix(ctx context.Context, sender, dut topology.Place) (mix, error) {
 	var m mix
 	var err error
 	if m.pinged, err = grade.Pings(ctx, sender, dut.Addr.Addr(), pings); err != nil {
 		return m, err
 	}
-	if err := traffic.UDP(ctx, sender.NS, netip.AddrPortFrom(dut.Addr.Addr(), dropPort), datagrams, 32); err != nil {
+	if err := traffic.UDP(ctx, sender.NS, netip.AddrPortFrom(dut.Addr.Addr(), dropPort), datagrams, payloadSize); err != nil {
 		if ctx.Err() != nil {
 			return m, ctx.Err()
 		}
 		m.dropFailure = err
 	}
-	m.passed, err = grade.Datagrams(ctx, sender, dut, passPort, datagrams, 32)
+	if m.tcp, err = grade.TCPExchange(ctx, sender, dut, tcpPort, []byte("hello xdpcap\n")); err != nil {
+		return m, err
+	}
+	if m.passed, err = grade.Datagrams(ctx, sender, dut, passPort, datagrams, payloadSize); err != nil {
+		return m, err
+	}
+	m.swapped, err = grade.Datagrams(ctx, sender, dut, swappedPort, swapped, payloadSize)
 	return m, err
 }
 
@@ -296,16 +416,26 @@ func startSession(opts capture.Options) (*session, error) {
 
 // waitFor gives the kernel a moment to run the program on the last packets
 // sent (generic XDP runs in the receiver's softirq, a little after send
-// returns): until an action has seen n packets, for at most grade.Arrival.
-// The capture counts in a map and has no event to wait on, so it polls.
-func (s *session) waitFor(ctx context.Context, a capture.Action, n uint64) {
+// returns): until the actions (all captured ones, for nil) have seen n
+// packets between them, for at most grade.Arrival. The capture counts in a
+// map and has no event to wait on, so it polls.
+func (s *session) waitFor(ctx context.Context, actions []capture.Action, n uint64) {
+	if actions == nil {
+		actions = s.c.Actions()
+	}
 	ctx, cancel := context.WithTimeout(ctx, grade.Arrival)
 	defer cancel()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if st, err := s.c.Stats(); err == nil && st[a].Received >= n {
-			return
+		if st, err := s.c.Stats(); err == nil {
+			var got uint64
+			for _, a := range actions {
+				got += st[a].Received
+			}
+			if got >= n {
+				return
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -333,6 +463,17 @@ func (c captured) by(a capture.Action) [][]byte {
 	return out
 }
 
+// fate counts, by action, the captured packets that match.
+func (c captured) fate(match func(*packet.Frame) bool) map[capture.Action]int {
+	out := map[capture.Action]int{}
+	for _, p := range c.packets {
+		if f := packet.Decode(p.Data); match(&f) {
+			out[p.Action]++
+		}
+	}
+	return out
+}
+
 // stop ends the capture: slots emptied, rings drained, counts final.
 func (s *session) stop() (captured, error) {
 	s.cancel()
@@ -354,40 +495,6 @@ func count(frames [][]byte, match func(*packet.Frame) bool) int {
 	return n
 }
 
-// lossless: nothing lost in the perf ring, and every matched packet written.
-func lossless(name string, c captured) labs.Result {
-	var matched, written, lost uint64
-	for _, s := range c.stats {
-		matched += s.Matched
-		written += s.Written
-		lost += s.Lost
-	}
-	return labs.Expect(name,
-		fmt.Sprintf("lost 0, written %d of %d matched", matched, matched),
-		fmt.Sprintf("lost %d, written %d of %d matched", max(lost, c.lost), written, matched),
-		"the perf ring overflowed or samples were cut short: a capture program must send meta and packet in one bpf_perf_event_output and the reader must keep up")
-}
-
-// balanced: received = matched + filtered for every action.
-func balanced(c captured) labs.Result {
-	ok := true
-	var parts []string
-	for _, a := range capture.XDPActions {
-		s, present := c.stats[a]
-		if !present || s.Received == 0 {
-			continue
-		}
-		ok = ok && s.Received == s.Matched+s.Filtered
-		parts = append(parts, fmt.Sprintf("%s %d = %d + %d", a.Interface(), s.Received, s.Matched, s.Filtered))
-	}
-	obs := strings.Join(parts, "; ")
-	if len(parts) == 0 {
-		ok, obs = false, "no packet received"
-	}
-	return labs.Assert("with a filter, received = matched + filtered for every action", ok, "equal", obs,
-		"each capture program counts a packet once as received and once as either matched or filtered")
-}
-
 // libpcapKeeps runs tcpdump's own filter machine (libpcap's bpf_filter) over
 // frames: the independent answer to what the filter should keep, which the
 // capture computes with the program translated to eBPF.
@@ -407,29 +514,6 @@ func libpcapKeeps(expr string, frames [][]byte) ([][]byte, error) {
 		}
 	}
 	return keep, nil
-}
-
-// sameBytes compares two captures as multisets of frames.
-func sameBytes(name string, want [][]byte, got []capture.Packet) labs.Result {
-	diff := map[string]int{}
-	for _, b := range want {
-		diff[string(b)]++
-	}
-	for _, p := range got {
-		diff[string(p.Data)]--
-	}
-	missing, extra := 0, 0
-	for _, d := range diff {
-		if d > 0 {
-			missing += d
-		} else {
-			extra -= d
-		}
-	}
-	return labs.Expect(name,
-		fmt.Sprintf("%d packets, 0 missing, 0 extra", len(want)),
-		fmt.Sprintf("%d packets, %d missing, %d extra", len(got), missing, extra),
-		"the filter runs in the capture program on the packet as the program left it; a packet the lab program changed would differ from the entry copy")
 }
 
 // labProgramOnLink reports whether the lab's link runs the lab's program.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/xdplab/xdplab/internal/capture"
 	"github.com/xdplab/xdplab/labs"
 )
@@ -32,6 +34,9 @@ func (l *Lab) Diagnose(env *labs.Env) []labs.Problem {
 			what = fmt.Sprintf("stale capture program: %s runs %s in front of the lab program, which still runs behind it through next_prog", h.Place, h)
 		}
 		problems = append(problems, labs.Problem{What: what, Fix: fix})
+	}
+	if p, ok := emptyChain(env); ok {
+		problems = append(problems, p)
 	}
 	if occ.NextProg != "" {
 		problems = append(problems, labs.Problem{
@@ -80,4 +85,26 @@ func inUse(env *labs.Env, hook string, entry *capture.EntryPoint) error {
 			strings.Join(foreign, "; "), rerun)
 	}
 	return nil
+}
+
+// emptyChain is the problem of a chain-step lab whose jmp_table slot does
+// not hold xdp_udp (a check killed while it had emptied it, before the
+// next command put it back): every UDP datagram then goes to XDP_ABORTED.
+func emptyChain(env *labs.Env) (labs.Problem, bool) {
+	if env.Options.Step != stepChain {
+		return labs.Problem{}, false
+	}
+	jmp, err := ebpf.LoadPinnedMap(env.Pin(chainMap), nil)
+	if err != nil {
+		return labs.Problem{What: fmt.Sprintf("%s cannot be read: %v", chainMap, err), Fix: env.RebuildFix()}, true
+	}
+	defer jmp.Close()
+	var id uint32
+	if err := jmp.Lookup(uint32(chainSlot), &id); err == nil && id != 0 {
+		return labs.Problem{}, false
+	}
+	return labs.Problem{
+		What: fmt.Sprintf("%s[%d] is empty: xdp_discard's tail call fails, and every UDP datagram goes to XDP_ABORTED", chainMap, chainSlot),
+		Fix:  fmt.Sprintf("any xdplab command on the instance puts %s back if a killed check left it so (%s); otherwise %s", chainProg, labs.Cmd(env.Instance, "check "+labName), env.RebuildFix()),
+	}, true
 }

@@ -152,3 +152,101 @@ func BenchmarkProgram(b *testing.B) {
 	f := udpFrame(b, ipv4(layers.IPProtocolUDP), 9)
 	testutils.BenchmarkPackets(b, prog, f)
 }
+
+const (
+	xdpAborted = 0
+	xdpTX      = 3
+)
+
+// echoFrame is an ICMP message from the host to node1: an echo request
+// (typ 8) with ping(8)'s payload, or another type.
+func echoFrame(t testing.TB, typ uint8, ip *layers.IPv4) []byte {
+	payload := make([]byte, 56)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	return testutils.Serialize(t, eth(layers.EthernetTypeIPv4), ip,
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(typ, 0), Id: 0x1234, Seq: 7}, gopacket.Payload(payload))
+}
+
+// TestStepPrograms runs each step's own program on crafted frames with
+// BPF_PROG_TEST_RUN, hook empty.
+func TestStepPrograms(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	t.Run("chain", func(t *testing.T) {
+		var objs xdpcapChainObjects
+		if err := loadXdpcapChainObjects(&objs, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer objs.Close()
+		// With xdp_udp in its slot, the pair decides as the base
+		// program does.
+		if err := objs.JmpTable.Put(uint32(chainSlot), objs.XdpUdp); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range testFrames(t) {
+			if ret, err := objs.XdpDiscard.Run(&ebpf.RunOptions{Data: c.frame}); err != nil || ret != c.want {
+				t.Errorf("%s: returned %d (%v), want %d", c.name, ret, err, c.want)
+			}
+		}
+		// With the slot empty, the tail call fails: UDP is aborted,
+		// the rest still passes.
+		if err := objs.JmpTable.Delete(uint32(chainSlot)); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range testFrames(t) {
+			want := uint32(xdpPass)
+			if carriesUDP(c.frame) {
+				want = xdpAborted
+			}
+			if ret, err := objs.XdpDiscard.Run(&ebpf.RunOptions{Data: c.frame}); err != nil || ret != want {
+				t.Errorf("slot empty, %s: returned %d (%v), want %d", c.name, ret, err, want)
+			}
+		}
+	})
+	t.Run("tx", func(t *testing.T) {
+		var objs xdpcapTXObjects
+		if err := loadXdpcapTXObjects(&objs, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer objs.Close()
+		for _, c := range testFrames(t) {
+			want := c.want
+			if c.name == "icmp passes" {
+				continue // answered, below
+			}
+			if ret, err := objs.XdpDiscard.Run(&ebpf.RunOptions{Data: c.frame}); err != nil || ret != want {
+				t.Errorf("%s: returned %d (%v), want %d", c.name, ret, err, want)
+			}
+		}
+		req := echoFrame(t, 8, ipv4(layers.IPProtocolICMPv4))
+		out := make([]byte, len(req))
+		ret, err := objs.XdpDiscard.Run(&ebpf.RunOptions{Data: req, DataOut: out})
+		if err != nil || ret != xdpTX {
+			t.Fatalf("echo request: returned %d (%v), want XDP_TX", ret, err)
+		}
+		want, _ := replyTo(req)
+		if p := replyProblem(req, out, want); p != "" {
+			t.Errorf("echo request: the frame sent back is not its reply: %s", p)
+		}
+		fragment := ipv4(layers.IPProtocolICMPv4)
+		fragment.Flags = layers.IPv4MoreFragments
+		for name, f := range map[string][]byte{
+			"echo reply":               echoFrame(t, 0, ipv4(layers.IPProtocolICMPv4)),
+			"timestamp request":        echoFrame(t, 13, ipv4(layers.IPProtocolICMPv4)),
+			"first fragment of a ping": echoFrame(t, 8, fragment),
+		} {
+			if ret, err := objs.XdpDiscard.Run(&ebpf.RunOptions{Data: f}); err != nil || ret != xdpPass {
+				t.Errorf("%s: returned %d (%v), want XDP_PASS", name, ret, err)
+			}
+		}
+	})
+}
+
+// carriesUDP reports whether a frame's IPv4 header says UDP, as the chain
+// step's xdp_discard reads it before handing the frame over.
+func carriesUDP(frame []byte) bool {
+	p := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
+	ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	return ip != nil && ip.Protocol == layers.IPProtocolUDP
+}
