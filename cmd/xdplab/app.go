@@ -38,11 +38,14 @@ func newApp() *cli.App {
 	}
 	commands = append(commands, a.labCommands()...)
 	commands = append(commands, doctorCmd(), versionCmd())
+	// --version prints what `xdplab version` does; without -v, which many
+	// tools take for --verbose.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and commit, as `xdplab version` does"}
+	cli.VersionPrinter = func(c *cli.Context) { writeVersion(c.App.Writer) }
 	return &cli.App{
 		Name:                 "xdplab",
 		Usage:                "reproducible, self-checking XDP/eBPF labs in network namespaces",
 		Version:              versionString(),
-		HideVersion:          true,
 		EnableBashCompletion: true,
 		Flags:                []cli.Flag{instanceFlag},
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
