@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/xdplab/xdplab/internal/testutils"
+)
+
+// asNobody runs the binary without root, as a learner who forgot sudo.
+func asNobody(t testing.TB, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	return xdplabCmd(t, cmd)
+}
+
+// helpHint is what every usage error ends with.
+const helpHint = "(`xdplab help <command>` shows a command's usage)"
+
+// TestExitCodesAsKnownTools: traffic ping with no reply exits 1 as ping(8)
+// does, exec exits 127 for a command that is not there and 126 for one that
+// cannot run, as a shell does, exec passes the command's own code on, and
+// traffic's usage errors exit 2 with the help hint every usage error has.
+func TestExitCodesAsKnownTools(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	flag := " --instance " + inst
+
+	// Usage errors are found before anything is looked up: nothing is up.
+	for _, args := range [][]string{
+		{"traffic", "ping"},
+		{"traffic", "ping", "192.168.0.2"},
+		{"traffic", "udp", "--bogus", "--to", "192.168.0.2:9"},
+		{"traffic", "tcp", "--to", "192.168.0.2:8888", "-c", "many"},
+		{"traffic", "ping", "--to", "not-an-address"},
+	} {
+		r := xdplab(t, inst, args...)
+		wantError(t, r, "xdplab: "+strings.Join(args[:2], " "), helpHint)
+	}
+	wantError(t, xdplab(t, inst, "traffic", "ping"), "say where to send with --to, as in `xdplab traffic ping --to 192.168.0.2"+flag+"`")
+	wantError(t, xdplab(t, inst, "traffic", "ping", "192.168.0.2"), "traffic ping takes no arguments (got 192.168.0.2)")
+	wantError(t, xdplab(t, inst, "traffic", "udp", "--bogus", "--to", "192.168.0.2:9"), "unknown flag --bogus")
+
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	mustSucceed(t, xdplab(t, inst, "up", "packet_counter"))
+
+	// Nobody has 192.168.0.99: ping(8) would exit 1.
+	r := xdplab(t, inst, "traffic", "ping", "--to", "192.168.0.99", "-c", "1")
+	wantExit(t, r, 1, "stderr", r.stderr, "ping 192.168.0.99: no reply")
+	wantExit(t, r, 1, "stdout", r.stdout, "1 packets transmitted, 0 received, 100% packet loss")
+	if strings.Contains(r.stderr, helpHint) {
+		t.Errorf("no reply is not a usage error:\n%s", r)
+	}
+	mustSucceed(t, xdplab(t, inst, "traffic", "ping", "--to", "192.168.0.2", "-c", "1"))
+
+	execIn := func(args ...string) result {
+		return xdplabCmd(t, exec.Command(bin, append([]string{"exec", "--instance", inst, "node1", "--"}, args...)...))
+	}
+	r = execIn("xdplab-no-such-command")
+	wantExit(t, r, 127, "stderr", r.stderr, "exec xdplab-no-such-command: command not found in $PATH")
+	r = execIn("/nonexistent/tool")
+	wantExit(t, r, 127, "stderr", r.stderr, "exec /nonexistent/tool: command not found at that path")
+	notExec := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(notExec, []byte("echo hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = execIn(notExec)
+	wantExit(t, r, 126, "stderr", r.stderr, "it is not executable", "chmod +x")
+	garbage := filepath.Join(t.TempDir(), "garbage")
+	if err := os.WriteFile(garbage, []byte{0, 1, 2, 3, 4, 5, 6, 7}, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r = execIn(garbage)
+	wantExit(t, r, 126, "stderr", r.stderr, "exec format error", "built for this machine")
+	r = execIn("sh", "-c", "exit 5")
+	wantExit(t, r, 5, "stderr", r.stderr)
+	mustSucceed(t, xdplab(t, inst, "down"))
+}
+
+// TestDoctorWithoutRoot: doctor run by a user says "run with sudo" once and
+// blames nothing on the kernel.
+func TestDoctorWithoutRoot(t *testing.T) {
+	testutils.RequirePrivileged(t) // to become nobody
+	r := asNobody(t, "doctor")
+	wantExit(t, r, 2, "stdout", r.stdout, "fix: run with sudo: `sudo xdplab doctor`", "skip  program and map types")
+	if n := strings.Count(r.stdout, "run with sudo"); n != 1 {
+		t.Errorf("sudo named %d times, want once:\n%s", n, r)
+	}
+	if n := strings.Count(r.stdout, "fail "); n != 1 {
+		t.Errorf("%d failures, want the privileges one only:\n%s", n, r)
+	}
+}
