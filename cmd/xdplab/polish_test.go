@@ -95,3 +95,27 @@ func TestDoctorWithoutRoot(t *testing.T) {
 		t.Errorf("%d failures, want the privileges one only:\n%s", n, r)
 	}
 }
+
+// TestListWithoutRoot: list run by a user while a lab is up says it cannot
+// tell which labs are up, and never calls that lab down.
+func TestListWithoutRoot(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	mustSucceed(t, xdplab(t, inst, "up", "packet_counter"))
+	if r := mustSucceed(t, xdplab(t, inst, "list")); !strings.Contains(r.stdout, "packet_counter   up ") {
+		t.Errorf("list as root does not show the lab up:\n%s", r)
+	}
+	r := mustSucceed(t, asNobody(t, "list", "--instance", inst))
+	if strings.Contains(r.stdout, "down") || !strings.Contains(r.stdout, "1. packet_counter   unknown") {
+		t.Errorf("list as nobody claims a state it cannot know:\n%s", r)
+	}
+	if want := "without root xdplab cannot tell which labs are up; run `sudo xdplab list --instance " + inst + "`"; !strings.Contains(r.stdout, want) {
+		t.Errorf("list as nobody lacks %q:\n%s", want, r)
+	}
+	r = mustSucceed(t, asNobody(t, "list", "--json", "--instance", inst))
+	if strings.Contains(r.stdout, `"down"`) || !strings.Contains(r.stdout, `"state": "unknown"`) {
+		t.Errorf("list --json as nobody:\n%s", r)
+	}
+	mustSucceed(t, xdplab(t, inst, "down"))
+}
