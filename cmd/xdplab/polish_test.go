@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/xdplab/xdplab/internal/testutils"
 )
@@ -117,5 +119,110 @@ func TestListWithoutRoot(t *testing.T) {
 	if strings.Contains(r.stdout, `"down"`) || !strings.Contains(r.stdout, `"state": "unknown"`) {
 		t.Errorf("list --json as nobody:\n%s", r)
 	}
+	mustSucceed(t, xdplab(t, inst, "down"))
+}
+
+// liveOutput reads a running command's stdout line by line.
+type liveOutput struct {
+	cmd   *exec.Cmd
+	lines chan string
+	seen  []string
+}
+
+func startLive(t *testing.T, args ...string) *liveOutput {
+	t.Helper()
+	l := &liveOutput{cmd: exec.Command(bin, args...), lines: make(chan string, 1024)}
+	out, err := l.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if l.cmd.ProcessState == nil {
+			l.cmd.Process.Kill()
+			l.cmd.Wait()
+		}
+	})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			l.lines <- sc.Text()
+		}
+		close(l.lines)
+	}()
+	return l
+}
+
+// waitFor reads lines until one holds want; it fails the test when the
+// command ends or 20 s pass first.
+func (l *liveOutput) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case line, ok := <-l.lines:
+			if !ok {
+				t.Fatalf("the command ended before printing %q:\n%s", want, strings.Join(l.seen, "\n"))
+			}
+			l.seen = append(l.seen, line)
+			if strings.Contains(line, want) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no line with %q in 20s:\n%s", want, strings.Join(l.seen, "\n"))
+		}
+	}
+}
+
+// interrupt sends Ctrl-C and returns the exit code.
+func (l *liveOutput) interrupt(t *testing.T) int {
+	t.Helper()
+	l.cmd.Process.Signal(os.Interrupt)
+	for line := range l.lines {
+		l.seen = append(l.seen, line)
+	}
+	l.cmd.Wait()
+	return l.cmd.ProcessState.ExitCode()
+}
+
+// TestWatchPolish: watch with no lab named watches the only lab that is
+// up, takes --interval, and starts with a header and "waiting for
+// packets…" instead of blank lines.
+func TestWatchPolish(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	flag := " --instance " + inst
+	wantError(t, xdplab(t, inst, "watch"), "nothing is up in instance "+inst+" to watch: start a lab with `xdplab up <lab>"+flag+"`")
+	wantError(t, xdplab(t, inst, "watch", "--interval", "1ms"), "watch: --interval 1ms is too short: give at least 100ms", helpHint)
+	wantError(t, xdplab(t, inst, "watch", "--interval", "soon"), "watch: invalid value \"soon\" for flag -interval", helpHint)
+
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	mustSucceed(t, xdplab(t, inst, "up", "packet_counter"))
+	w := startLive(t, "watch", "--interval", "200ms", "--instance", inst)
+	w.waitFor(t, "waiting for packets…")
+	if want := "watching packet_counter in instance " + inst + ": counters every 200ms, events as they come (Ctrl-C stops)"; w.seen[0] != want {
+		t.Errorf("header %q, want %q", w.seen[0], want)
+	}
+	mustSucceed(t, xdplab(t, inst, "traffic", "ping", "--to", "192.168.0.2", "-c", "2"))
+	w.waitFor(t, "IPPROTO_ICMP : 2")
+	// Each print of the counters ends with a blank line, as the
+	// tutorial's does; before the first, there are none.
+	if code := w.interrupt(t); code != 0 {
+		t.Errorf("watch interrupted: exit %d", code)
+	}
+	for i, line := range w.seen {
+		if strings.HasPrefix(line, "IPPROTO_") {
+			break
+		}
+		if strings.TrimSpace(line) == "" {
+			t.Errorf("blank line %d while waiting for packets:\n%s", i, strings.Join(w.seen, "\n"))
+			break
+		}
+	}
+
+	mustSucceed(t, xdplab(t, inst, "up", "sockex1"))
+	wantError(t, xdplab(t, inst, "watch"), "several labs are up (packet_counter, sockex1): say which, as in `xdplab watch packet_counter"+flag+"`")
 	mustSucceed(t, xdplab(t, inst, "down"))
 }
