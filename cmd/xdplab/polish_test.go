@@ -226,3 +226,32 @@ func TestWatchPolish(t *testing.T) {
 	wantError(t, xdplab(t, inst, "watch"), "several labs are up (packet_counter, sockex1): say which, as in `xdplab watch packet_counter"+flag+"`")
 	mustSucceed(t, xdplab(t, inst, "down"))
 }
+
+// TestUpHintsNameTheLab: with another lab up in the instance, the hints up
+// prints name nodes as LAB/NODE, and pasting one works; with one lab up
+// they keep the tutorial's bare node names.
+func TestUpHintsNameTheLab(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	first := mustSucceed(t, xdplab(t, inst, "up", "xdp_dump"))
+	wantOut(t, first, "sudo xdplab exec node1 --instance "+inst+" -- python3", "traffic tcp --from host --to")
+	second := mustSucceed(t, xdplab(t, inst, "up", "packet_counter"))
+	hint := ""
+	for _, line := range strings.Split(second.stdout, "\n") {
+		if strings.Contains(line, "xdplab traffic ping") {
+			hint = line
+		}
+	}
+	cmdLine, _, _ := strings.Cut(strings.TrimSpace(hint), "   #")
+	if want := "sudo xdplab traffic ping --from packet_counter/host --to 192.168.0.2 --instance " + inst; cmdLine != want {
+		t.Fatalf("hint %q, want %q\n%s", cmdLine, want, second.stdout)
+	}
+	// Pasted as it is (sudo aside), it works.
+	mustSucceed(t, xdplabCmd(t, exec.Command(bin, strings.Fields(strings.TrimPrefix(cmdLine, "sudo xdplab "))...)))
+	third := mustSucceed(t, xdplab(t, inst, "up", "redirect", "--bare"))
+	wantOut(t, third, "sudo xdplab exec --instance "+inst+" redirect/node1 -- ./your-loader veth1",
+		"sudo xdplab exec --instance "+inst+" redirect/host -- ping -c 3 192.168.1.5",
+		"ip netns exec "+inst+"-redirect-host tcpdump")
+	mustSucceed(t, xdplab(t, inst, "down"))
+}
