@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/testutils"
 )
@@ -253,5 +258,74 @@ func TestUpHintsNameTheLab(t *testing.T) {
 	wantOut(t, third, "sudo xdplab exec --instance "+inst+" redirect/node1 -- ./your-loader veth1",
 		"sudo xdplab exec --instance "+inst+" redirect/host -- ping -c 3 192.168.1.5",
 		"ip netns exec "+inst+"-redirect-host tcpdump")
+	mustSucceed(t, xdplab(t, inst, "down"))
+}
+
+// openPTY returns a pseudo-terminal's two ends: the program writes to
+// pts, the test reads what it wrote from ptmx.
+func openPTY(t *testing.T) (ptmx, pts *os.File) {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	fd := int(ptmx.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pts.Close() })
+	return ptmx, pts
+}
+
+// onTerminal runs xdplab with its stdout on a terminal and returns what it
+// printed there.
+func onTerminal(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	ptmx, pts := openPTY(t)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Env = pts, append(os.Environ(), env...)
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&out, ptmx); close(done) }()
+	cmd.Run()
+	pts.Close() // the last writer: ptmx reads EIO once it drained
+	<-done
+	return out.String()
+}
+
+// TestColours: check paints PASS and FAIL on a terminal, and prints plain
+// words into a pipe or with NO_COLOR set.
+func TestColours(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	inst := testutils.Instance(t)
+	t.Cleanup(func() { xdplab(t, inst, "down") })
+	// A program that drops UDP: some expectations pass, some fail.
+	obj, _ := filepath.Abs("../../labs/packet_counter/testdata/drops_udp.o")
+	mustSucceed(t, xdplab(t, inst, "up", "packet_counter", "--obj", obj))
+	const green, red = "\x1b[32mPASS\x1b[0m", "\x1b[1;31mFAIL\x1b[0m"
+
+	tty := onTerminal(t, []string{"NO_COLOR=", "TERM=xterm"}, "check", "--instance", inst)
+	for _, want := range []string{"  " + green + "  IPPROTO_ICMP", "  " + red + "  ", "  " + red + ": "} {
+		if !strings.Contains(tty, want) {
+			t.Errorf("check on a terminal lacks %q:\n%q", want, tty)
+		}
+	}
+	pipe := xdplab(t, inst, "check")
+	wantExit(t, pipe, 1, "stdout", pipe.stdout, "  PASS  IPPROTO_ICMP", "  FAIL  ", "  FAIL: ")
+	if strings.Contains(pipe.stdout, "\x1b[") {
+		t.Errorf("check into a pipe is painted:\n%q", pipe.stdout)
+	}
+	if plain := onTerminal(t, []string{"NO_COLOR=1", "TERM=xterm"}, "check", "--instance", inst); strings.Contains(plain, "\x1b[") || !strings.Contains(plain, "  FAIL  ") {
+		t.Errorf("check with NO_COLOR is painted:\n%q", plain)
+	}
 	mustSucceed(t, xdplab(t, inst, "down"))
 }
