@@ -37,7 +37,7 @@ func newApp() *cli.App {
 		buildCmd(), a.stepsCmd(), a.initCmd(),
 	}
 	commands = append(commands, a.labCommands()...)
-	commands = append(commands, doctorCmd(), versionCmd(), completionCmd(), a.hiddenCompleteCmd())
+	commands = append(commands, doctorCmd(), versionCmd(), completionCmd(), a.hiddenCompleteCmd(), manCmd())
 	// --version prints what `xdplab version` does; without -v, which many
 	// tools take for --verbose.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and commit, as `xdplab version` does"}
