@@ -86,8 +86,18 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# The binary, and a man page per command (xdplab(1), xdplab-up(1), ...)
+# that the binary writes from its own command definitions: no network and
+# no tool a fresh machine lacks.
+PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man/man1
+
 install: build
-	install -m 0755 $(BIN) /usr/local/bin/xdplab
+	install -d $(PREFIX)/bin $(MANDIR)
+	install -m 0755 $(BIN) $(PREFIX)/bin/xdplab
+	rm -rf $(BIN).man && $(BIN) __man $(BIN).man
+	install -m 0644 $(BIN).man/*.1 $(MANDIR)/
+	rm -rf $(BIN).man
 
 clean:
 	rm -rf bin $(DIST)

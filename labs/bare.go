@@ -260,7 +260,7 @@ func nothingAttachedHint(instance, lab string, a Attach) string {
 
 // writeBareUp is what `up --bare` prints after the picture: where to
 // attach, what the check looks for there, and how.
-func writeBareUp(w io.Writer, info Info, env *Env) {
+func writeBareUp(w io.Writer, info Info, env *Env, qualify func(string) string) {
 	fmt.Fprintln(w, "\nattach your own program inside the node; check grades what runs there:")
 	for _, a := range info.Attach {
 		if a.Mode != "" {
@@ -268,7 +268,7 @@ func writeBareUp(w io.Writer, info Info, env *Env) {
 		}
 		fmt.Fprintf(w, "  %s: %s\n", a.Where(), expectedAt(a))
 		for _, c := range attachCommands(env.Instance, info.Name, a) {
-			fmt.Fprintf(w, "    %s\n", c)
+			fmt.Fprintf(w, "    %s\n", qualify(c))
 		}
 	}
 }

@@ -373,7 +373,10 @@ func endpoint(spec topology.Spec, node, iface string) (topology.Endpoint, bool) 
 
 // WriteUp is what `up` prints about a lab that came up: its mode, its
 // topology with the programs' attach points, and what to try next.
-func WriteUp(w io.Writer, info Info, env *Env) {
+//
+// several says that other labs are up in the instance too: a bare node name
+// is then ambiguous to exec and traffic, so the hints name it LAB/NODE.
+func WriteUp(w io.Writer, info Info, env *Env, several bool) {
 	var how []string
 	if env.Options.Mode != "" {
 		how = append(how, string(env.Options.Mode)+" mode")
@@ -396,13 +399,48 @@ func WriteUp(w io.Writer, info Info, env *Env) {
 			fmt.Fprintf(w, "  [%s] %s   <- %s\n", a.Node, a.Iface, notes[a.Where()])
 		}
 	}
+	qualify := func(line string) string {
+		if several {
+			return qualifyNodes(line, info.Name, info.Spec())
+		}
+		return line
+	}
 	if env.Options.Bare {
-		writeBareUp(w, info, env)
+		writeBareUp(w, info, env, qualify)
 	}
 	fmt.Fprintln(w, "\nnext:")
 	for _, s := range NextSteps(info, env.Instance) {
-		fmt.Fprintln(w, "  "+s)
+		fmt.Fprintln(w, "  "+qualify(s))
 	}
+}
+
+// qualifyNodes rewrites the nodes a hint's xdplab commands name, exec's
+// node and traffic's --from, as LAB/NODE. Other words are left alone (an
+// `ip netns exec` names a whole namespace).
+func qualifyNodes(line, lab string, spec topology.Spec) string {
+	words := strings.Split(line, " ")
+	inExec := false
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case w == "#":
+			inExec = false
+		case i > 0 && words[i-1] == "xdplab" && w == "exec":
+			inExec = true
+		case w == "--from" || (inExec && strings.HasPrefix(w, "--")):
+			// The next word is a flag's value: --from's is a node.
+			if i+1 < len(words) && w == "--from" && hasNode(spec, words[i+1]) {
+				words[i+1] = lab + "/" + words[i+1]
+			}
+			i++
+		case inExec:
+			if hasNode(spec, w) {
+				words[i] = lab + "/" + w
+			}
+			inExec = false
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // NextSteps is what `up` suggests trying once the lab is up, spelled for

@@ -93,7 +93,7 @@ const DefaultInstance = "xdplab"
 // InstancelessCommands are the xdplab commands that act on no instance, so
 // a guide spelled for an instance leaves them without --instance. Every
 // other command takes it (cmd/xdplab's tests hold the CLI to this list).
-var InstancelessCommands = []string{"build", "doctor", "help", "init", "version"}
+var InstancelessCommands = []string{"build", "completion", "doctor", "help", "init", "version"}
 
 // ForInstance spells a markdown text written for the default instance (a
 // guide, the README) for another one: namespace names, pin and state

@@ -26,7 +26,8 @@ func WriteText(w io.Writer, reports []*Report) {
 		for _, res := range r.Results {
 			writeResult(w, res)
 		}
-		fmt.Fprintf(w, "  %s\n", r.Summary())
+		verdict, rest, _ := strings.Cut(r.Summary(), ":")
+		fmt.Fprintf(w, "  %s:%s\n", paint(w, verdict), rest)
 	}
 }
 
@@ -34,14 +35,14 @@ func WriteText(w io.Writer, reports []*Report) {
 // under it.
 func writeResult(w io.Writer, res Result) {
 	if res.Skipped != "" {
-		fmt.Fprintf(w, "  SKIP  %s: not checked: %s\n", res.Name, res.Skipped)
+		fmt.Fprintf(w, "  %s  %s: not checked: %s\n", paint(w, "SKIP"), res.Name, res.Skipped)
 		return
 	}
 	mark := "PASS"
 	if !res.Pass {
 		mark = "FAIL"
 	}
-	fmt.Fprintf(w, "  %s  %s: expected %s, observed %s\n", mark, res.Name, res.Expected, res.Observed)
+	fmt.Fprintf(w, "  %s  %s: expected %s, observed %s\n", paint(w, mark), res.Name, res.Expected, res.Observed)
 	if !res.Pass && res.Hint != "" {
 		fmt.Fprintf(w, "        hint: %s\n", res.Hint)
 	}
@@ -75,7 +76,10 @@ func WriteSummary(w io.Writer, reports []*Report) {
 		if mode == "" {
 			mode = "-" // no XDP: the lab runs in no mode
 		}
-		fmt.Fprintf(w, "%-16s %-8s %-6s %-8s %s\n", r.Lab, mode, strings.ToUpper(string(r.Verdict)),
+		result := strings.ToUpper(string(r.Verdict))
+		// Padded before it is painted: the colour codes take no column.
+		result = paint(w, result) + strings.Repeat(" ", max(0, 6-len(result)))
+		fmt.Fprintf(w, "%-16s %-8s %s %-8s %s\n", r.Lab, mode, result,
 			fmt.Sprintf("%d/%d", r.Passed(), r.Checked()), r.Duration.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "%d passed, %d failed", count[VerdictPass], count[VerdictFail])

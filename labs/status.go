@@ -10,6 +10,7 @@ import (
 
 	"github.com/xdplab/xdplab/internal/attached"
 	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/provenance"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -39,6 +40,10 @@ type LabStatus struct {
 	// lab's attach points now, the learner's own programs.
 	Bare     bool            `json:"bare,omitempty"`
 	Attached []AttachedPoint `json:"attached,omitempty"`
+
+	// Origin is where the program up loaded came from: embedded, or the
+	// --obj/--src file with its sha256 as it was at up.
+	Origin *provenance.Origin `json:"origin,omitempty"`
 
 	// Playground marks a topology built from the user's file with no lab;
 	// Summary counts its nodes and links.
@@ -113,7 +118,7 @@ func (r *Runner) Status() (*Status, error) {
 			st.Labs = append(st.Labs, r.playgroundStatus(rec))
 			continue
 		}
-		ls := LabStatus{Lab: rec.Lab, State: CondUp, Mode: rec.Mode, Bare: rec.Bare}
+		ls := LabStatus{Lab: rec.Lab, State: CondUp, Mode: rec.Mode, Bare: rec.Bare, Origin: rec.Origin}
 		lab, env, err := r.Open(rec.Lab)
 		if err != nil {
 			ls.Error = err.Error()
@@ -246,6 +251,9 @@ func WriteStatus(w io.Writer, st *Status) {
 			fmt.Fprintf(w, "%s (instance %s%s)\n", l.Lab, st.Instance, ModeNote(Mode(l.Mode)))
 		}
 		writeAttached(w, l.Attached)
+		if l.Origin != nil {
+			fmt.Fprintf(w, "  program: %s\n", originLine(*l.Origin))
+		}
 		if l.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", l.Error)
 		}
@@ -278,4 +286,18 @@ func WriteStatus(w io.Writer, st *Status) {
 			}
 		}
 	}
+}
+
+// originLine says where a program came from with whole sha256 sums, to
+// compare with `sha256sum FILE` (reports' short form cuts them).
+func originLine(o provenance.Origin) string {
+	switch o.Kind {
+	case provenance.KindEmbedded:
+		return "embedded in xdplab (sha256 " + o.SHA256 + ")"
+	case provenance.KindObj:
+		return fmt.Sprintf("--obj %s (sha256 %s at up)", o.Obj, o.SHA256)
+	case provenance.KindSrc:
+		return fmt.Sprintf("--src %s (sha256 %s at up), built into %s (sha256 %s)", o.Src, o.SrcSHA256, o.Obj, o.SHA256)
+	}
+	return o.String()
 }

@@ -3,14 +3,18 @@ package labs_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/xdplab/xdplab/internal/provenance"
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/labtest"
+	"github.com/xdplab/xdplab/labs/packet_counter"
 )
 
 // statusOf brings a lab up with opts, lets act send traffic into it, and
@@ -85,5 +89,29 @@ func TestStatusShowsDevmap(t *testing.T) {
 	}
 	if regexp.MustCompile(`map if_redirect \(DevMapHash\)\n  [^ ]`).MatchString(out) {
 		t.Errorf("if_redirect is shown empty:\n%s", out)
+	}
+}
+
+// TestStatusShowsOrigin: status says where the running program came from,
+// embedded or the --obj file, with the whole sha256 to compare with
+// sha256sum.
+func TestStatusShowsOrigin(t *testing.T) {
+	out := statusOf(t, "packet_counter", labs.Options{}, nil)
+	want := "  program: embedded in xdplab (sha256 " + provenance.Sum(packetcounter.New().Info().Object) + ")\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("status lacks %q:\n%s", want, out)
+	}
+	obj := filepath.Join(t.TempDir(), "mine.o")
+	b, err := os.ReadFile(filepath.Join("packet_counter", "bpf_bpfel.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(obj, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = statusOf(t, "packet_counter", labs.Options{Obj: obj}, nil)
+	want = "  program: --obj " + obj + " (sha256 " + provenance.Sum(b) + " at up)\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("status lacks %q:\n%s", want, out)
 	}
 }

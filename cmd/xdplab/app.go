@@ -37,16 +37,56 @@ func newApp() *cli.App {
 		buildCmd(), a.stepsCmd(), a.initCmd(),
 	}
 	commands = append(commands, a.labCommands()...)
-	commands = append(commands, doctorCmd(), versionCmd())
+	commands = append(commands, doctorCmd(), versionCmd(), completionCmd(), a.hiddenCompleteCmd(), manCmd())
+	// --version prints what `xdplab version` does; without -v, which many
+	// tools take for --verbose.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and commit, as `xdplab version` does"}
+	cli.VersionPrinter = func(c *cli.Context) { writeVersion(c.App.Writer) }
+	setUsageErrors(commands)
 	return &cli.App{
 		Name:                 "xdplab",
+		OnUsageError:         flagError,
 		Usage:                "reproducible, self-checking XDP/eBPF labs in network namespaces",
 		Version:              versionString(),
-		HideVersion:          true,
 		EnableBashCompletion: true,
 		Flags:                []cli.Flag{instanceFlag},
 		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes
 		Commands:             commands,
+	}
+}
+
+// flagError turns what urfave/cli's flag parsing refuses (a flag the
+// command does not have, a value that is not a number) into a usage error,
+// so it ends as every usage error does: exit 2, with the help hint.
+func flagError(c *cli.Context, err error, _ bool) error {
+	msg := err.Error()
+	if flag, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		flag = "--" + strings.TrimLeft(flag, "-")
+		var names []string
+		flags := c.App.Flags
+		if c.Command != nil {
+			flags = c.Command.Flags
+		}
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				names = append(names, "--"+n)
+			}
+		}
+		msg = "unknown flag " + flag + suggest(flag, names)
+	}
+	if c.Command != nil {
+		if name := strings.TrimSpace(strings.TrimPrefix(c.Command.HelpName, "xdplab")); name != "" {
+			msg = name + ": " + msg
+		}
+	}
+	return usageErr("%s", msg)
+}
+
+// setUsageErrors gives every command flagError.
+func setUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = flagError
+		setUsageErrors(c.Subcommands)
 	}
 }
 

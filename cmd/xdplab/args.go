@@ -30,7 +30,7 @@ func interspersed(args []string) ([]string, error) {
 // reorder is interspersed for an app already built: main builds one per
 // process, since building it reads every lab's Info.
 func reorder(app *cli.App, args []string) ([]string, error) {
-	if len(args) < 2 || args[len(args)-1] == completionFlag {
+	if len(args) < 2 || args[len(args)-1] == completionFlag || args[1] == completeCmd {
 		return args, nil
 	}
 	// Skip global flags to find the command.

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -35,9 +40,30 @@ func (a *app) execCmd() *cli.Command {
 			defer ns.Close()
 			path, err := exec.LookPath(cmdArgs[0])
 			if err != nil {
-				return labs.Errorf(labs.ErrUsage, "%w", err)
+				return commandError(cmdArgs[0], err)
 			}
-			return ns.Exec(path, cmdArgs, os.Environ())
+			if err := ns.Exec(path, cmdArgs, os.Environ()); err != nil {
+				if errors.Is(err, syscall.ENOEXEC) || errors.Is(err, fs.ErrPermission) {
+					// Found but not runnable: a shell's 126.
+					return &exitError{exitNotExecutable, fmt.Errorf("%w: give a program built for this machine, or run a script through its interpreter (sh FILE)", err)}
+				}
+				return err
+			}
+			return nil
 		}),
 	}
+}
+
+// commandError is exec's error for a command it cannot run, with the exit
+// code a shell gives: 127 for one that is not there, 126 for one that is
+// there but cannot be run.
+func commandError(name string, err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return &exitError{exitNotExecutable, fmt.Errorf("exec %s: it is not executable (%w): chmod +x it, or run it through its interpreter", name, err)}
+	}
+	where := "in $PATH"
+	if strings.Contains(name, "/") {
+		where = "at that path"
+	}
+	return &exitError{exitNotFound, fmt.Errorf("exec %s: command not found %s (%w): a node runs this machine's programs, so install it here or give its path", name, where, err)}
 }

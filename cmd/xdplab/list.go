@@ -2,11 +2,16 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/xdplab/xdplab/labs"
 )
+
+// stateUnknown is list's state of every lab when it runs without root.
+const stateUnknown = "unknown"
 
 func (a *app) listCmd() *cli.Command {
 	return &cli.Command{
@@ -20,9 +25,15 @@ func (a *app) listCmd() *cli.Command {
 				}
 				return classView(c, r)
 			}
-			conds, err := r.Conditions()
-			if err != nil {
-				return err
+			// Without root the state files and namespaces cannot be read:
+			// every lab's state is unknown, never "down".
+			canTell := os.Geteuid() == 0
+			var conds []labs.Condition
+			if canTell {
+				var err error
+				if conds, err = r.Conditions(); err != nil {
+					return err
+				}
 			}
 			state := map[string]labs.Condition{}
 			for _, c := range conds {
@@ -41,7 +52,12 @@ func (a *app) listCmd() *cli.Command {
 			damaged := false
 			for _, l := range a.reg.All() {
 				info := l.Info()
-				c := state[info.Name]
+				c, ok := state[info.Name]
+				if !canTell {
+					c.State = stateUnknown
+				} else if !ok {
+					c.State = labs.CondDown
+				}
 				rows = append(rows, row{a.reg.Number(info.Name), info.Name, info.Summary, c.State, c.Problem, false})
 				damaged = damaged || c.State == labs.CondDamaged
 			}
@@ -62,6 +78,9 @@ func (a *app) listCmd() *cli.Command {
 						continue
 					}
 					fmt.Printf("%d. %-16s %-7s %s\n", rw.Number, rw.Lab, rw.State, rw.Summary)
+				}
+				if !canTell {
+					fmt.Printf("\n%s: without root xdplab cannot tell which labs are up; run `sudo %s`\n", stateUnknown, strings.Trim(r.Cmd("list"), "`"))
 				}
 				for _, rw := range rows {
 					if rw.Problem != nil {

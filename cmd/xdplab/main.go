@@ -10,15 +10,29 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
 )
 
-// Exit codes, as `check` and `run` document them.
+// Exit codes, as `check` and `run` document them, and the shell's for a
+// command that exec cannot run.
 const (
-	exitPass  = 0
-	exitFail  = 1
-	exitUsage = 2
+	exitPass          = 0
+	exitFail          = 1
+	exitUsage         = 2
+	exitNotExecutable = 126
+	exitNotFound      = 127
 )
+
+// exitError is an error that ends xdplab with its own code, the one the
+// tool a user knows would give (exec's 127 for a missing command).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
 
 // errChecksFailed is returned by check and run when an expectation failed; it
 // maps to exit code 1, every other error to 2.
@@ -55,6 +69,13 @@ func exitCode(err error) int {
 		return exitUsage
 	}
 	fmt.Fprintf(os.Stderr, "xdplab: %v\n", err)
+	var coded *exitError
+	switch {
+	case errors.As(err, &coded):
+		return coded.code
+	case errors.Is(err, traffic.ErrNoReply):
+		return exitFail // as ping(8): no reply at all
+	}
 	switch {
 	case errors.Is(err, labs.ErrUnknownLab):
 		fmt.Fprintln(os.Stderr, "(`xdplab list` describes the labs)")

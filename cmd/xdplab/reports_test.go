@@ -92,7 +92,8 @@ func TestReportsSayWhoAndWhat(t *testing.T) {
 	testutils.RequirePrivileged(t)
 	inst := testutils.Instance(t)
 	t.Cleanup(func() { xdplab(t, inst, "down") })
-	version := strings.TrimSpace(strings.TrimPrefix(mustSucceed(t, xdplabCmd(t, exec.Command(bin, "version"))).stdout, "xdplab "))
+	firstLine, _, _ := strings.Cut(mustSucceed(t, xdplabCmd(t, exec.Command(bin, "version"))).stdout, "\n")
+	version := strings.TrimPrefix(firstLine, "xdplab ")
 	host, _ := os.Hostname()
 	embeddedSum := sha256File(t, filepath.Join("..", "..", "labs", "packet_counter", "bpf_bpfel.o"))
 

@@ -3,12 +3,16 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
 )
+
+// example is a destination of each kind of traffic, for usage errors.
+var example = map[string]string{"ping": "192.168.0.2", "tcp": "192.168.0.2:8888", "udp": "192.168.0.2:9"}
 
 func (a *app) trafficCmd() *cli.Command {
 	sub := func(kind, usage string) *cli.Command {
@@ -17,14 +21,20 @@ func (a *app) trafficCmd() *cli.Command {
 			Usage: usage,
 			Flags: withInstance(labFlag,
 				&cli.StringFlag{Name: "from", Value: "host", Usage: "the `NODE` that sends"},
-				&cli.StringFlag{Name: "to", Required: true, Usage: "destination `ADDR` (ping) or ADDR:PORT (tcp, udp)"},
+				&cli.StringFlag{Name: "to", Usage: "destination `ADDR` (ping) or ADDR:PORT (tcp, udp); required"},
 				&cli.IntFlag{Name: "count", Aliases: []string{"c"}, Value: traffic.DefaultCount, Usage: "how many packets or connections (`N`, at least 1)"},
 			),
 			Before: needRoot,
 			Action: a.act(func(c *cli.Context, r *labs.Runner) error {
 				// Bad arguments are the answer even when nothing is up.
+				if c.NArg() > 0 {
+					return usageErr("traffic %s takes no arguments (got %s): give the destination with --to, as in %s", kind, strings.Join(c.Args().Slice(), " "), r.Cmd("traffic "+kind+" --to "+example[kind]))
+				}
+				if !c.IsSet("to") {
+					return usageErr("traffic %s: say where to send with --to, as in %s", kind, r.Cmd("traffic "+kind+" --to "+example[kind]))
+				}
 				if err := traffic.CheckRequest(kind, c.String("to"), c.Int("count")); err != nil {
-					return fmt.Errorf("traffic %s: %w", kind, err)
+					return labs.Errorf(labs.ErrUsage, "traffic %s: %w", kind, err)
 				}
 				ns, err := r.Node(c.String("lab"), c.String("from"))
 				if err != nil {

@@ -76,6 +76,10 @@ func printUp(r *labs.Runner, name string) error {
 		return err
 	}
 	defer env.Topo.Close()
-	labs.WriteUp(os.Stdout, lab.Info(), env)
+	up, err := r.UpLabs()
+	if err != nil {
+		return labs.Errorf(labs.ErrEnvironment, "%w", err)
+	}
+	labs.WriteUp(os.Stdout, lab.Info(), env, len(up) > 1)
 	return nil
 }

@@ -21,6 +21,9 @@ const (
 	OK   Level = "ok"
 	Warn Level = "warn"
 	Fail Level = "fail"
+	// Skip marks an item that was not checked: what it needs failed in an
+	// item before it, which says so and how to fix it.
+	Skip Level = "skip"
 )
 
 // Item is one preflight check.
@@ -37,9 +40,22 @@ const BPFFS = "/sys/fs/bpf"
 // Run performs every check. With mount set (and root), a missing bpffs is
 // mounted instead of reported.
 func Run(mount bool) []Item {
-	items := []Item{kernel(), btf(), capabilities(), bpffs(mount), jit()}
-	items = append(items, programTypes()...)
-	items = append(items, mapTypes()...)
+	return run(capabilities(), mount)
+}
+
+// run is Run with the privileges item already judged: without them, the
+// program and map types are not probed. A probe loads a program or creates
+// a map, which fails with EPERM, and seven failures would blame the kernel
+// for what `sudo` fixes.
+func run(privileges Item, mount bool) []Item {
+	items := []Item{kernel(), btf(), privileges, bpffs(mount), jit()}
+	if privileges.Level == Fail {
+		items = append(items, Item{Name: "program and map types", Level: Skip,
+			Detail: "not checked: probing them needs the privileges above"})
+	} else {
+		items = append(items, programTypes()...)
+		items = append(items, mapTypes()...)
+	}
 	items = append(items, netns())
 	return items
 }
@@ -108,7 +124,7 @@ func capabilities() Item {
 	}
 	if len(missing) > 0 {
 		it.Level, it.Detail = Fail, "missing "+strings.Join(missing, ", ")
-		it.Fix = "run xdplab with sudo"
+		it.Fix = "run with sudo: `sudo xdplab doctor`"
 		return it
 	}
 	it.Detail = fmt.Sprintf("uid %d, CAP_NET_ADMIN CAP_SYS_ADMIN CAP_BPF", os.Geteuid())

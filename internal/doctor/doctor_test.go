@@ -46,3 +46,28 @@ func TestWriteShowsFixes(t *testing.T) {
 		t.Error("Failed counts warnings or misses failures")
 	}
 }
+
+// TestWithoutPrivileges: without the capabilities, doctor says "run with
+// sudo" once, in the privileges item, and probes no program or map type:
+// each probe would fail with EPERM and blame the kernel.
+func TestWithoutPrivileges(t *testing.T) {
+	items := run(Item{Name: "privileges", Level: Fail, Detail: "missing CAP_BPF", Fix: "run with sudo: `sudo xdplab doctor`"}, false)
+	var b bytes.Buffer
+	Write(&b, items)
+	out := b.String()
+	if n := strings.Count(out, "run with sudo"); n != 1 {
+		t.Errorf("\"run with sudo\" is said %d times, want once:\n%s", n, out)
+	}
+	if strings.Contains(out, "program type") || strings.Contains(out, "map type ") || strings.Contains(out, "operation not permitted") {
+		t.Errorf("types were probed without privileges:\n%s", out)
+	}
+	if !strings.Contains(out, "skip  program and map types") || !strings.Contains(out, "not checked: probing them needs the privileges above") {
+		t.Errorf("no item says the types were not checked:\n%s", out)
+	}
+	if !Failed(items) {
+		t.Error("doctor without privileges passes")
+	}
+	if Failed([]Item{{Level: Skip}}) {
+		t.Error("a skipped item counts as a failure")
+	}
+}
