@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -314,7 +315,7 @@ func (r *Runner) checkLab(ctx context.Context, lab Lab, env *Env, rec state.Lab,
 			return
 		}
 	}
-	results, err := lab.Check(ctx, env)
+	results, err := safeCheck(ctx, lab, env)
 	rep.Results = append(rep.Results, results...)
 	rep.Origin = env.Origin // the check may have found the program itself
 	switch {
@@ -330,6 +331,19 @@ func (r *Runner) checkLab(ctx context.Context, lab Lab, env *Env, rec state.Lab,
 			rep.Error = err.Error()
 		}
 	}
+}
+
+// safeCheck runs the lab's check and turns a panic in it into an error, so
+// that a bug in one check is reported as "could not check" and `run` still
+// takes the lab down, instead of a crash that leaves the lab up.
+func safeCheck(ctx context.Context, lab Lab, env *Env) (results []Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the check of %s crashed (%v): this is a bug in xdplab, please report it with the output of `xdplab version` and this stack:\n%s",
+				lab.Info().Name, p, debug.Stack())
+		}
+	}()
+	return lab.Check(ctx, env)
 }
 
 // interrupted says that a signal stopped a command before something it was

@@ -205,7 +205,7 @@ func TestCheckWatch(t *testing.T) {
 	if strings.Contains(r, "PASS  ") {
 		t.Errorf("the round lists expectations that passed:\n%s", r)
 	}
-	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  `+regexp.QuoteMeta(fail)+` \(\d+\.\d s\)$`).MatchString(r) {
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ` + regexp.QuoteMeta(fail) + ` \(\d+\.\d s\)$`).MatchString(r) {
 		t.Errorf("no summary line like `14:03:12  %s (0.4 s)`:\n%s", fail, r)
 	}
 	mistakeID, mistakeTag := xdpProg(t, inst)

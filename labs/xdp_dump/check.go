@@ -244,10 +244,13 @@ func (c *checker) send() error {
 	if err != nil {
 		return err
 	}
-	if c.opts, err = c.write(c.what("with IPv4 and TCP options and 100 bytes of data"), packet.EtherTypeIPv4, [][]byte{f}, nil); err != nil {
+	c.opts, err = c.write(c.what("with IPv4 and TCP options and 100 bytes of data"), packet.EtherTypeIPv4, [][]byte{f}, nil)
+	// The frames are named before any error: a check interrupted here
+	// still judges what it wrote.
+	c.opts.from, c.opts.to = append(c.opts.from, from), append(c.opts.to, to)
+	if err != nil {
 		return err
 	}
-	c.opts.from, c.opts.to = append(c.opts.from, from), append(c.opts.to, to)
 
 	cpus, err := grade.CPUs()
 	if err != nil {
@@ -266,10 +269,11 @@ func (c *checker) send() error {
 	if len(cpus) == 1 {
 		what = fmt.Sprintf("1 TCP %s from the only CPU", c.ex.kind())
 	}
-	if c.cpus, err = c.write(what, packet.EtherTypeIPv4, frames, cpus); err != nil {
+	c.cpus, err = c.write(what, packet.EtherTypeIPv4, frames, cpus)
+	c.cpus.from, c.cpus.to = froms, tos
+	if err != nil {
 		return err
 	}
-	c.cpus.from, c.cpus.to = froms, tos
 
 	// UDP: the sink has the datagrams only after XDP passed them, and the
 	// program writes its event before passing, so whatever the rings hold
@@ -293,10 +297,11 @@ func (c *checker) send() error {
 	if err != nil {
 		return fmt.Errorf("build udp frame: %w", err)
 	}
-	if c.udpLike, err = c.write("a UDP datagram", packet.EtherTypeIPv4, [][]byte{f}, nil); err != nil {
+	c.udpLike, err = c.write("a UDP datagram", packet.EtherTypeIPv4, [][]byte{f}, nil)
+	c.udpLike.from, c.udpLike.to = append(c.udpLike.from, udpFrom), append(c.udpLike.to, udpTo)
+	if err != nil {
 		return err
 	}
-	c.udpLike.from, c.udpLike.to = append(c.udpLike.from, udpFrom), append(c.udpLike.to, udpTo)
 
 	// IPv6 is off in the namespaces, so the frame is written raw.
 	v6from, v6to := netip.AddrPortFrom(hostIPv6, v6Port), netip.AddrPortFrom(node1IPv6, tcpPort)
@@ -308,20 +313,22 @@ func (c *checker) send() error {
 	if err != nil {
 		return fmt.Errorf("build ipv6 frame: %w", err)
 	}
-	if c.v6, err = c.write("an IPv6 TCP "+c.ex.kind(), packet.EtherTypeIPv6, [][]byte{f}, nil); err != nil {
+	c.v6, err = c.write("an IPv6 TCP "+c.ex.kind(), packet.EtherTypeIPv6, [][]byte{f}, nil)
+	c.v6.from, c.v6.to = append(c.v6.from, v6from), append(c.v6.to, v6to)
+	if err != nil {
 		return err
 	}
-	c.v6.from, c.v6.to = append(c.v6.from, v6from), append(c.v6.to, v6to)
 
 	f, from, to, err = c.frame(etherPort, false)
 	if err != nil {
 		return err
 	}
 	f[12], f[13] = otherEtherType>>8, otherEtherType&0xff
-	if c.other, err = c.write("a frame of EtherType 0x0008", otherEtherType, [][]byte{f}, nil); err != nil {
+	c.other, err = c.write("a frame of EtherType 0x0008", otherEtherType, [][]byte{f}, nil)
+	c.other.from, c.other.to = append(c.other.from, from), append(c.other.to, to)
+	if err != nil {
 		return err
 	}
-	c.other.from, c.other.to = append(c.other.from, from), append(c.other.to, to)
 	return nil
 }
 
