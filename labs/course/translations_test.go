@@ -110,8 +110,10 @@ func TestTranslatedGuides(t *testing.T) {
 				if !strings.Contains(text, "--obj") {
 					t.Error("the guide does not say how to load your own object (--obj)")
 				}
-				if !strings.Contains(text, "```text\n") || !regexp.MustCompile(`(?m)^## .*(付録|附录)`).MatchString(text) {
-					t.Error("no appendix (付録/附录) with the hints a learner meets, as printed (```text) and translated")
+				heading := map[string]string{"ja": "## 付録: このラボで出会うヒント", "zh": "## 附录:本实验中会遇到的提示"}[lang.Code]
+				_, appendix, ok := strings.Cut(text, "\n"+heading+"\n")
+				if !ok || !strings.Contains(appendix, "\n> hint: ") {
+					t.Errorf("no appendix %q that quotes the hints a learner meets as printed (> hint: ...), then translates them", heading)
 				}
 				checkLinks(t, filepath.Join(root, "labs", info.Name, guide.TranslationFile(lang.Code)), text)
 			})

@@ -39,6 +39,11 @@ func New() *Lab { return &Lab{} }
 //go:embed guide.md
 var guide string
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 // The exercises: the base exercise's files beside the lab's program, each
 // step's in steps/<name>/.
 var (
@@ -93,6 +98,7 @@ func (*Lab) Info() labs.Info {
 		},
 		Keys:   mapKeys,
 		Guide:  guide,
+		Guides: guides,
 		Steps:  steps(),
 		Object: _PacketCounterBytes,
 	}
