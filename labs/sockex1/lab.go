@@ -88,6 +88,11 @@ func New() *Lab { return &Lab{} }
 //go:embed guide.md
 var guide string
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 // Info describes the lab. It has no XDP program, so no modes: its filter
 // runs on a packet socket on node1's lo that check and watch each open.
 func (*Lab) Info() labs.Info {
@@ -102,6 +107,7 @@ func (*Lab) Info() labs.Info {
 		},
 		Keys:   map[string]labs.KeyFormat{mapName: labs.KeyIPProto},
 		Guide:  guide,
+		Guides: guides,
 		Steps:  steps(),
 		Object: _Sockex1Bytes,
 	}
