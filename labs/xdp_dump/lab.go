@@ -4,7 +4,7 @@ package xdpdump
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +44,11 @@ func New() *Lab { return &Lab{} }
 //go:embed guide.md
 var guide string
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 // Info describes the lab.
 func (*Lab) Info() labs.Info {
 	return labs.Info{
@@ -58,6 +63,7 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab traffic tcp --from host --to {addr:dut}:8888{instance}   # while watch runs: one event per SYN",
 		},
 		Guide:  guide,
+		Guides: guides,
 		Object: _XdpDumpBytes,
 	}
 }
