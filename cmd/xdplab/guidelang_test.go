@@ -75,11 +75,15 @@ func TestGuideLanguage(t *testing.T) {
 		t.Errorf("the Japanese guide for instance alice is not spelled for it:\n%s", r.stdout)
 	}
 
-	for _, bad := range [][]string{{"--lang", "fr"}, {"--lang", "ja_JP"}, {"--lang", ""}} {
-		r := guideWithLocale(t, []string{"LANG=ja_JP.UTF-8"}, append([]string{lab}, bad...)...)
-		wantError(t, r, `no guides in "`+bad[1]+`": --lang is one of en, ja, zh`, "xdplab help <command>")
+	for _, c := range []struct{ lang, want string }{
+		{"fr", `no guides in "fr": --lang is one of en, ja, zh`},
+		{"ja_JP", `no guides in "ja_JP": --lang is one of en, ja, zh`},
+		{"", "--lang needs a value"},
+	} {
+		r := guideWithLocale(t, []string{"LANG=ja_JP.UTF-8"}, lab, "--lang", c.lang)
+		wantError(t, r, c.want, "xdplab help <command>")
 		if r.stdout != "" {
-			t.Errorf("--lang %q printed a guide:\n%.200s", bad[1], r.stdout)
+			t.Errorf("--lang %q printed a guide:\n%.200s", c.lang, r.stdout)
 		}
 	}
 }
