@@ -4,7 +4,7 @@ package basicfirewall
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 	"io"
 	"net/netip"
@@ -46,6 +46,11 @@ func New() *Lab { return &Lab{} }
 //go:embed guide.md
 var guide string
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 // Info describes the lab.
 func (*Lab) Info() labs.Info {
 	return labs.Info{
@@ -67,6 +72,7 @@ func (*Lab) Info() labs.Info {
 		},
 		Keys:   map[string]labs.KeyFormat{blacklistMap: labs.KeyIPv4Prefix},
 		Guide:  guide,
+		Guides: guides,
 		Object: _BasicFirewallBytes,
 	}
 }
