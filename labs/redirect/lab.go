@@ -4,7 +4,7 @@ package redirect
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -57,6 +57,11 @@ func New() *Lab { return &Lab{} }
 //go:embed guide.md
 var guide string
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 // Info describes the lab. In native mode the veth peers that send into
 // node1 run xdp_pass: native XDP on a veth needs a program on the peer.
 func (*Lab) Info() labs.Info {
@@ -80,6 +85,7 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab exec{instance} host -- ping -c 3 {addr:receiver}   # replies come from node1's program, not node2",
 		},
 		Guide:  guide,
+		Guides: guides,
 		Object: _RedirectBytes,
 	}
 }
