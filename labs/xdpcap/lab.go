@@ -5,7 +5,7 @@ package xdpcap
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 	"io"
 	"sort"
@@ -42,6 +42,11 @@ func New() *Lab { return &Lab{} }
 //go:embed guide.md
 var guide string
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 // Info describes the lab. Its program exits through the hook, which the
 // pictures show; a learner's program may have any name.
 func (*Lab) Info() labs.Info {
@@ -59,6 +64,7 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab capture xdpcap{instance} --entry icmp   # before the program ran",
 		},
 		Guide:  guide,
+		Guides: guides,
 		Object: _XdpcapBytes,
 	}
 }
