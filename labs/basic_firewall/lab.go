@@ -43,13 +43,13 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-//go:embed guide.md
-var guide string
-
 // guides are the guide's translations, guide.<lang>.md.
 //
 //go:embed guide.*.md
 var guides embed.FS
+
+//go:embed guide.md
+var guide string
 
 // Info describes the lab.
 func (*Lab) Info() labs.Info {
@@ -72,8 +72,8 @@ func (*Lab) Info() labs.Info {
 		},
 		Keys:   map[string]labs.KeyFormat{blacklistMap: labs.KeyIPv4Prefix},
 		Guide:  guide,
-		Guides: guides,
 		Object: _BasicFirewallBytes,
+		Guides: guides,
 	}
 }
 

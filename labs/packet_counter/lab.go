@@ -36,13 +36,13 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-//go:embed guide.md
-var guide string
-
 // guides are the guide's translations, guide.<lang>.md.
 //
 //go:embed guide.*.md
 var guides embed.FS
+
+//go:embed guide.md
+var guide string
 
 // The exercises: the base exercise's files beside the lab's program, each
 // step's in steps/<name>/.
@@ -98,9 +98,9 @@ func (*Lab) Info() labs.Info {
 		},
 		Keys:   mapKeys,
 		Guide:  guide,
-		Guides: guides,
 		Steps:  steps(),
 		Object: _PacketCounterBytes,
+		Guides: guides,
 	}
 }
 

@@ -54,13 +54,13 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-//go:embed guide.md
-var guide string
-
 // guides are the guide's translations, guide.<lang>.md.
 //
 //go:embed guide.*.md
 var guides embed.FS
+
+//go:embed guide.md
+var guide string
 
 // Info describes the lab. In native mode the veth peers that send into
 // node1 run xdp_pass: native XDP on a veth needs a program on the peer.
@@ -85,8 +85,8 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab exec{instance} host -- ping -c 3 {addr:receiver}   # replies come from node1's program, not node2",
 		},
 		Guide:  guide,
-		Guides: guides,
 		Object: _RedirectBytes,
+		Guides: guides,
 	}
 }
 

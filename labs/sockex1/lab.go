@@ -85,13 +85,13 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-//go:embed guide.md
-var guide string
-
 // guides are the guide's translations, guide.<lang>.md.
 //
 //go:embed guide.*.md
 var guides embed.FS
+
+//go:embed guide.md
+var guide string
 
 // Info describes the lab. It has no XDP program, so no modes: its filter
 // runs on a packet socket on node1's lo that check and watch each open.
@@ -107,9 +107,9 @@ func (*Lab) Info() labs.Info {
 		},
 		Keys:   map[string]labs.KeyFormat{mapName: labs.KeyIPProto},
 		Guide:  guide,
-		Guides: guides,
 		Steps:  steps(),
 		Object: _Sockex1Bytes,
+		Guides: guides,
 	}
 }
 

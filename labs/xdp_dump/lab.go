@@ -41,13 +41,13 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-//go:embed guide.md
-var guide string
-
 // guides are the guide's translations, guide.<lang>.md.
 //
 //go:embed guide.*.md
 var guides embed.FS
+
+//go:embed guide.md
+var guide string
 
 // Info describes the lab.
 func (*Lab) Info() labs.Info {
@@ -63,8 +63,8 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab traffic tcp --from host --to {addr:dut}:8888{instance}   # while watch runs: one event per SYN",
 		},
 		Guide:  guide,
-		Guides: guides,
 		Object: _XdpDumpBytes,
+		Guides: guides,
 	}
 }
 

@@ -39,13 +39,13 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
-//go:embed guide.md
-var guide string
-
 // guides are the guide's translations, guide.<lang>.md.
 //
 //go:embed guide.*.md
 var guides embed.FS
+
+//go:embed guide.md
+var guide string
 
 // Info describes the lab. Its program exits through the hook, which the
 // pictures show; a learner's program may have any name.
@@ -64,8 +64,8 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab capture xdpcap{instance} --entry icmp   # before the program ran",
 		},
 		Guide:  guide,
-		Guides: guides,
 		Object: _XdpcapBytes,
+		Guides: guides,
 	}
 }
 
