@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/xdplab/xdplab/labs/guide"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -49,6 +50,12 @@ type Info struct {
 	// the lab's package. Its first line is "# <name> — <title>": the course
 	// number is the registry's to add.
 	Guide string
+	// Guides holds the guide's translations beside it, guide.<lang>.md
+	// (guide.ja.md, guide.zh.md: labs/guide.Languages), embedded by the
+	// lab's package. Each starts with a line that records the English guide
+	// it translates (guide.Header), then its title, as Guide's. Nil for a
+	// lab not translated yet.
+	Guides fs.FS
 	// Steps are the lab's exercises, the base exercise (Name "") first,
 	// then the follow-up steps in the order a learner takes them. A lab
 	// without exercises has none.
@@ -298,6 +305,7 @@ func (i Info) check(deep bool) error {
 		}
 	}
 	errs = append(errs, i.checkSteps(deep)...)
+	errs = append(errs, i.checkTranslations()...)
 	if title, _, _ := strings.Cut(i.Guide, "\n"); !strings.HasPrefix(title, "# "+i.Name+" — ") || len(title) <= len("# "+i.Name+" — ") {
 		bad("guide: the first line must be %q, is %q", "# "+i.Name+" — <title>", title)
 	}
@@ -305,6 +313,61 @@ func (i Info) check(deep bool) error {
 		return fmt.Errorf("lab %s: %w", i.Name, errors.Join(errs...))
 	}
 	return nil
+}
+
+// Translation is the lab's guide in a language (a guide.Languages code),
+// without the line that records its English source: it starts with its
+// title. English is Guide; a language the lab has no translation in is
+// ok false.
+func (i Info) Translation(code string) (text string, ok bool, err error) {
+	if code == guide.English {
+		return i.Guide, true, nil
+	}
+	if i.Guides == nil {
+		return "", false, nil
+	}
+	b, err := fs.ReadFile(i.Guides, guide.TranslationFile(code))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("%s guide in %s: %w", i.Name, code, err)
+	}
+	tr, err := guide.ParseTranslation(string(b))
+	if err != nil {
+		return "", false, fmt.Errorf("%s guide in %s: %w", i.Name, code, err)
+	}
+	return tr.Text, true, nil
+}
+
+// checkTranslations checks that every file of Guides is a translation into
+// a language of the guides, its title the lab's, as Guide's.
+func (i Info) checkTranslations() []error {
+	if i.Guides == nil {
+		return nil
+	}
+	var errs []error
+	files, err := fs.Glob(i.Guides, "*")
+	if err != nil {
+		return []error{fmt.Errorf("guides: %w", err)}
+	}
+	for _, f := range files {
+		code, ok := strings.CutPrefix(f, "guide.")
+		code, ok2 := strings.CutSuffix(code, ".md")
+		if _, known := guide.LookupLanguage(code); !ok || !ok2 || !known || code == guide.English {
+			errs = append(errs, fmt.Errorf("guides: %s is not guide.<lang>.md with lang one of %s", f, strings.Join(guide.LanguageCodes()[1:], ", ")))
+			continue
+		}
+		text, _, err := i.Translation(code)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if title, _, _ := strings.Cut(text, "\n"); !strings.HasPrefix(title, "# "+i.Name+" — ") || len(title) <= len("# "+i.Name+" — ") {
+			errs = append(errs, fmt.Errorf("guides: %s: the title, after the source line, must be %q, is %q", f, "# "+i.Name+" — <title>", title))
+		}
+	}
+	return errs
 }
 
 // checkSteps checks the lab's exercises: the base first, names unique and

@@ -1,6 +1,7 @@
 package labs
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -78,12 +79,35 @@ func (r *Registry) Number(name string) int {
 // basic_firewall — ..."), the text spelled for the instance (ForInstance)
 // and without the guide test's directives.
 func (r *Registry) Guide(name, instance string) (string, error) {
+	return r.GuideIn(guide.English, name, instance)
+}
+
+// ErrNoTranslation is the error of a guide asked for in a language it is
+// not translated into yet.
+var ErrNoTranslation = errors.New("no translation")
+
+// GuideIn is a lab's guide in a language (a guide.Languages code), as
+// Guide prints it, its title numbered in that language ("# ラボ 3: ...").
+// A language the guides are not written in is a usage error that lists
+// them; one the lab's guide is not translated into is ErrNoTranslation.
+func (r *Registry) GuideIn(lang, name, instance string) (string, error) {
 	l, err := r.Get(name)
 	if err != nil {
 		return "", err
 	}
-	text := guide.Strip(r.ForInstance(l.Info().Guide, instance))
-	return fmt.Sprintf("# Lab %d: %s", r.Number(name), strings.TrimPrefix(text, "# ")), nil
+	language, ok := guide.LookupLanguage(lang)
+	if !ok {
+		return "", Errorf(ErrUsage, "no guides in %q: --lang is one of %s", lang, strings.Join(guide.LanguageCodes(), ", "))
+	}
+	text, ok, err := l.Info().Translation(lang)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("guide %s in %s: %w yet", name, language.Name, ErrNoTranslation)
+	}
+	text = guide.Strip(r.ForInstance(text, instance))
+	return fmt.Sprintf("# %s %d: %s", language.Lab, r.Number(name), strings.TrimPrefix(text, "# ")), nil
 }
 
 // DefaultInstance is the instance of a command line without --instance, the

@@ -48,6 +48,43 @@ func TestGuidesRunAsWritten(t *testing.T) {
 	})
 }
 
+// TestTranslatedGuidesRunAsWritten runs the commands of every translated
+// guide, and the learner's path of README.<lang>.md, as
+// TestGuidesRunAsWritten runs the English: a reader of any language pastes
+// the commands of the guide in front of them. A lab not translated yet is
+// TestTranslationsInStep's to report (labs/course).
+func TestTranslatedGuidesRunAsWritten(t *testing.T) {
+	reg := course.Registry()
+	for _, lang := range guide.Languages[1:] {
+		for _, l := range reg.All() {
+			info := l.Info()
+			t.Run(lang.Code+"/"+info.Name, func(t *testing.T) {
+				testutils.RequirePrivileged(t)
+				if _, ok, err := info.Translation(lang.Code); err != nil || !ok {
+					t.Skipf("no %s guide (TestTranslationsInStep reports it): %v", lang.Name, err)
+				}
+				// The file as written, its source line included, so that
+				// messages give its lines.
+				file := filepath.Join("labs", info.Name, guide.TranslationFile(lang.Code))
+				b, err := os.ReadFile(filepath.Join(repoRoot, file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				runGuide(t, guideRun{File: file, Text: string(b), Lab: &info})
+			})
+		}
+		t.Run(lang.Code+"/README", func(t *testing.T) {
+			testutils.RequirePrivileged(t)
+			file := "README." + lang.Code + ".md"
+			b, err := os.ReadFile(filepath.Join(repoRoot, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runGuide(t, guideRun{File: file, Text: string(b)})
+		})
+	}
+}
+
 // guideRun is one markdown document to run.
 type guideRun struct {
 	// File is the document's path in the repository, for messages.

@@ -82,9 +82,21 @@ func TestGuidesForInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs := map[string]string{"README.md": string(readme)}
+	// The translations too: a reader of any language pastes their commands.
+	for _, lang := range translations() {
+		file := "README." + lang.Code + ".md"
+		if b, err := os.ReadFile(filepath.Join(root, file)); err == nil {
+			docs[file] = string(b)
+		}
+	}
 	for _, l := range reg.All() {
 		info := l.Info()
 		docs[filepath.Join("labs", info.Name, "guide.md")] = info.Guide
+		for _, lang := range translations() {
+			if text, ok, _ := info.Translation(lang.Code); ok {
+				docs[filepath.Join("labs", info.Name, guide.TranslationFile(lang.Code))] = text
+			}
+		}
 		printed, err := reg.Guide(info.Name, labs.DefaultInstance)
 		if want := guide.Strip(info.Guide[len("# "):]); err != nil || !strings.HasSuffix(printed, want) || strings.Contains(printed, guide.Marker) {
 			t.Errorf("%s: xdplab guide for the default instance is not the guide as written, without directives: %v", info.Name, err)
