@@ -134,7 +134,7 @@ func (b *Buffer) Follow(ctx context.Context, fn func([]Entry) error) error {
 	}
 	defer unix.Close(fd)
 	var (
-		parser Parser
+		parser  Parser
 		partial string // a line cut by the end of a read
 		buf     = make([]byte, 64<<10)
 	)
