@@ -60,6 +60,9 @@ func (p *Parser) Feed(line string) {
 		cpu, _ := strconv.Atoi(m[3])
 		e := &Entry{Task: strings.TrimSpace(m[1]), PID: pid, CPU: cpu, Lines: []string{line}}
 		e.Event, e.Text, _ = strings.Cut(m[5], ": ")
+		// The sym-addr option follows some events' names with the address
+		// of their caller: "tracing_mark_write <ffffffff814aa7c1>".
+		e.Event, _, _ = strings.Cut(e.Event, " ")
 		if m[5] == stackEvent {
 			e.Event, e.Text = stackEvent, ""
 		}

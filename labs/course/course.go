@@ -4,6 +4,7 @@ package course
 import (
 	"github.com/xdplab/xdplab/labs"
 	basicfirewall "github.com/xdplab/xdplab/labs/basic_firewall"
+	"github.com/xdplab/xdplab/labs/hello"
 	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
 	"github.com/xdplab/xdplab/labs/redirect"
 	"github.com/xdplab/xdplab/labs/sockex1"
@@ -21,6 +22,7 @@ func Registry() *labs.Registry {
 		redirect.New(),
 		xdpcap.New(),
 		sockex1.New(),
+		hello.New(),
 	} {
 		if err := r.Register(l); err != nil {
 			panic(err) // a programming error: two labs with one name
