@@ -51,7 +51,7 @@ func checkCount(env *labs.Env) ([]labs.Result, error) {
 	}
 	defer m.Close()
 	var (
-		th                   grade.Thread
+		th               grade.Thread
 		atClone, atOther grade.Counters[uint32]
 	)
 	err = grade.OnThread(checkComm, func(t grade.Thread) error {

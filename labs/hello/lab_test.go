@@ -1,0 +1,145 @@
+package hello_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/cilium/ebpf/link"
+
+	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/internal/tracing"
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/labtest"
+)
+
+// TestRun goes through `xdplab run hello`: in no mode, since it has no XDP.
+func TestRun(t *testing.T) { labtest.PassesInEveryMode(t, "hello") }
+
+// TestExercises: every step's starter compiles, loads and fails with hints
+// naming its TODOs; every solution passes.
+func TestExercises(t *testing.T) { labtest.ExercisesGraded(t, "hello") }
+
+// TestMistakes: every learner mistake of the suite is caught by the
+// expectation its spec names, with a hint that names it.
+func TestMistakes(t *testing.T) { labtest.MistakesCaught(t, "hello", 8) }
+
+// TestCorrectPrograms: programs in other styles (bpf_printk, the "tp/"
+// prefix, the old helper pointer, CO-RE reads of task_struct, the legacy
+// maps section, an LRU hash) pass.
+func TestCorrectPrograms(t *testing.T) { labtest.CorrectProgramsPass(t, "hello", 2) }
+
+// TestBadObj: objects that are not a tracing trace_clone are refused
+// before anything is created.
+func TestBadObj(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	labtest.RefusesBadObjects(t, "hello", []labtest.BadObj{
+		{Name: "not an ELF", Obj: labtest.NotELF(t), Want: []string{"is not an ELF file"}},
+		{Name: "wrong names", Obj: labtest.WrongNames(), Want: []string{`no program named "trace_clone"`}},
+		{Name: "a socket filter", Obj: labtest.Obj("sockex1", "sockex1_legacy.o"), Want: []string{`no program named "trace_clone"`}},
+	})
+}
+
+// TestKprobeObject: the introduction's kprobe program is graded where the
+// kernel has kprobes; where it has none, up and run refuse it, name the
+// tracepoint variant, and build nothing.
+func TestKprobeObject(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	obj := labtest.Obj("hello", "hello_kprobe.o")
+	if ok, _ := tracing.Kprobes(); ok {
+		labtest.Passes(t, "hello", labs.Options{Obj: obj})
+		return
+	}
+	labtest.RefusesBadObjects(t, "hello", []labtest.BadObj{{
+		Name: "kprobe here", Obj: obj, NotBadObject: true,
+		Want: []string{`trace_clone is a kprobe program (SEC("kprobe/__x64_sys_clone"))`, "this kernel has no kprobes",
+			`write it for the tracepoint instead: SEC("tracepoint/syscalls/sys_enter_clone")`},
+	}})
+}
+
+// TestConcurrentInstances: 5 instances check hello at the same moment.
+// Every one of their programs prints for every check's clone() calls, yet
+// each check counts exactly its own 3 lines and passes. Run it with
+// -count=10 to see that it holds every time.
+func TestConcurrentInstances(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	for _, step := range []string{"", "whoami", "count"} {
+		t.Run(labs.Step{Name: step}.Title(), func(t *testing.T) {
+			const n = 5
+			runners := make([]*labs.Runner, n)
+			for i := range runners {
+				runners[i] = labtest.Runner(t)
+				if err := runners[i].Up(context.Background(), "hello", labs.Options{Step: step}); err != nil {
+					t.Fatal(err)
+				}
+				r := runners[i]
+				t.Cleanup(func() {
+					if _, err := r.Down(context.Background(), "hello"); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			var (
+				wg      sync.WaitGroup
+				start   = make(chan struct{})
+				reports = make([][]*labs.Report, n)
+				errs    = make([]error, n)
+			)
+			for i, r := range runners {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					reports[i], errs[i] = r.Check(context.Background(), "hello")
+				}()
+			}
+			close(start)
+			wg.Wait()
+			for i := range runners {
+				if errs[i] != nil {
+					t.Fatalf("instance %d: %v", i, errs[i])
+				}
+				rep := reports[i][0]
+				if _, _, text := rep.Describe(); rep.Verdict != labs.VerdictPass {
+					t.Errorf("instance %s: %s", runners[i].Instance, text)
+				}
+			}
+		})
+	}
+}
+
+// TestDownDetaches: up pins the tracing link in the lab's pin directory;
+// down removes it and returns only once the kernel has freed the link, so
+// the program runs nowhere any more.
+func TestDownDetaches(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	r := labtest.Runner(t)
+	ctx := context.Background()
+	if err := r.Up(ctx, "hello", labs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	pin := r.PinDir("hello") + "/link_trace_clone"
+	l, err := link.LoadPinnedLink(pin, nil)
+	if err != nil {
+		t.Fatalf("up left no pinned link: %v", err)
+	}
+	info, err := l.Info()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Down(ctx, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := link.NewFromID(info.ID); !errors.Is(err, os.ErrNotExist) {
+		if err == nil {
+			l.Close()
+		}
+		t.Errorf("link %d of the lab's program: %v after down, want it gone", info.ID, err)
+	}
+	if left := tracing.Buffers(tracing.Prefix(r.Instance, "")); len(left) > 0 {
+		t.Errorf("trace buffers left: %v", left)
+	}
+}
