@@ -160,8 +160,14 @@ func (r *Runner) tracingPreflight(info Info, opts Options) error {
 			"so check could not tell your loader's program from another learner's; load your object with %s (or --src FILE.c) instead",
 			info.Name, r.Cmd("up "+info.Name+" --obj FILE.o"))
 	}
-	if err := tracing.Need(info.Name + "'s programs"); err != nil {
-		return Errorf(ErrEnvironment, "%w", err)
+	// A machine that booted without tracefs (a container, a minimal init)
+	// has its directory: mount it, as doctor does, and say so.
+	if !tracing.Mounted() {
+		if err := tracing.Mount(); err != nil {
+			return Errorf(ErrEnvironment, "%w at %s, which %s's programs need, and mounting it failed (%w): %s",
+				tracing.ErrNoTracefs, tracing.Dir, info.Name, err, tracing.MountFix)
+		}
+		fmt.Fprintf(r.log(), "tracefs was not mounted: mounted it at %s (%s's programs need it)\n", tracing.Dir, info.Name)
 	}
 	return nil
 }
