@@ -3,12 +3,17 @@ package labs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/internal/tracing"
 )
@@ -170,4 +175,32 @@ func (r *Runner) tracingPreflight(info Info, opts Options) error {
 		fmt.Fprintf(r.log(), "tracefs was not mounted: mounted it at %s (%s's programs need it)\n", tracing.Dir, info.Name)
 	}
 	return nil
+}
+
+// TracingHook is where the program prog of a tracing lab's object attaches,
+// as its section says, when this kernel can attach it there. A kprobe
+// program on a kernel without kprobes (the reason the lab's own program
+// uses a tracepoint) is refused with the way to write it for the
+// tracepoint instead: tracepointSEC is that section, and signature the
+// function's.
+func TracingHook(spec *ebpf.CollectionSpec, lab, prog, tracepointSEC, signature string) (loader.Hook, error) {
+	p, ok := spec.Programs[prog]
+	if !ok {
+		return loader.Hook{}, fmt.Errorf("%w: no program named %q (have: %s); the lab attaches the function %s, with SEC(%q)",
+			loader.ErrBadObject, prog, strings.Join(slices.Sorted(maps.Keys(spec.Programs)), ", "), prog, tracepointSEC)
+	}
+	h, err := loader.HookOf(p)
+	if err != nil {
+		return h, err
+	}
+	if err := h.Usable(); err != nil {
+		if errors.Is(err, loader.ErrNoKprobes) {
+			return h, Errorf(ErrEnvironment, "%s is a kprobe program (SEC(%q)), the introduction's way, but %w: "+
+				"write it for the tracepoint instead: SEC(%q) %s "+
+				"(`xdplab init %s --solution` writes it; `xdplab doctor` says which variant this machine runs)",
+				prog, p.SectionName, err, tracepointSEC, signature, lab)
+		}
+		return h, Errorf(ErrEnvironment, "%s: %w", prog, err)
+	}
+	return h, nil
 }

@@ -6,8 +6,6 @@ package hello
 import (
 	"context"
 	"embed"
-	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"runtime"
@@ -132,34 +130,9 @@ func (*Lab) Validate(opts labs.Options) error {
 	return err
 }
 
-// tracingProgram is where trace_clone attaches, as its section says, when
-// this kernel can attach it there. A kprobe program on a kernel without
-// kprobes (this lab's reason to use a tracepoint) is refused with the way
-// to write it for the tracepoint instead.
+// tracingProgram is where trace_clone attaches, when this kernel can.
 func tracingProgram(spec *ebpf.CollectionSpec) (loader.Hook, error) {
-	p, ok := spec.Programs[progName]
-	if !ok {
-		var have []string
-		for name := range spec.Programs {
-			have = append(have, name)
-		}
-		return loader.Hook{}, fmt.Errorf("%w: no program named %q (have: %v); the lab attaches the function trace_clone, with SEC(\"tracepoint/%s\")",
-			loader.ErrBadObject, progName, have, tracepoint)
-	}
-	h, err := loader.HookOf(p)
-	if err != nil {
-		return h, err
-	}
-	if err := h.Usable(); err != nil {
-		if errors.Is(err, loader.ErrNoKprobes) {
-			return h, labs.Errorf(labs.ErrEnvironment, "%s is a kprobe program (SEC(%q)), the introduction's way, but %w: "+
-				"write it for the tracepoint instead: SEC(\"tracepoint/%s\") int %s(void *ctx), the same body "+
-				"(`xdplab init hello --solution` writes it; `xdplab doctor` says which variant this machine runs)",
-				progName, p.SectionName, err, tracepoint, progName)
-		}
-		return h, labs.Errorf(labs.ErrEnvironment, "%s: %w", progName, err)
-	}
-	return h, nil
+	return labs.TracingHook(spec, labName, progName, "tracepoint/"+tracepoint, "int "+progName+"(void *ctx), the same body")
 }
 
 // Up loads the step's program (or the learner's), pins the count step's
