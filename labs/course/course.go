@@ -8,6 +8,7 @@ import (
 	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
 	"github.com/xdplab/xdplab/labs/redirect"
 	"github.com/xdplab/xdplab/labs/sockex1"
+	tcpconnect "github.com/xdplab/xdplab/labs/tcp_connect"
 	xdpdump "github.com/xdplab/xdplab/labs/xdp_dump"
 	"github.com/xdplab/xdplab/labs/xdpcap"
 )
@@ -23,6 +24,7 @@ func Registry() *labs.Registry {
 		xdpcap.New(),
 		sockex1.New(),
 		hello.New(),
+		tcpconnect.New(),
 	} {
 		if err := r.Register(l); err != nil {
 			panic(err) // a programming error: two labs with one name

@@ -1,0 +1,164 @@
+package tcpconnect
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
+	"github.com/xdplab/xdplab/topology"
+)
+
+// connects is how many accepted connects the check makes.
+const connects = 3
+
+// checkComm is the name of the thread the check connects from: its
+// instance's, so that two instances' checks tell their events apart by
+// name as well as by thread id.
+func checkComm(instance string) string {
+	c := "tc-" + instance
+	return c[:min(len(c), commLen-1)]
+}
+
+// acted is what the check's thread did.
+type acted struct {
+	thread grade.Thread
+	// refusedErr is what the connect to the closed port returned.
+	refusedErr error
+	failed     []string // connects that should have worked and did not
+}
+
+// connectFrom makes, from a thread of its own named comm in from's
+// namespace, the check's connects: connects to port (a listener) and one
+// to closed (a port bound and not listening, refused), then a UDP
+// connect(), which is no TCP connection and must not be reported.
+func connectFrom(from topology.Place, to netip.Addr, port, closed int, comm string) (acted, error) {
+	var a acted
+	err := grade.OnThread(comm, func(th grade.Thread) error {
+		a.thread = th
+		// The thread is never given back to Go's scheduler (OnThread), so
+		// it can stay in the host's namespace.
+		if err := unix.Setns(from.NS.Fd(), unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("enter %s's namespace: %w", from.Node, err)
+		}
+		sa := func(p int) *unix.SockaddrInet4 { return &unix.SockaddrInet4{Port: p, Addr: to.As4()} }
+		connect := func(typ, p int) error {
+			fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			// A SYN that gets no answer is given up on after 2 s, not the
+			// kernel's two minutes.
+			tv := unix.Timeval{Sec: 2}
+			unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+			return unix.Connect(fd, sa(p))
+		}
+		for i := range connects {
+			if err := connect(unix.SOCK_STREAM, port); err != nil {
+				a.failed = append(a.failed, fmt.Sprintf("connect %d to %s:%d: %v", i+1, to, port, err))
+			}
+		}
+		a.refusedErr = connect(unix.SOCK_STREAM, closed)
+		if err := connect(unix.SOCK_DGRAM, port); err != nil {
+			return fmt.Errorf("udp connect() to %s:%d: %w", to, port, err)
+		}
+		return nil
+	})
+	return a, err
+}
+
+// Check connects from host to node1 and compares every field of every
+// event the lab's program sent for the check's thread with what it did.
+func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
+	sender, dut := env.Topo.MustRole("sender"), env.Topo.MustRole("dut")
+	rd, err := grade.OpenPerf(env, mapName, ringPages)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+
+	// A listener in node1 that accepts and closes, and a port bound there
+	// that does not listen: a SYN to it is answered with a RST.
+	var (
+		ln     net.Listener
+		closed int
+	)
+	closedFd := -1
+	err = dut.NS.Do(func() (err error) {
+		if ln, err = net.Listen("tcp4", netip.AddrPortFrom(dut.Addr.Addr(), 0).String()); err != nil {
+			return err
+		}
+		if closedFd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
+			return err
+		}
+		if err := unix.Bind(closedFd, &unix.SockaddrInet4{Addr: dut.Addr.Addr().As4()}); err != nil {
+			return err
+		}
+		sa, err := unix.Getsockname(closedFd)
+		if err != nil {
+			return err
+		}
+		closed = sa.(*unix.SockaddrInet4).Port
+		return nil
+	})
+	if closedFd >= 0 {
+		defer unix.Close(closedFd)
+	}
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, labs.Errorf(labs.ErrEnvironment, "listen in %s: %w", dut.Node, err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	comm := checkComm(env.Instance)
+	a, err := connectFrom(sender, dut.Addr.Addr(), port, closed, comm)
+	if err != nil {
+		return nil, labs.Errorf(labs.ErrEnvironment, "%w", err)
+	}
+	var events []Event
+	lost, err := grade.Drain(rd, func(cpu int, raw []byte) {
+		if ev, err := Decode(raw); err == nil {
+			events = append(events, ev)
+		}
+	})
+	if err != nil {
+		return nil, labs.Errorf(labs.ErrEnvironment, "%w", err)
+	}
+	if len(a.failed) > 0 {
+		return nil, labs.Errorf(labs.ErrEnvironment, "%s; a tracing program cannot cause that, so the lab's network is broken: %s",
+			strings.Join(a.failed, "; "), env.RebuildFix())
+	}
+	g := grader{th: a.thread, comm: comm, src: sender.Addr.Addr(), dst: dut.Addr.Addr(), events: events, lost: lost}
+	accepted, refused := g.want(uint16(port)), g.want(uint16(closed))
+	results := []labs.Result{
+		g.reported(fmt.Sprintf("each of the %d connects %s -> %s:%d is reported once, every field as done", connects, g.src, g.dst, port), accepted, connects, refused.Dport),
+		g.reported(fmt.Sprintf("the refused connect %s -> %s:%d is reported once too (its SYN left before the RST came)", g.src, g.dst, closed), refused, 1, accepted.Dport),
+	}
+	if a.refusedErr != unix.ECONNREFUSED {
+		results[1] = labs.Assert(results[1].Name, false, "ECONNREFUSED", fmt.Sprint(a.refusedErr),
+			"the connect to a port nobody listens on was not refused: "+env.RebuildFix())
+	}
+	extra := g.extra(accepted, refused)
+	results = append(results, labs.Assert("nothing else of the check's thread is reported (its closes, a UDP connect())",
+		len(extra) == 0, "no other event", describe(extra),
+		"report only the change from TCP_CLOSE to TCP_SYN_SENT (TODO 1): a socket changes state again when it is established and when it closes"))
+	return results, nil
+}
