@@ -18,11 +18,47 @@ type grader struct {
 	src, dst netip.Addr
 	events   []Event
 	lost     uint64
+	step     string
+	// longestUS bounds the latency step's delta_us: no connect took
+	// longer to be established than its connect() call lasted.
+	longestUS uint64
 }
 
 // want is the event a connect to port must produce.
 func (g grader) want(port uint16) Event {
-	return Event{Pid: uint32(g.th.TID), Comm: g.comm, Saddr: g.src, Daddr: g.dst, Dport: port}
+	return Event{Pid: uint32(g.th.TID), Comm: g.comm, Saddr: g.src, Daddr: g.dst, Dport: port, step: g.step}
+}
+
+// count counts the events that keep says.
+func (g grader) count(keep func(Event) bool) int {
+	n := 0
+	for _, e := range g.events {
+		if keep(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// wanted says w in words, with the range the latency step's delta_us
+// must be in.
+func (g grader) wanted(w Event) string {
+	if g.step == stepLatency {
+		s := w.String()
+		return s[:strings.LastIndex(s, " delta_us=")] + fmt.Sprintf(" delta_us=1..%d", g.longestUS)
+	}
+	return w.String()
+}
+
+// stepFieldsOK compares the step's own field.
+func (g grader) stepFieldsOK(e, w Event) bool {
+	switch g.step {
+	case stepOutcome:
+		return e.Established == w.Established
+	case stepLatency:
+		return e.DeltaUS >= 1 && e.DeltaUS <= g.longestUS
+	}
+	return true
 }
 
 // mine reports whether pid names the check's thread: its id, as the
@@ -34,7 +70,7 @@ func (g grader) mine(pid uint32) bool {
 
 // matches reports whether e is w, every field (pid as mine says).
 func (g grader) matches(e, w Event) bool {
-	return g.mine(e.Pid) && e.Comm == w.Comm && e.Saddr == w.Saddr && e.Daddr == w.Daddr && e.Dport == w.Dport
+	return g.mine(e.Pid) && e.Comm == w.Comm && e.Saddr == w.Saddr && e.Daddr == w.Daddr && e.Dport == w.Dport && g.stepFieldsOK(e, w)
 }
 
 // related reports whether e may be an event of the check's thread with
@@ -45,13 +81,8 @@ func (g grader) related(e Event) bool { return g.mine(e.Pid) || e.Comm == g.comm
 // it. others are the ports of the check's other connects, whose events
 // are not mistaken for a wrong version of this one.
 func (g grader) reported(name string, w Event, n int, others ...uint16) labs.Result {
-	got := 0
-	for _, e := range g.events {
-		if g.matches(e, w) {
-			got++
-		}
-	}
-	expected := fmt.Sprintf("%d events %s", n, w)
+	got := g.count(func(e Event) bool { return g.matches(e, w) })
+	expected := fmt.Sprintf("%s %s", plural(n, "event"), g.wanted(w))
 	if got == n {
 		return labs.Assert(name, true, expected, fmt.Sprint(got), "")
 	}
@@ -135,7 +166,62 @@ func (g grader) reasons(e, w Event) []string {
 	default:
 		r = append(r, fmt.Sprintf("dport %d, want %d (TODO 3)", e.Dport, w.Dport))
 	}
-	return r
+	return append(r, g.stepReasons(e, w)...)
+}
+
+// stepReasons say how the step's own field is wrong.
+func (g grader) stepReasons(e, w Event) []string {
+	switch {
+	case g.stepFieldsOK(e, w):
+		return nil
+	case g.step == stepOutcome && w.Established == 1 && e.Established == 0:
+		return []string{"established is 0 for a connect that was established: report when the socket leaves TCP_SYN_SENT, " +
+			"with established = (ctx->newstate == TCP_ESTABLISHED) (TODO 2)"}
+	case g.step == stepOutcome && w.Established == 0:
+		return []string{fmt.Sprintf("established is %d for the refused connect: it left TCP_SYN_SENT for TCP_CLOSE; "+
+			"set established = (ctx->newstate == TCP_ESTABLISHED) (TODO 2)", e.Established)}
+	case g.step == stepOutcome:
+		return []string{fmt.Sprintf("established is %d: 1 when the connect was established, 0 when refused (TODO 2)", e.Established)}
+	case e.DeltaUS == 0:
+		return []string{"delta_us is 0: report the time from TCP_SYN_SENT to TCP_ESTABLISHED in microseconds, (now - start) / 1000 (TODO 2)"}
+	case e.DeltaUS > 1_000_000_000:
+		return []string{fmt.Sprintf("delta_us %d is more than 1000 s: it counts from boot; note the start at TCP_SYN_SENT with bpf_ktime_get_ns() (TODO 1)", e.DeltaUS)}
+	}
+	return []string{fmt.Sprintf("delta_us %d is more than the whole connect() took (%d us): bpf_ktime_get_ns() counts nanoseconds; divide by 1000 (TODO 2)", e.DeltaUS, g.longestUS)}
+}
+
+// forgotten grades the steps' socklist: once a connect ended, the map
+// holds nothing of it, or it fills up with the machine's connects.
+func (g grader) forgotten(env *labs.Env) (labs.Result, error) {
+	m, err := grade.OpenMap(env, socklist, true)
+	if err != nil {
+		return labs.Result{}, err
+	}
+	defer m.Close()
+	var (
+		key   uint64
+		value []byte
+		left  int
+	)
+	it := m.Iterate()
+	for it.Next(&key, &value) {
+		// Every step's value starts with the struct data_t of the connect.
+		if e, err := Decode(value, ""); err == nil && g.related(e) && e.Saddr == g.src {
+			left++
+		}
+	}
+	if err := it.Err(); err != nil {
+		return labs.Result{}, labs.Errorf(labs.ErrEnvironment, "read %s: %w", socklist, err)
+	}
+	return labs.Assert("socklist holds none of the check's connects once they ended", left == 0, "0 entries", fmt.Sprint(left),
+		"delete the socket's entry (bpf_map_delete_elem(&socklist, &sk)) when the connect ends, established or refused (TODO 2): else the map fills up"), nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // addrReason says how an address field differs from the one wanted.

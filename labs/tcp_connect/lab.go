@@ -8,7 +8,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"io"
+	"io/fs"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
@@ -37,13 +40,33 @@ const (
 	ringPages = 64
 )
 
-var want = loader.Want{
-	Maps: map[string]loader.MapShape{mapName: {Type: ebpf.PerfEventArray}},
+// Steps after the base exercise.
+const (
+	stepOutcome = "outcome"
+	stepLatency = "latency"
+	// socklist is the steps' map: socket -> connect under way, the
+	// introduction's name for what its kprobe remembers.
+	socklist = "socklist"
+)
+
+var (
+	events      = loader.MapShape{Type: ebpf.PerfEventArray}
+	socklistMap = loader.MapShape{Type: ebpf.Hash, Also: []ebpf.MapType{ebpf.LRUHash}, KeySize: 8}
+)
+
+// wants are what each step needs of an object besides its programs,
+// whose types depend on the hooks the learner chose (hooks).
+var wants = map[string]loader.Want{
+	"":          {Maps: map[string]loader.MapShape{mapName: events}},
+	stepOutcome: {Maps: map[string]loader.MapShape{mapName: events, socklist: socklistMap}},
+	stepLatency: {Maps: map[string]loader.MapShape{mapName: events, socklist: socklistMap}},
 }
 
 // programs are the embedded objects, one per step.
 var programs = map[string]func() (*ebpf.CollectionSpec, error){
-	"": loadTcpConnect,
+	"":          loadTcpConnect,
+	stepOutcome: loadTcpConnectOutcome,
+	stepLatency: loadTcpConnectLatency,
 }
 
 // Lab is the tcp_connect lab.
@@ -58,11 +81,22 @@ var guide string
 var (
 	//go:embed tcp_connect.c exercise.md
 	baseFiles embed.FS
+	//go:embed steps
+	stepFiles embed.FS
 )
 
 func steps() []labs.Step {
+	step := func(name string) fs.FS {
+		sub, err := fs.Sub(stepFiles, "steps/"+name)
+		if err != nil {
+			panic(err) // a constant path the embed directive holds
+		}
+		return sub
+	}
 	return []labs.Step{
 		{Summary: "report every IPv4 connect(): pid, comm, saddr, daddr, dport", Files: baseFiles},
+		{Name: stepOutcome, Summary: "report each connect when it ends, established or refused, remembering it in socklist", Files: step(stepOutcome), Object: _TcpConnectOutcomeBytes},
+		{Name: stepLatency, Summary: "report how long each established connect took, in microseconds (tcpconnlat)", Files: step(stepLatency), Object: _TcpConnectLatencyBytes},
 	}
 }
 
@@ -98,7 +132,7 @@ func (*Lab) Validate(opts labs.Options) error {
 	if opts.Obj == "" {
 		return nil
 	}
-	spec, err := loader.SpecFromFile(opts.Obj, want)
+	spec, err := loader.SpecFromFile(opts.Obj, wants[opts.Step])
 	if err != nil {
 		return err
 	}
@@ -135,7 +169,8 @@ func hooks(spec *ebpf.CollectionSpec) ([]attached, error) {
 // Up loads the program (or the learner's), pins events and attaches the
 // programs, pinning their links: they run until down removes the pins.
 func (*Lab) Up(ctx context.Context, env *labs.Env) error {
-	spec, err := loader.Spec(programs[env.Options.Step], env.Options.Obj, want)
+	step := env.Options.Step
+	spec, err := loader.Spec(programs[step], env.Options.Obj, wants[step])
 	if err != nil {
 		return err
 	}
@@ -148,7 +183,7 @@ func (*Lab) Up(ctx context.Context, env *labs.Env) error {
 		return err
 	}
 	defer coll.Close()
-	if err := loader.PinMaps(coll, env.PinDir, mapName); err != nil {
+	if err := loader.PinMaps(coll, env.PinDir, slices.Sorted(maps.Keys(wants[step].Maps))...); err != nil {
 		return err
 	}
 	for _, a := range hs {
@@ -167,7 +202,8 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 		return err
 	}
 	defer rd.Close()
-	fmt.Fprintln(w, Header)
+	step := env.Options.Step
+	fmt.Fprintln(w, headers[step])
 	// Flush makes Read return what is still in the rings, then ErrFlushed.
 	stop := context.AfterFunc(ctx, func() { rd.Flush() })
 	defer stop()
@@ -184,7 +220,7 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 			lost += rec.LostSamples
 			continue
 		}
-		ev, err := Decode(rec.RawSample)
+		ev, err := Decode(rec.RawSample, step)
 		if err != nil {
 			fmt.Fprintf(w, "event on CPU %d: %v\n", rec.CPU, err)
 			continue
