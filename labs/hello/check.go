@@ -181,7 +181,7 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	lines := t.own("clone")
 	results := []labs.Result{
 		labs.Assert(fmt.Sprintf("each of the check's %d clone() calls prints one line", clones),
-			len(lines) == clones, plural(clones, "line"), plural(len(lines), "line"), countHint(t, len(lines))),
+			len(lines) == clones, plural(clones, "line"), plural(len(lines), "line"), countHint(t, len(lines), env.Options.Step)),
 	}
 	if env.Options.Step == stepWhoami {
 		results = append(results, whoamiResults(t, lines)...)
@@ -194,7 +194,7 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		observed = strings.Join(labels, ", ")
 	}
 	results = append(results, labs.Assert("no line for other system calls ("+callNames()+")",
-		n == 0, "0 lines", observed, otherHint()))
+		n == 0, "0 lines", observed, otherHint(env.Options.Step)))
 	return results, nil
 }
 
@@ -208,10 +208,23 @@ func messageResult(lines []tracing.Entry) labs.Result {
 		}
 	}
 	if len(lines) == 0 {
-		return labs.Assert(name, false, strconv.Quote(want), "no line", "no line to read: see the clone() expectation")
+		return labs.Assert(name, false, strconv.Quote(want), "no line", noLine+", and print one with bpf_trace_printk"+baseTodo("", 2))
 	}
 	return labs.Assert(name, true, strconv.Quote(want), strconv.Quote(want), "")
 }
+
+// baseTodo names the base exercise's TODO n, which the hint's fix is, in
+// the base exercise; a step's starter has the line written already.
+func baseTodo(step string, n int) string {
+	if step != "" {
+		return ""
+	}
+	return fmt.Sprintf(" (TODO %d in hello.c)", n)
+}
+
+// noLine is the hint of an expectation about the lines when there are
+// none.
+const noLine = "no line to read: see the clone() expectation"
 
 // textHint says how a printed text differs from the one wanted.
 func textHint(got, want string) string {
@@ -221,7 +234,7 @@ func textHint(got, want string) string {
 	case strings.HasPrefix(want, got):
 		return fmt.Sprintf("the text is cut short after %d bytes: pass sizeof(msg), the whole array with its NUL, as bpf_trace_printk's size", len(got))
 	}
-	return fmt.Sprintf("print exactly %q: char msg[] = %q; bpf_trace_printk(msg, sizeof(msg)) (TODO 2)", want, want)
+	return fmt.Sprintf("print exactly %q: char msg[] = %q; bpf_trace_printk(msg, sizeof(msg)) (TODO 2 in hello.c)", want, want)
 }
 
 // whoamiLine is the whoami step's text.
@@ -235,8 +248,8 @@ func whoamiResults(t traced, lines []tracing.Entry) []labs.Result {
 	commName := "each line names the calling thread (comm " + th.Comm + ")"
 	if len(lines) == 0 {
 		return []labs.Result{
-			labs.Assert(pidName, false, strconv.Itoa(th.TID), "no line", "no line to read: see the clone() expectation"),
-			labs.Assert(commName, false, th.Comm, "no line", "no line to read: see the clone() expectation"),
+			labs.Assert(pidName, false, strconv.Itoa(th.TID), "no line", noLine),
+			labs.Assert(commName, false, th.Comm, "no line", noLine),
 		}
 	}
 	for _, l := range lines {
@@ -266,11 +279,11 @@ func commResult(name, got string, th grade.Thread) labs.Result {
 	switch {
 	case got == th.Comm:
 	case got == "":
-		hint = "the name is empty: fill comm with bpf_get_current_comm(comm, sizeof(comm)) (TODO 2)"
+		hint = "the name is empty: fill comm with bpf_get_current_comm(comm, sizeof(comm)) (TODO 2 in hello.c)"
 	case strings.HasPrefix(th.Comm, got):
 		hint = fmt.Sprintf("the name is cut short after %d bytes: give bpf_get_current_comm the whole 16-byte array, sizeof(comm)", len(got))
 	default:
-		hint = "print the calling thread's name, from bpf_get_current_comm(comm, sizeof(comm)) (TODO 2)"
+		hint = "print the calling thread's name, from bpf_get_current_comm(comm, sizeof(comm)) (TODO 2 in hello.c)"
 	}
 	return labs.Assert(name, got == th.Comm, th.Comm, strconv.Quote(got), hint)
 }
@@ -279,37 +292,37 @@ func commResult(name, got string, th grade.Thread) labs.Result {
 func pidHint(got int64, th grade.Thread) string {
 	switch {
 	case got == 0:
-		return "the id is 0: set pid from bpf_get_current_pid_tgid() (TODO 1)"
+		return "the id is 0: set pid from bpf_get_current_pid_tgid() (TODO 1 in hello.c)"
 	case got == int64(th.PID):
-		return fmt.Sprintf("%d is the process's id (the tgid, the upper 32 bits of bpf_get_current_pid_tgid()); the thread's id is the lower 32 bits (TODO 1)", got)
+		return fmt.Sprintf("%d is the process's id (the tgid, the upper 32 bits of bpf_get_current_pid_tgid()); the thread's id is the lower 32 bits (TODO 1 in hello.c)", got)
 	case got == int64(th.PID)<<32|int64(th.TID):
-		return "that is the whole 64-bit value of bpf_get_current_pid_tgid(): keep its lower 32 bits, the thread's id (TODO 1)"
+		return "that is the whole 64-bit value of bpf_get_current_pid_tgid(): keep its lower 32 bits, the thread's id (TODO 1 in hello.c)"
 	}
-	return "print the lower 32 bits of bpf_get_current_pid_tgid(), the id of the thread that called clone() (TODO 1)"
+	return "print the lower 32 bits of bpf_get_current_pid_tgid(), the id of the thread that called clone() (TODO 1 in hello.c)"
 }
 
 // countHint says why the clone() calls did not print one line each.
-func countHint(t traced, got int) string {
+func countHint(t traced, got int, step string) string {
 	labels, others := t.printedFor()
 	switch {
 	case got == clones:
 		return ""
 	case got == 0 && others > 0:
-		return fmt.Sprintf("your program printed for other system calls (%s) but not for clone(): attach it to the tracepoint %s, SEC(\"tracepoint/%s\") (TODO 1)",
-			strings.Join(labels, ", "), tracepoint, tracepoint)
+		return fmt.Sprintf("your program printed for other system calls (%s) but not for clone(): attach it to the tracepoint %s, SEC(\"tracepoint/%s\")%s",
+			strings.Join(labels, ", "), tracepoint, tracepoint, baseTodo(step, 1))
 	case got == 0:
-		return "your program printed nothing: attach it to SEC(\"tracepoint/" + tracepoint + "\") and call bpf_trace_printk(msg, sizeof(msg)) (TODO 2); " +
+		return "your program printed nothing: attach it to SEC(\"tracepoint/" + tracepoint + "\") " + baseTodo(step, 1) + " and call bpf_trace_printk(msg, sizeof(msg))" + baseTodo(step, 2) + "; " +
 			"the size counts msg's terminating NUL, and a size without it makes the helper fail and print nothing"
 	case got%clones == 0:
-		return fmt.Sprintf("%d lines for each clone() call: call bpf_trace_printk once per run of the program", got/clones)
+		return fmt.Sprintf("%d lines for each clone() call: call bpf_trace_printk once per run of the program%s", got/clones, baseTodo(step, 2))
 	}
-	return fmt.Sprintf("%d lines for %d clone() calls: print one line each time the program runs", got, clones)
+	return fmt.Sprintf("%d lines for %d clone() calls: print one line each time the program runs%s", got, clones, baseTodo(step, 2))
 }
 
 // otherHint is the hint of lines printed for the other system calls.
-func otherHint() string {
+func otherHint(step string) string {
 	return "your program runs for more than clone(): attach it to the tracepoint " + tracepoint +
-		" only (SEC(\"tracepoint/" + tracepoint + "\")), not to raw_tracepoint/sys_enter, which every system call passes, nor sys_enter_clone3"
+		" only (SEC(\"tracepoint/" + tracepoint + "\"))" + baseTodo(step, 1) + ", not to raw_tracepoint/sys_enter, which every system call passes, nor sys_enter_clone3"
 }
 
 func callNames() string {

@@ -91,7 +91,7 @@ func checkCount(env *labs.Env) ([]labs.Result, error) {
 		grade.ExactCount(fmt.Sprintf("%s[%d] counts each of the check's %d clone() calls once (the calling thread's id as key)", mapName, tid, clones),
 			uint64(clones), got, countMapHint(th, atClone, atOther)),
 		grade.ExactCount(fmt.Sprintf("%s[%d] counts none of its other system calls (%s)", mapName, tid, callNames()),
-			0, atOther[tid], otherHint()),
+			0, atOther[tid], otherHint(stepCount)),
 	}, nil
 }
 
@@ -104,21 +104,22 @@ func countMapHint(th grade.Thread, atClone, atOther grade.Counters[uint32]) stri
 	case got == clones:
 		return ""
 	case got == 0 && atClone[pid] >= clones && pid != tid:
-		return fmt.Sprintf("the calls were counted under %d, the process's id (the upper 32 bits of bpf_get_current_pid_tgid()): key by the thread's id, the lower 32 bits (TODO 1)", pid)
+		return fmt.Sprintf("the calls were counted under %d, the process's id (the upper 32 bits of bpf_get_current_pid_tgid()): key by the thread's id, the lower 32 bits (TODO 1 in hello.c)", pid)
 	case got == 0 && atClone[0] >= clones:
-		return "the calls were counted under key 0: key by the calling thread's id, the lower 32 bits of bpf_get_current_pid_tgid() (TODO 1)"
+		return "the calls were counted under key 0: key by the calling thread's id, the lower 32 bits of bpf_get_current_pid_tgid() (TODO 1 in hello.c)"
 	case got == 0 && atOther[tid] > 0:
-		return "your program counted other system calls but not clone(): attach it to SEC(\"tracepoint/" + tracepoint + "\")"
+		return "your program counted other system calls but not clone(): attach it to SEC(\"tracepoint/" + tracepoint + "\") only"
 	case got == 0:
-		return "nothing was counted for the thread: when its key is not in the map yet, insert it with the count 1 (bpf_map_update_elem with BPF_NOEXIST) (TODO 2)"
+		return "nothing was counted for the thread: key the count by its id (TODO 1 in hello.c) and, when its key is not in the map yet, " +
+			"insert it with the count 1 (bpf_map_update_elem with BPF_NOEXIST) (TODO 2 in hello.c)"
 	case got == clones-1:
-		return "one call short: the first clone() of a thread inserts its key, and that insert must count it: insert 1, not 0 (TODO 2)"
+		return "one call short: the first clone() of a thread inserts its key, and that insert must count it: insert 1, not 0 (TODO 2 in hello.c)"
 	case got == 1:
-		return "only 1 counted: add 1 to the value the lookup returned (__sync_fetch_and_add(count, 1)), not to a copy, and do not overwrite it with 1 (TODO 2)"
+		return "only 1 counted: add 1 to the value the lookup returned (__sync_fetch_and_add(count, 1)), not to a copy, and do not overwrite it with 1 (TODO 2 in hello.c)"
 	case got%clones == 0:
-		return fmt.Sprintf("counted %d times per call: add 1 once per run of the program (TODO 2)", got/clones)
+		return fmt.Sprintf("counted %d times per call: add 1 once per run of the program (TODO 2 in hello.c)", got/clones)
 	}
-	return fmt.Sprintf("%d counted for %d calls: add 1 per run of the program (TODO 2)", got, clones)
+	return fmt.Sprintf("%d counted for %d calls: add 1 per run of the program (TODO 2 in hello.c)", got, clones)
 }
 
 // watchCounts prints, once a second, the threads whose clone() calls were

@@ -8,10 +8,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"io"
 	"io/fs"
+	"maps"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
@@ -232,4 +232,3 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 	}
 	return nil
 }
-
