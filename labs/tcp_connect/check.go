@@ -170,7 +170,7 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		n := g.count(func(e Event) bool { return g.related(e) && e.Dport == refused.Dport })
 		results = append(results, labs.Assert(fmt.Sprintf("the refused connect %s -> %s:%d is not reported: it was never established", g.src, g.dst, closed),
 			n == 0, "0 events", fmt.Sprint(n),
-			"report only when the socket goes from TCP_SYN_SENT to TCP_ESTABLISHED (TODO 2): a refused connect goes to TCP_CLOSE"))
+			"report only when the socket goes from TCP_SYN_SENT to TCP_ESTABLISHED (TODO l2): a refused connect goes to TCP_CLOSE"))
 	default:
 		results = append(results, g.reported(refusedName, refused, 1, accepted.Dport))
 	}
@@ -185,14 +185,17 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 		}
 		results = append(results, r)
 	}
+	for i := range results {
+		results[i].Hint = resolveTodos(results[i].Hint, step)
+	}
 	return results, nil
 }
 
 // extraHint is the hint for events of the check's thread that are none
 // of its connects.
 var extraHint = map[string]string{
-	"": "report only the change from TCP_CLOSE to TCP_SYN_SENT (TODO 1): a socket changes state again when it is established and when it closes",
-	stepOutcome: "report each connect once, when it leaves TCP_SYN_SENT (TODO 2), and forget it then: " +
+	"": "report only the change from TCP_CLOSE to TCP_SYN_SENT (TODO b1): a socket changes state again when it is established and when it closes",
+	stepOutcome: "report each connect once, when it leaves TCP_SYN_SENT (TODO o2), and forget it then: " +
 		"a socket changes state again when it closes",
-	stepLatency: "report each connect once, when it goes from TCP_SYN_SENT to TCP_ESTABLISHED (TODO 2)",
+	stepLatency: "report each connect once, when it goes from TCP_SYN_SENT to TCP_ESTABLISHED (TODO l2)",
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -115,21 +116,21 @@ func closest(events []Event, w Event, g grader) Event {
 func (g grader) hint(w Event, got, n int, near []Event) string {
 	switch {
 	case got > n:
-		return fmt.Sprintf("%d events for %d connects: report only the change from TCP_CLOSE to TCP_SYN_SENT (TODO 1); "+
+		return fmt.Sprintf("%d events for %d connects: report only the change from TCP_CLOSE to TCP_SYN_SENT (TODO b1,o2,l2); "+
 			"a socket changes state again when it is established and when it closes", got, n)
 	case got > 0:
-		return fmt.Sprintf("%d of %d connects reported: send one event for each (TODO 4)", got, n)
+		return fmt.Sprintf("%d of %d connects reported: send one event for each (TODO b4,o2,l2)", got, n)
 	case len(near) > 0:
 		return strings.Join(g.reasons(closest(near, w, g), w), "; ")
 	case g.lost > 0:
 		return fmt.Sprintf("the kernel lost %d events for want of room in the rings: run check again, or stop `xdplab watch tcp_connect`, which reads the same rings", g.lost)
 	case len(g.events) == 0:
-		return "no event at all: send the struct data_t through events with bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &data, sizeof(data)) (TODO 4)"
+		return noEvents[g.step]
 	case n == 1:
-		return "the refused connect was not reported: report at the change from TCP_CLOSE to TCP_SYN_SENT (TODO 1), which every connect() makes before its SYN leaves; " +
+		return "the refused connect was not reported: report at the change from TCP_CLOSE to TCP_SYN_SENT (TODO b1,o2), which every connect() makes before its SYN leaves; " +
 			"a refused one never reaches TCP_ESTABLISHED"
 	}
-	return "no event names the connecting thread: report at the change to TCP_SYN_SENT (TODO 1), which happens in connect() itself, in the connecting task; " +
+	return "no event names the connecting thread: report at the change to TCP_SYN_SENT (TODO b1), which happens in connect() itself, in the connecting task; " +
 		"later changes happen when packets arrive, in whatever task the CPU runs then"
 }
 
@@ -138,21 +139,21 @@ func (g grader) reasons(e, w Event) []string {
 	var r []string
 	switch {
 	case e.Pid == 0:
-		r = append(r, "pid is 0: set it from bpf_get_current_pid_tgid() (TODO 2)")
+		r = append(r, "pid is 0: set it from bpf_get_current_pid_tgid() (TODO b2)")
 	case !g.mine(e.Pid):
-		r = append(r, fmt.Sprintf("pid %d is not the connecting thread's (%d): report at the change to TCP_SYN_SENT (TODO 1), which happens in connect() itself, in the connecting task", e.Pid, w.Pid))
+		r = append(r, fmt.Sprintf("pid %d is not the connecting thread's (%d): report at the change to TCP_SYN_SENT (TODO b1), which happens in connect() itself, in the connecting task", e.Pid, w.Pid))
 	}
 	switch {
 	case e.Comm == w.Comm:
 	case e.Comm == "":
-		r = append(r, "comm is empty: fill it with bpf_get_current_comm(&data.comm, sizeof(data.comm)) (TODO 2)")
+		r = append(r, "comm is empty: fill it with bpf_get_current_comm(&data.comm, sizeof(data.comm)) (TODO b2)")
 	case strings.HasPrefix(w.Comm, e.Comm):
-		r = append(r, fmt.Sprintf("comm %q is cut short: give bpf_get_current_comm all of data.comm, sizeof(data.comm) (TODO 2)", e.Comm))
+		r = append(r, fmt.Sprintf("comm %q is cut short: give bpf_get_current_comm all of data.comm, sizeof(data.comm) (TODO b2)", e.Comm))
 	default:
-		r = append(r, fmt.Sprintf("comm %q is not the connecting thread's name %q (TODO 2)", e.Comm, w.Comm))
+		r = append(r, fmt.Sprintf("comm %q is not the connecting thread's name %q (TODO b2)", e.Comm, w.Comm))
 	}
 	if e.Saddr == w.Daddr && e.Daddr == w.Saddr {
-		return append(r, "saddr and daddr are swapped: saddr is the connecting side's address, daddr node1's (TODO 3)")
+		return append(r, "saddr and daddr are swapped: saddr is the connecting side's address, daddr node1's (TODO b3)")
 	}
 	r = append(r, addrReason("saddr", e.Saddr, w.Saddr)...)
 	r = append(r, addrReason("daddr", e.Daddr, w.Daddr)...)
@@ -160,11 +161,11 @@ func (g grader) reasons(e, w Event) []string {
 	case e.Dport == w.Dport:
 	case e.Dport == bits.ReverseBytes16(w.Dport):
 		r = append(r, fmt.Sprintf("dport is byte-swapped (%d is %d with its bytes swapped): the tracepoint gives it in host order already; "+
-			"only a kprobe reading the socket's skc_dport converts it with bpf_ntohs (TODO 3)", e.Dport, w.Dport))
+			"only a kprobe reading the socket's skc_dport converts it with bpf_ntohs (TODO b3)", e.Dport, w.Dport))
 	case e.Dport == 0:
-		r = append(r, "dport is 0: report the destination port, ctx->dport; at TCP_SYN_SENT the source port (sport) is not chosen yet (TODO 3)")
+		r = append(r, "dport is 0: report the destination port, ctx->dport; at TCP_SYN_SENT the source port (sport) is not chosen yet (TODO b3)")
 	default:
-		r = append(r, fmt.Sprintf("dport %d, want %d (TODO 3)", e.Dport, w.Dport))
+		r = append(r, fmt.Sprintf("dport %d, want %d (TODO b3)", e.Dport, w.Dport))
 	}
 	return append(r, g.stepReasons(e, w)...)
 }
@@ -176,18 +177,20 @@ func (g grader) stepReasons(e, w Event) []string {
 		return nil
 	case g.step == stepOutcome && w.Established == 1 && e.Established == 0:
 		return []string{"established is 0 for a connect that was established: report when the socket leaves TCP_SYN_SENT, " +
-			"with established = (ctx->newstate == TCP_ESTABLISHED) (TODO 2)"}
+			"with established = (ctx->newstate == TCP_ESTABLISHED) (TODO o2)"}
 	case g.step == stepOutcome && w.Established == 0:
 		return []string{fmt.Sprintf("established is %d for the refused connect: it left TCP_SYN_SENT for TCP_CLOSE; "+
-			"set established = (ctx->newstate == TCP_ESTABLISHED) (TODO 2)", e.Established)}
+			"set established = (ctx->newstate == TCP_ESTABLISHED) (TODO o2)", e.Established)}
 	case g.step == stepOutcome:
-		return []string{fmt.Sprintf("established is %d: 1 when the connect was established, 0 when refused (TODO 2)", e.Established)}
+		return []string{fmt.Sprintf("established is %d: 1 when the connect was established, 0 when refused (TODO o2)", e.Established)}
 	case e.DeltaUS == 0:
-		return []string{"delta_us is 0: report the time from TCP_SYN_SENT to TCP_ESTABLISHED in microseconds, (now - start) / 1000 (TODO 2)"}
+		return []string{"delta_us is 0: report the time from TCP_SYN_SENT to TCP_ESTABLISHED in microseconds, (now - start) / 1000 (TODO l2)"}
+	case e.DeltaUS > 1_000_000_000_000_000:
+		return []string{fmt.Sprintf("delta_us %d: the time went backwards and wrapped around: subtract the start from now, not now from the start (TODO l2)", e.DeltaUS)}
 	case e.DeltaUS > 1_000_000_000:
-		return []string{fmt.Sprintf("delta_us %d is more than 1000 s: it counts from boot; note the start at TCP_SYN_SENT with bpf_ktime_get_ns() (TODO 1)", e.DeltaUS)}
+		return []string{fmt.Sprintf("delta_us %d is more than 1000 s: it counts from boot; note the start at TCP_SYN_SENT with bpf_ktime_get_ns() (TODO l1)", e.DeltaUS)}
 	}
-	return []string{fmt.Sprintf("delta_us %d is more than the whole connect() took (%d us): bpf_ktime_get_ns() counts nanoseconds; divide by 1000 (TODO 2)", e.DeltaUS, g.longestUS)}
+	return []string{fmt.Sprintf("delta_us %d is more than the whole connect() took (%d us): bpf_ktime_get_ns() counts nanoseconds; divide by 1000 (TODO l2)", e.DeltaUS, g.longestUS)}
 }
 
 // forgotten grades the steps' socklist: once a connect ended, the map
@@ -214,7 +217,7 @@ func (g grader) forgotten(env *labs.Env) (labs.Result, error) {
 		return labs.Result{}, labs.Errorf(labs.ErrEnvironment, "read %s: %w", socklist, err)
 	}
 	return labs.Assert("socklist holds none of the check's connects once they ended", left == 0, "0 entries", fmt.Sprint(left),
-		"delete the socket's entry (bpf_map_delete_elem(&socklist, &sk)) when the connect ends, established or refused (TODO 2): else the map fills up"), nil
+		"delete the socket's entry (bpf_map_delete_elem(&socklist, &sk)) when the connect ends, established or refused (TODO o2): else the map fills up"), nil
 }
 
 func plural(n int, what string) string {
@@ -231,11 +234,11 @@ func addrReason(field string, got, want netip.Addr) []string {
 	case got == want:
 		return nil
 	case got.IsUnspecified():
-		return []string{fmt.Sprintf("%s is 0.0.0.0: copy the tracepoint's %s (TODO 3); a kprobe at tcp_v4_connect's entry finds no source address yet, its kretprobe does", field, field)}
+		return []string{fmt.Sprintf("%s is 0.0.0.0: copy the tracepoint's %s (TODO b3); a kprobe at tcp_v4_connect's entry finds no source address yet, its kretprobe does", field, field)}
 	case g == [4]byte{w[3], w[2], w[1], w[0]}:
-		return []string{fmt.Sprintf("%s is byte-swapped (%s for %s): copy the tracepoint's 4 bytes as they are, in network order (TODO 3)", field, got, want)}
+		return []string{fmt.Sprintf("%s is byte-swapped (%s for %s): copy the tracepoint's 4 bytes as they are, in network order (TODO b3)", field, got, want)}
 	}
-	return []string{fmt.Sprintf("%s %s, want %s (TODO 3)", field, got, want)}
+	return []string{fmt.Sprintf("%s %s, want %s (TODO b3)", field, got, want)}
 }
 
 // extra are the events of the check's thread that are none of its
@@ -263,4 +266,33 @@ func describe(events []Event) string {
 		s = append(s, fmt.Sprintf("and %d more", len(events)-3))
 	}
 	return fmt.Sprintf("%d: %s", len(events), strings.Join(s, "; "))
+}
+
+// noEvents is the hint when the program sent nothing at all.
+var noEvents = map[string]string{
+	"": "no event at all: at the change from TCP_CLOSE to TCP_SYN_SENT (TODO b1), fill a struct data_t with the thread's id and name (TODO b2) " +
+		"and the addresses and the port (TODO b3), and send it through events with bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &data, sizeof(data)) (TODO b4)",
+	stepOutcome: "no event at all: remember each connect in socklist at TCP_SYN_SENT (TODO o1), and report it with bpf_perf_event_output when it leaves TCP_SYN_SENT (TODO o2)",
+	stepLatency: "no event at all: note when each connect began (TODO l1), and report it with bpf_perf_event_output when it is established (TODO l2)",
+}
+
+// todoMark is where a hint names a TODO: "(TODO b1,o2)" is TODO 1 of the
+// base exercise's starter and TODO 2 of the outcome step's, for the same
+// fix; a step whose starter has the line written has none.
+var todoMark = regexp.MustCompile(` \(TODO ([a-z0-9,]+)\)`)
+
+// todoLetters are the steps' letters in todoMark.
+var todoLetters = map[string]string{"": "b", stepOutcome: "o", stepLatency: "l"}
+
+// resolveTodos turns the marks of a hint into the TODOs of the step's
+// starter: " (TODO 2 in tcp_connect.c)", or nothing.
+func resolveTodos(hint, step string) string {
+	return todoMark.ReplaceAllStringFunc(hint, func(m string) string {
+		for _, t := range strings.Split(todoMark.FindStringSubmatch(m)[1], ",") {
+			if strings.HasPrefix(t, todoLetters[step]) {
+				return fmt.Sprintf(" (TODO %s in %s.c)", t[1:], labName)
+			}
+		}
+		return ""
+	})
 }
