@@ -3,6 +3,7 @@ package labs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -203,4 +204,43 @@ func TracingHook(spec *ebpf.CollectionSpec, lab, prog, tracepointSEC, signature 
 		return h, Errorf(ErrEnvironment, "%s: %w", prog, err)
 	}
 	return h, nil
+}
+
+// TracingStatus is a program that up left on a tracing hook.
+type TracingStatus struct {
+	Hook    string `json:"hook"`
+	Target  string `json:"target"`
+	Program string `json:"program"`
+	ProgID  uint32 `json:"prog_id"`
+	// Running says whether the kernel still has the program.
+	Running bool `json:"running"`
+}
+
+// tracingStatus lists the tracing programs the lab's record holds, and
+// whether each still runs.
+func tracingStatus(rec state.Lab) []TracingStatus {
+	var out []TracingStatus
+	for _, a := range rec.Attached {
+		if a.Hook == "" {
+			continue
+		}
+		ts := TracingStatus{Hook: a.Hook, Target: a.Target, Program: a.Program, ProgID: a.ProgID}
+		if p, err := ebpf.NewProgramFromID(ebpf.ProgramID(a.ProgID)); err == nil {
+			p.Close()
+			ts.Running = true
+		}
+		out = append(out, ts)
+	}
+	return out
+}
+
+// writeTracing prints the tracing programs of a lab's status.
+func writeTracing(w io.Writer, ts []TracingStatus) {
+	for _, t := range ts {
+		state := "runs for every process of this machine"
+		if !t.Running {
+			state = "gone"
+		}
+		fmt.Fprintf(w, "  [machine] %s %s: %s id %d (%s)\n", t.Hook, t.Target, t.Program, t.ProgID, state)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -48,7 +49,9 @@ func tracingLabs(reg *labs.Registry) []doctor.TracingLab {
 			case labs.HookTracepoint:
 				t.Tracepoints = append(t.Tracepoints, a.Target)
 			case labs.HookKprobe, labs.HookKretprobe:
-				t.Kprobes = append(t.Kprobes, a.Target)
+				if !slices.Contains(t.Kprobes, a.Target) { // a kprobe and a kretprobe on one function
+					t.Kprobes = append(t.Kprobes, a.Target)
+				}
 			}
 		}
 		out = append(out, t)

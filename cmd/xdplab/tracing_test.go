@@ -60,65 +60,70 @@ func pinnedLink(path string) link.ID {
 	return info.ID
 }
 
-// TestKillTracingLab kills `up hello` at many points, then `check` and
-// `watch` while they run: a tracing program left attached would slow
-// every process of the machine. After each kill every trace_clone link
-// that appeared is the instance's pinned one (a link not yet pinned dies
-// with the process), and after `down` none is left, nor any trace buffer.
+// TestKillTracingLab kills `up` of each tracing lab at many points, then
+// `check` and `watch` while they run: a tracing program left attached
+// would slow every process of the machine. After each kill every link of
+// the lab's program that appeared is the instance's pinned one (a link not
+// yet pinned dies with the process), and after `down` none is left, nor any
+// trace buffer.
 func TestKillTracingLab(t *testing.T) {
 	testutils.RequirePrivileged(t)
-	inst := testutils.Instance(t)
-	before := tracingLinks(t, "trace_clone")
-	pin := filepath.Join("/sys/fs/bpf/xdplab", inst, "hello", "link_trace_clone")
-	// attachedOnlyPinned fails unless every trace_clone link that was not
-	// there before the test is the one pinned at pin.
-	attachedOnlyPinned := func(when string) {
-		t.Helper()
-		pinned := pinnedLink(pin)
-		for _, id := range tracingLinks(t, "trace_clone") {
-			if !slices.Contains(before, id) && id != pinned {
-				t.Fatalf("%s: link %d of trace_clone is attached and pinned nowhere", when, id)
+	for _, lab := range []struct{ name, prog string }{{"hello", "trace_clone"}, {"tcp_connect", "tcp_connect"}} {
+		t.Run(lab.name, func(t *testing.T) {
+			inst := testutils.Instance(t)
+			before := tracingLinks(t, lab.prog)
+			pin := filepath.Join("/sys/fs/bpf/xdplab", inst, lab.name, "link_"+lab.prog)
+			// attachedOnlyPinned fails unless every link of the program that
+			// was not there before the test is the one pinned at pin.
+			attachedOnlyPinned := func(when string) {
+				t.Helper()
+				pinned := pinnedLink(pin)
+				for _, id := range tracingLinks(t, lab.prog) {
+					if !slices.Contains(before, id) && id != pinned {
+						t.Fatalf("%s: link %d of %s is attached and pinned nowhere", when, id, lab.prog)
+					}
+				}
 			}
-		}
-	}
-	down := func(when string) {
-		t.Helper()
-		if r := xdplab(t, inst, "down"); r.code != 0 {
-			t.Fatalf("down %s: %s", when, r)
-		}
-		for _, id := range tracingLinks(t, "trace_clone") {
-			if !slices.Contains(before, id) {
-				t.Fatalf("%s and down: link %d of trace_clone is still attached", when, id)
+			down := func(when string) {
+				t.Helper()
+				if r := xdplab(t, inst, "down"); r.code != 0 {
+					t.Fatalf("down %s: %s", when, r)
+				}
+				for _, id := range tracingLinks(t, lab.prog) {
+					if !slices.Contains(before, id) {
+						t.Fatalf("%s and down: link %d of %s is still attached", when, id, lab.prog)
+					}
+				}
+				if left := testutils.Leftovers(inst); len(left) > 0 {
+					t.Fatalf("%s and down: %v", when, left)
+				}
 			}
-		}
-		if left := testutils.Leftovers(inst); len(left) > 0 {
-			t.Fatalf("%s and down: %v", when, left)
-		}
-	}
-	for delay := time.Duration(0); delay <= 30*time.Millisecond; delay += 2 * time.Millisecond {
-		cmd := exec.Command(bin, "up", "hello", "--instance", inst)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(delay)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		when := "up killed after " + delay.String()
-		attachedOnlyPinned(when)
-		down(when)
-	}
-	for _, args := range [][]string{{"check", "hello"}, {"watch", "hello"}} {
-		mustSucceed(t, xdplab(t, inst, "up", "hello"))
-		cmd := exec.Command(bin, append(args, "--instance", inst)...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(60 * time.Millisecond) // its trace buffer made, its calls under way
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		when := strings.Join(args, " ") + " killed"
-		attachedOnlyPinned(when)
-		down(when)
+			for delay := time.Duration(0); delay <= 40*time.Millisecond; delay += 2 * time.Millisecond {
+				cmd := exec.Command(bin, "up", lab.name, "--instance", inst)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(delay)
+				cmd.Process.Signal(syscall.SIGKILL)
+				cmd.Wait()
+				when := "up killed after " + delay.String()
+				attachedOnlyPinned(when)
+				down(when)
+			}
+			for _, args := range [][]string{{"check", lab.name}, {"watch", lab.name}} {
+				mustSucceed(t, xdplab(t, inst, "up", lab.name))
+				cmd := exec.Command(bin, append(args, "--instance", inst)...)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(60 * time.Millisecond) // its trace buffer or rings made, its calls under way
+				cmd.Process.Signal(syscall.SIGKILL)
+				cmd.Wait()
+				when := strings.Join(args, " ") + " killed"
+				attachedOnlyPinned(when)
+				down(when)
+			}
+		})
 	}
 }
 

@@ -143,3 +143,25 @@ func TestDownDetaches(t *testing.T) {
 		t.Errorf("trace buffers left: %v", left)
 	}
 }
+
+// TestStatus: status shows the program up left on the tracepoint, which
+// no interface of the lab's shows, and that it runs.
+func TestStatus(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	r := labtest.Runner(t)
+	ctx := context.Background()
+	if err := r.Up(ctx, "hello", labs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Down(ctx, "hello") })
+	st, err := r.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Labs) != 1 || len(st.Labs[0].Tracing) != 1 {
+		t.Fatalf("status: %+v, want hello with one tracing program", st)
+	}
+	if ts := st.Labs[0].Tracing[0]; ts.Hook != labs.HookTracepoint || ts.Target != "sys_enter_clone" || ts.Program != "trace_clone" || !ts.Running || ts.ProgID == 0 {
+		t.Errorf("tracing status %+v, want trace_clone running on tracepoint sys_enter_clone", ts)
+	}
+}
