@@ -111,3 +111,30 @@ func AttachTracing(prog *ebpf.Program, h Hook, pin string) error {
 	}
 	return nil
 }
+
+// TracingAttach is a program of a collection, where to attach it, and
+// where to pin its link.
+type TracingAttach struct {
+	Program string
+	Hook    Hook
+	Pin     string
+}
+
+// LoadTracing loads spec, pins the named maps in dir, then attaches each
+// program and pins its link: the programs run until the pins go.
+func LoadTracing(spec *ebpf.CollectionSpec, dir string, attach []TracingAttach, maps ...string) error {
+	coll, err := Load(spec)
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	if err := PinMaps(coll, dir, maps...); err != nil {
+		return err
+	}
+	for _, a := range attach {
+		if err := AttachTracing(coll.Programs[a.Program], a.Hook, a.Pin); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"embed"
 	"io"
-	"io/fs"
 	"runtime"
 
 	"github.com/cilium/ebpf"
@@ -77,17 +76,10 @@ var (
 )
 
 func steps() []labs.Step {
-	step := func(name string) fs.FS {
-		sub, err := fs.Sub(stepFiles, "steps/"+name)
-		if err != nil {
-			panic(err) // a constant path the embed directive holds
-		}
-		return sub
-	}
 	return []labs.Step{
 		{Summary: "print \"Hello, eBPF world!\" into the trace at every clone()", Files: baseFiles},
-		{Name: stepWhoami, Summary: "say which thread called clone(): its id and its name", Files: step(stepWhoami), Object: _HelloWhoamiBytes},
-		{Name: stepCount, Summary: "count clone() calls per thread in a hash map instead of printing", Files: step(stepCount), Object: _HelloCountBytes},
+		{Name: stepWhoami, Summary: "say which thread called clone(): its id and its name", Files: labs.StepFiles(stepFiles, stepWhoami), Object: _HelloWhoamiBytes},
+		{Name: stepCount, Summary: "count clone() calls per thread in a hash map instead of printing", Files: labs.StepFiles(stepFiles, stepCount), Object: _HelloCountBytes},
 	}
 }
 
@@ -148,17 +140,11 @@ func (*Lab) Up(ctx context.Context, env *labs.Env) error {
 	if err != nil {
 		return err
 	}
-	coll, err := loader.Load(spec)
-	if err != nil {
-		return err
-	}
-	defer coll.Close()
+	var maps []string
 	if step == stepCount {
-		if err := loader.PinMaps(coll, env.PinDir, mapName); err != nil {
-			return err
-		}
+		maps = []string{mapName}
 	}
-	return loader.AttachTracing(coll.Programs[progName], hook, env.Pin(linkPin))
+	return loader.LoadTracing(spec, env.PinDir, []loader.TracingAttach{{Program: progName, Hook: hook, Pin: env.Pin(linkPin)}}, maps...)
 }
 
 // Watch prints what the lab's program does as the introduction's front

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/cilium/ebpf/link"
@@ -64,50 +63,7 @@ func TestKprobeObject(t *testing.T) {
 // each check counts exactly its own 3 lines and passes. Run it with
 // -count=10 to see that it holds every time.
 func TestConcurrentInstances(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	for _, step := range []string{"", "whoami", "count"} {
-		t.Run(labs.Step{Name: step}.Title(), func(t *testing.T) {
-			const n = 5
-			runners := make([]*labs.Runner, n)
-			for i := range runners {
-				runners[i] = labtest.Runner(t)
-				if err := runners[i].Up(context.Background(), "hello", labs.Options{Step: step}); err != nil {
-					t.Fatal(err)
-				}
-				r := runners[i]
-				t.Cleanup(func() {
-					if _, err := r.Down(context.Background(), "hello"); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			var (
-				wg      sync.WaitGroup
-				start   = make(chan struct{})
-				reports = make([][]*labs.Report, n)
-				errs    = make([]error, n)
-			)
-			for i, r := range runners {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					reports[i], errs[i] = r.Check(context.Background(), "hello")
-				}()
-			}
-			close(start)
-			wg.Wait()
-			for i := range runners {
-				if errs[i] != nil {
-					t.Fatalf("instance %d: %v", i, errs[i])
-				}
-				rep := reports[i][0]
-				if _, _, text := rep.Describe(); rep.Verdict != labs.VerdictPass {
-					t.Errorf("instance %s: %s", runners[i].Instance, text)
-				}
-			}
-		})
-	}
+	labtest.ChecksAtOnce(t, "hello", 5, "", "whoami", "count")
 }
 
 // TestDownDetaches: up pins the tracing link in the lab's pin directory;

@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
+	"path/filepath"
 	"slices"
 
 	"github.com/cilium/ebpf"
@@ -86,17 +86,10 @@ var (
 )
 
 func steps() []labs.Step {
-	step := func(name string) fs.FS {
-		sub, err := fs.Sub(stepFiles, "steps/"+name)
-		if err != nil {
-			panic(err) // a constant path the embed directive holds
-		}
-		return sub
-	}
 	return []labs.Step{
 		{Summary: "report every IPv4 connect(): pid, comm, saddr, daddr, dport", Files: baseFiles},
-		{Name: stepOutcome, Summary: "report each connect when it ends, established or refused, remembering it in socklist", Files: step(stepOutcome), Object: _TcpConnectOutcomeBytes},
-		{Name: stepLatency, Summary: "report how long each established connect took, in microseconds (tcpconnlat)", Files: step(stepLatency), Object: _TcpConnectLatencyBytes},
+		{Name: stepOutcome, Summary: "report each connect when it ends, established or refused, remembering it in socklist", Files: labs.StepFiles(stepFiles, stepOutcome), Object: _TcpConnectOutcomeBytes},
+		{Name: stepLatency, Summary: "report how long each established connect took, in microseconds (tcpconnlat)", Files: labs.StepFiles(stepFiles, stepLatency), Object: _TcpConnectLatencyBytes},
 	}
 }
 
@@ -136,32 +129,25 @@ func (*Lab) Validate(opts labs.Options) error {
 	if err != nil {
 		return err
 	}
-	_, err = hooks(spec)
+	_, err = hooks(spec, "")
 	return err
-}
-
-// attached is a program of the object and where it attaches.
-type attached struct {
-	name string
-	hook loader.Hook
-	pin  string
 }
 
 // hooks are where the object's programs attach: tcp_connect, and the
 // kprobe variant's tcp_connect_ret when the object has it.
-func hooks(spec *ebpf.CollectionSpec) ([]attached, error) {
+func hooks(spec *ebpf.CollectionSpec, pinDir string) ([]loader.TracingAttach, error) {
 	h, err := labs.TracingHook(spec, labName, progName, "tracepoint/"+tracepoint,
 		"int "+progName+"(struct inet_sock_set_state_args *ctx), reporting the change from TCP_CLOSE to TCP_SYN_SENT")
 	if err != nil {
 		return nil, err
 	}
-	out := []attached{{progName, h, linkPin}}
+	out := []loader.TracingAttach{{Program: progName, Hook: h, Pin: filepath.Join(pinDir, linkPin)}}
 	if _, ok := spec.Programs[retName]; ok && h.Kprobe() {
 		rh, err := labs.TracingHook(spec, labName, retName, "tracepoint/"+tracepoint, "")
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, attached{retName, rh, retPin})
+		out = append(out, loader.TracingAttach{Program: retName, Hook: rh, Pin: filepath.Join(pinDir, retPin)})
 	}
 	return out, nil
 }
@@ -174,24 +160,11 @@ func (*Lab) Up(ctx context.Context, env *labs.Env) error {
 	if err != nil {
 		return err
 	}
-	hs, err := hooks(spec)
+	hs, err := hooks(spec, env.PinDir)
 	if err != nil {
 		return err
 	}
-	coll, err := loader.Load(spec)
-	if err != nil {
-		return err
-	}
-	defer coll.Close()
-	if err := loader.PinMaps(coll, env.PinDir, slices.Sorted(maps.Keys(wants[step].Maps))...); err != nil {
-		return err
-	}
-	for _, a := range hs {
-		if err := loader.AttachTracing(coll.Programs[a.name], a.hook, env.Pin(a.pin)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return loader.LoadTracing(spec, env.PinDir, hs, slices.Sorted(maps.Keys(wants[step].Maps))...)
 }
 
 // Watch prints one line per event in the introduction's columns, PID COMM

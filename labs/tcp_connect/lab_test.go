@@ -1,8 +1,6 @@
 package tcpconnect_test
 
 import (
-	"context"
-	"sync"
 	"testing"
 
 	"github.com/xdplab/xdplab/internal/testutils"
@@ -62,48 +60,5 @@ func TestKprobeObject(t *testing.T) {
 // connects, yet each check finds exactly its own. Run it with -count=10
 // to see that it holds every time.
 func TestConcurrentInstances(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	for _, step := range []string{"", "outcome", "latency"} {
-		t.Run(labs.Step{Name: step}.Title(), func(t *testing.T) {
-			const n = 5
-			runners := make([]*labs.Runner, n)
-			for i := range runners {
-				r := labtest.Runner(t)
-				runners[i] = r
-				if err := r.Up(context.Background(), "tcp_connect", labs.Options{Step: step}); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() {
-					if _, err := r.Down(context.Background(), "tcp_connect"); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			var (
-				wg      sync.WaitGroup
-				start   = make(chan struct{})
-				reports = make([][]*labs.Report, n)
-				errs    = make([]error, n)
-			)
-			for i, r := range runners {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					reports[i], errs[i] = r.Check(context.Background(), "tcp_connect")
-				}()
-			}
-			close(start)
-			wg.Wait()
-			for i, r := range runners {
-				if errs[i] != nil {
-					t.Fatalf("instance %s: %v", r.Instance, errs[i])
-				}
-				if rep := reports[i][0]; rep.Verdict != labs.VerdictPass {
-					_, _, text := rep.Describe()
-					t.Errorf("instance %s: %s", r.Instance, text)
-				}
-			}
-		})
-	}
+	labtest.ChecksAtOnce(t, "tcp_connect", 5, "", "outcome", "latency")
 }
