@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf/link"
@@ -119,5 +120,53 @@ func TestStatus(t *testing.T) {
 	}
 	if ts := st.Labs[0].Tracing[0]; ts.Hook != labs.HookTracepoint || ts.Target != "sys_enter_clone" || ts.Program != "trace_clone" || !ts.Running || ts.ProgID == 0 {
 		t.Errorf("tracing status %+v, want trace_clone running on tracepoint sys_enter_clone", ts)
+	}
+}
+
+// TestBareRefused: a tracing lab cannot be up bare (its program runs on
+// no node where check could find the learner's), so up says so and builds
+// nothing.
+func TestBareRefused(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	for _, lab := range []string{"hello", "tcp_connect"} {
+		r := labtest.Runner(t)
+		err := r.Up(context.Background(), lab, labs.Options{Bare: true})
+		want := lab + " cannot be up bare: its program runs on a tracing hook of the whole machine"
+		if !errors.Is(err, labs.ErrUsage) || err == nil || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), "xdplab up "+lab+" --obj FILE.o --instance "+r.Instance) {
+			t.Errorf("up %s --bare: %v, want a usage error saying %q and the command to load an object", lab, err, want)
+		}
+	}
+}
+
+// TestLinkPinRemoved: a lab whose link pin was removed since up no longer
+// runs its program; check says so and how to rebuild the lab, and down
+// still cleans up.
+func TestLinkPinRemoved(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	r := labtest.Runner(t)
+	ctx := context.Background()
+	if err := r.Up(ctx, "hello", labs.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := r.Down(ctx, "hello"); err != nil {
+			t.Error(err)
+		}
+	})
+	pin := r.PinDir("hello") + "/link_trace_clone"
+	if err := os.Remove(pin); err != nil {
+		t.Fatal(err)
+	}
+	reports, err := r.Check(ctx, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := reports[0]
+	for _, want := range []string{"tracepoint sys_enter_clone: trace_clone is no longer attached (its link pin " + pin + " is gone)",
+		"xdplab down hello --instance " + r.Instance, "xdplab up hello --instance " + r.Instance} {
+		if rep.Verdict != labs.VerdictError || !strings.Contains(rep.Error, want) {
+			t.Errorf("verdict %s, error %q; want an error saying %q", rep.Verdict, rep.Error, want)
+		}
 	}
 }
