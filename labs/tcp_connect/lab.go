@@ -108,7 +108,7 @@ func (*Lab) Info() labs.Info {
 			{Hook: labs.HookKretprobe, Target: kprobeFunc, Variant: labs.VariantKprobe, Program: retName, Maps: []string{mapName}},
 		},
 		Next: []string{
-			"sudo xdplab traffic tcp --from host --to {addr:dut}:8080{instance}   # while watch runs: a line for the connect",
+			"sudo xdplab traffic tcp --from host --to {addr:dut}:8080{instance}   # refused (nobody listens there), yet watch shows its connect",
 		},
 		Guide:  guide,
 		Steps:  steps(),
