@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -93,34 +94,28 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	// A listener in node1 that accepts and closes, and a port bound there
 	// that does not listen: a SYN to it is answered with a RST.
 	var (
-		ln     net.Listener
-		closed int
+		ln                 net.Listener
+		listenFd, closedFd = -1, -1
+		port, closedNum    int
 	)
-	closedFd := -1
 	err = dut.NS.Do(func() (err error) {
-		if ln, err = net.Listen("tcp4", netip.AddrPortFrom(dut.Addr.Addr(), 0).String()); err != nil {
+		if listenFd, port, err = bindVisible(dut.Addr.Addr(), true); err != nil {
 			return err
 		}
-		if closedFd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
-			return err
-		}
-		if err := unix.Bind(closedFd, &unix.SockaddrInet4{Addr: dut.Addr.Addr().As4()}); err != nil {
-			return err
-		}
-		sa, err := unix.Getsockname(closedFd)
-		if err != nil {
-			return err
-		}
-		closed = sa.(*unix.SockaddrInet4).Port
-		return nil
+		closedFd, closedNum, err = bindVisible(dut.Addr.Addr(), false)
+		return err
 	})
+	if err == nil {
+		f := os.NewFile(uintptr(listenFd), "listener")
+		ln, err = net.FileListener(f) // its own copy of the socket
+		f.Close()
+	} else if listenFd >= 0 {
+		unix.Close(listenFd)
+	}
 	if closedFd >= 0 {
 		defer unix.Close(closedFd)
 	}
 	if err != nil {
-		if ln != nil {
-			ln.Close()
-		}
 		return nil, labs.Errorf(labs.ErrEnvironment, "listen in %s: %w", dut.Node, err)
 	}
 	defer ln.Close()
@@ -133,10 +128,9 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 			c.Close()
 		}
 	}()
-	port := ln.Addr().(*net.TCPAddr).Port
 
 	comm := checkComm(env.Instance)
-	a, err := connectFrom(sender, dut.Addr.Addr(), port, closed, comm)
+	a, err := connectFrom(sender, dut.Addr.Addr(), port, closedNum, comm)
 	if err != nil {
 		return nil, labs.Errorf(labs.ErrEnvironment, "%w", err)
 	}
@@ -156,19 +150,19 @@ func (*Lab) Check(ctx context.Context, env *labs.Env) ([]labs.Result, error) {
 	}
 	g := grader{th: a.thread, comm: comm, src: sender.Addr.Addr(), dst: dut.Addr.Addr(), events: events, lost: lost,
 		step: step, longestUS: uint64(a.longest.Microseconds()) + 1}
-	accepted, refused := g.want(uint16(port)), g.want(uint16(closed))
+	accepted, refused := g.want(uint16(port)), g.want(uint16(closedNum))
 	accepted.Established = 1
 	results := []labs.Result{
 		g.reported(fmt.Sprintf("each of the %d connects %s -> %s:%d is reported once, every field as done", connects, g.src, g.dst, port), accepted, connects, refused.Dport),
 	}
-	refusedName := fmt.Sprintf("the refused connect %s -> %s:%d is reported once too (its SYN left before the RST came)", g.src, g.dst, closed)
+	refusedName := fmt.Sprintf("the refused connect %s -> %s:%d is reported once too (its SYN left before the RST came)", g.src, g.dst, closedNum)
 	switch {
 	case a.refusedErr != unix.ECONNREFUSED:
 		results = append(results, labs.Assert(refusedName, false, "ECONNREFUSED", fmt.Sprint(a.refusedErr),
 			"the connect to a port nobody listens on was not refused: "+env.RebuildFix()))
 	case step == stepLatency:
 		n := g.count(func(e Event) bool { return g.related(e) && e.Dport == refused.Dport })
-		results = append(results, labs.Assert(fmt.Sprintf("the refused connect %s -> %s:%d is not reported: it was never established", g.src, g.dst, closed),
+		results = append(results, labs.Assert(fmt.Sprintf("the refused connect %s -> %s:%d is not reported: it was never established", g.src, g.dst, closedNum),
 			n == 0, "0 events", fmt.Sprint(n),
 			"report only when the socket goes from TCP_SYN_SENT to TCP_ESTABLISHED (TODO l2): a refused connect goes to TCP_CLOSE"))
 	default:
@@ -198,4 +192,44 @@ var extraHint = map[string]string{
 	stepOutcome: "report each connect once, when it leaves TCP_SYN_SENT (TODO o2), and forget it then: " +
 		"a socket changes state again when it closes",
 	stepLatency: "report each connect once, when it goes from TCP_SYN_SENT to TCP_ESTABLISHED (TODO l2)",
+}
+
+// showsSwap reports whether a port's two bytes differ, so that the port
+// byte-swapped (a learner's ntohs too many or too few) is another port.
+func showsSwap(port int) bool { return port>>8 != port&0xff }
+
+// bindVisible binds a TCP socket to addr, on a port the kernel picks whose
+// bytes differ, and listens on it if listen is set. The ports it turns
+// down stay bound until it returns, so that the kernel picks others.
+func bindVisible(addr netip.Addr, listen bool) (fd, port int, err error) {
+	var turnedDown []int
+	defer func() {
+		for _, d := range turnedDown {
+			unix.Close(d)
+		}
+	}()
+	for range 16 {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return -1, 0, fmt.Errorf("tcp socket: %w", err)
+		}
+		turnedDown = append(turnedDown, fd)
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: addr.As4()}); err != nil {
+			return -1, 0, fmt.Errorf("bind %s: %w", addr, err)
+		}
+		if listen {
+			if err := unix.Listen(fd, 16); err != nil {
+				return -1, 0, fmt.Errorf("listen on %s: %w", addr, err)
+			}
+		}
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			return -1, 0, fmt.Errorf("getsockname: %w", err)
+		}
+		if p := sa.(*unix.SockaddrInet4).Port; showsSwap(p) {
+			turnedDown = turnedDown[:len(turnedDown)-1]
+			return fd, p, nil
+		}
+	}
+	return -1, 0, fmt.Errorf("bind %s: 16 ports in a row had two equal bytes", addr)
 }
