@@ -21,10 +21,10 @@ const connects = 3
 
 // checkComm is the name of the thread the check connects from: its
 // instance's, so that two instances' checks tell their events apart by
-// name as well as by thread id.
+// name as well as by thread id, and always 15 bytes long, the most a name
+// holds, so that a name cut short shows ("tc-xdplab-check").
 func checkComm(instance string) string {
-	c := "tc-" + instance
-	return c[:min(len(c), commLen-1)]
+	return ("tc-" + instance + "-checking-connects")[:commLen-1]
 }
 
 // acted is what the check's thread did.

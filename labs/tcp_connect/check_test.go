@@ -11,3 +11,13 @@ func TestShowsSwap(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckComm: the check's thread name is always 15 bytes, so that a
+// name cut short shows, whatever the instance's name.
+func TestCheckComm(t *testing.T) {
+	for inst, want := range map[string]string{"a": "tc-a-checking-c", "xdplab": "tc-xdplab-check", "t0123456789abcdef": "tc-t0123456789a"} {
+		if got := checkComm(inst); got != want {
+			t.Errorf("checkComm(%q) = %q, want %q", inst, got, want)
+		}
+	}
+}
