@@ -40,6 +40,10 @@ type LabStatus struct {
 	Bare     bool            `json:"bare,omitempty"`
 	Attached []AttachedPoint `json:"attached,omitempty"`
 
+	// Tracing are the lab's programs on tracing hooks of the whole
+	// machine, which no interface shows.
+	Tracing []TracingStatus `json:"tracing,omitempty"`
+
 	// Playground marks a topology built from the user's file with no lab;
 	// Summary counts its nodes and links.
 	Playground bool   `json:"playground,omitempty"`
@@ -129,6 +133,7 @@ func (r *Runner) Status() (*Status, error) {
 			ls.Nodes = append(ls.Nodes, node)
 		}
 		ls.Problems = append(ls.Problems, r.diagnose(rec, env.Topo)...)
+		ls.Tracing = tracingStatus(rec)
 		if a := env.Attached; a != nil {
 			// A bare lab has none of the pins a lab's Diagnose inspects.
 			ls.Mode, ls.Attached = string(env.Options.Mode), a.Points
@@ -246,6 +251,7 @@ func WriteStatus(w io.Writer, st *Status) {
 			fmt.Fprintf(w, "%s (instance %s%s)\n", l.Lab, st.Instance, ModeNote(Mode(l.Mode)))
 		}
 		writeAttached(w, l.Attached)
+		writeTracing(w, l.Tracing)
 		if l.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", l.Error)
 		}
