@@ -383,6 +383,9 @@ func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Repo
 		if p.opts.Step, err = stepFor(info, opts.Step); err != nil {
 			return nil, err
 		}
+		if err := r.tracingPreflight(info, p.opts); err != nil {
+			return nil, err
+		}
 		if err := l.Validate(p.opts); err != nil {
 			return nil, err
 		}

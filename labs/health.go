@@ -16,8 +16,8 @@ import (
 )
 
 // inventory lists what a finished up left in place: every XDP program
-// attached in the lab's namespaces and every object pinned in its pin
-// directory. It is recorded in the state file, so that check and status can
+// attached in the lab's namespaces, every tracing program its pinned
+// links attach, and every object pinned in its pin directory. It is recorded in the state file, so that check and status can
 // later tell damage (a deleted pin, a detached program) from a program that
 // misbehaves.
 func inventory(dep *topology.Deployed, pinDir string) ([]state.Attachment, []state.Pin, error) {
@@ -56,7 +56,7 @@ func inventory(dep *topology.Deployed, pinDir string) ([]state.Attachment, []sta
 		}
 		pins = append(pins, p)
 	}
-	return attached, pins, nil
+	return append(attached, tracingAttachments(pinDir, pins)...), pins, nil
 }
 
 // describePin says what kind of object a pin holds and what it is called.
@@ -120,7 +120,14 @@ func (r *Runner) diagnose(rec state.Lab, dep *topology.Deployed) []Problem {
 	var problems []Problem
 	explained := map[string]bool{} // link pins a detached program's problem names
 	for _, a := range rec.Attached {
-		where := a.Node + "/" + a.Iface
+		if a.Hook != "" {
+			if p, pin, ok := tracingProblem(rec, a, gone, fix); ok {
+				problems = append(problems, p)
+				explained[pin] = true
+			}
+			continue
+		}
+		where := a.Where()
 		ns, err := dep.NS(a.Node)
 		if err != nil {
 			problems = append(problems, Problem{What: fmt.Sprintf("%s: %v", where, err), Fix: fix})

@@ -159,13 +159,40 @@ type Flag struct {
 const (
 	HookXDP    = "xdp"
 	HookSocket = "socket" // a socket filter, on a packet socket bound to Iface
+	// HookTracepoint is a kernel tracepoint, Target "group/name". Like the
+	// kprobe hooks, it belongs to the whole machine, not to a node: its
+	// program runs for every task, whoever's.
+	HookTracepoint = "tracepoint"
+	// HookKprobe and HookKretprobe are the entry and the return of the
+	// kernel function Target, where the kernel has kprobes.
+	HookKprobe    = "kprobe"
+	HookKretprobe = "kretprobe"
 )
+
+// tracingHooks are the hooks of the whole machine, which have a Target
+// instead of a node and interface.
+var tracingHooks = []string{HookTracepoint, HookKprobe, HookKretprobe}
+
+// VariantKprobe names the kprobe way of writing a tracing lab's program,
+// the bcc texts' way, for kernels that have kprobes.
+const VariantKprobe = "kprobe"
 
 // Attach is one place where a lab's program runs.
 type Attach struct {
+	// Node and Iface are where an XDP program or a socket filter runs;
+	// a tracing hook has neither.
 	Node, Iface string
-	// Hook is HookXDP or HookSocket.
+	// Hook is HookXDP, HookSocket or a tracing hook (HookTracepoint,
+	// HookKprobe, HookKretprobe).
 	Hook string
+	// Target is where a tracing hook attaches: the tracepoint
+	// ("syscalls/sys_enter_clone") or the kernel function.
+	Target string
+	// Variant, when set, names another way to write the lab's program
+	// (VariantKprobe) that up accepts where the kernel allows it: doctor
+	// says which variants the machine runs. The lab's own program is
+	// the variant "".
+	Variant string
 	// Program is the program's name (the tutorial's, or the lab's own when
 	// a learner's object may name it freely).
 	Program string
@@ -180,12 +207,25 @@ type Attach struct {
 	Maps []string
 }
 
-// Where is the attach point as node/iface.
-func (a Attach) Where() string { return a.Node + "/" + a.Iface }
+// Tracing reports whether the attach point is a tracing hook: the whole
+// machine's, in no node.
+func (a Attach) Tracing() bool { return slices.Contains(tracingHooks, a.Hook) }
+
+// Where is the attach point as node/iface, or a tracing hook and its
+// target ("tracepoint syscalls/sys_enter_clone").
+func (a Attach) Where() string {
+	if a.Tracing() {
+		return a.Hook + " " + a.Target
+	}
+	return a.Node + "/" + a.Iface
+}
 
 // Label is how pictures mark the interface: "xdp packet_count".
 func (a Attach) Label() string {
 	s := a.Hook + " " + a.Program
+	if a.Tracing() {
+		s = a.Program + " on " + a.Where()
+	}
 	if a.Note != "" {
 		s += " " + a.Note
 	}
@@ -199,6 +239,9 @@ func (a Attach) Label() string {
 func (i Info) Annotations() topology.Annotation {
 	notes := topology.Annotation{}
 	for _, a := range i.Attach {
+		if a.Tracing() {
+			continue // on no interface
+		}
 		if notes[a.Where()] == "" {
 			notes[a.Where()] = a.Label()
 		}
@@ -209,6 +252,12 @@ func (i Info) Annotations() topology.Annotation {
 // XDP reports whether the lab attaches an XDP program anywhere.
 func (i Info) XDP() bool {
 	return slices.ContainsFunc(i.Attach, func(a Attach) bool { return a.Hook == HookXDP })
+}
+
+// Tracing reports whether the lab's programs run on tracing hooks: they
+// see the whole machine, and need tracefs.
+func (i Info) Tracing() bool {
+	return slices.ContainsFunc(i.Attach, Attach.Tracing)
 }
 
 // reservedFlags are the flags of up and run themselves: a lab flag of the
@@ -261,8 +310,15 @@ func (i Info) check(deep bool) error {
 		bad("no attach point (where do its programs run?)")
 	}
 	for _, a := range i.Attach {
-		if a.Hook != HookXDP && a.Hook != HookSocket {
-			bad("attach point %s: hook %q: want %s or %s", a.Where(), a.Hook, HookXDP, HookSocket)
+		switch {
+		case a.Tracing():
+			if a.Target == "" || a.Node != "" || a.Iface != "" || a.Mode != "" {
+				bad("attach point %s: a %s hook has a target and no node, interface or mode", a.Where(), a.Hook)
+			}
+		case a.Hook != HookXDP && a.Hook != HookSocket:
+			bad("attach point %s: hook %q: want %s, %s or %s", a.Where(), a.Hook, HookXDP, HookSocket, strings.Join(tracingHooks, ", "))
+		case a.Target != "" || a.Variant != "":
+			bad("attach point %s: only tracing hooks have a target or a variant", a.Where())
 		}
 		if a.Program == "" {
 			bad("attach point %s: no program", a.Where())
@@ -270,7 +326,7 @@ func (i Info) check(deep bool) error {
 		if a.Mode != "" && !slices.Contains(i.Modes, a.Mode) {
 			bad("attach point %s: mode %q is not one of the lab's modes %v", a.Where(), a.Mode, i.Modes)
 		}
-		if topoErr == nil && !hasIface(spec, a.Node, a.Iface) {
+		if !a.Tracing() && topoErr == nil && !hasIface(spec, a.Node, a.Iface) {
 			bad("attach point %s: no such interface in topology %s", a.Where(), spec.Name)
 		}
 	}
@@ -462,6 +518,7 @@ func WriteUp(w io.Writer, info Info, env *Env, several bool) {
 			fmt.Fprintf(w, "  [%s] %s   <- %s\n", a.Node, a.Iface, notes[a.Where()])
 		}
 	}
+	writeTracingUp(w, info)
 	qualify := func(line string) string {
 		if several {
 			return qualifyNodes(line, info.Name, info.Spec())
@@ -567,7 +624,20 @@ func expand(line, instance, lab string, spec topology.Spec) (string, error) {
 }
 
 // hookNouns say what a program on a hook is, for messages.
-var hookNouns = map[string]string{HookXDP: "an XDP program", HookSocket: "a socket filter"}
+var hookNouns = map[string]string{
+	HookXDP: "an XDP program", HookSocket: "a socket filter",
+	HookTracepoint: "a tracepoint program", HookKprobe: "a kprobe program", HookKretprobe: "a kretprobe program",
+}
+
+// writeTracingUp is what `up` says of a lab's tracing hooks, under the
+// picture: they are on no interface, and they see the whole machine.
+func writeTracingUp(w io.Writer, info Info) {
+	for _, a := range info.Attach {
+		if a.Tracing() && a.Variant == "" {
+			fmt.Fprintf(w, "  [machine] %s   <- %s (runs for every process on this machine, not only the lab's)\n", a.Where(), a.Program)
+		}
+	}
+}
 
 // modeFor is the mode the lab runs in when requested is asked for ("": the
 // lab's default). A lab without XDP runs in no mode; asking it for one is a
@@ -579,7 +649,9 @@ func (i Info) modeFor(requested Mode, again string) (Mode, error) {
 		}
 		var what []string
 		for _, a := range i.Attach {
-			what = append(what, fmt.Sprintf("its %s is %s", a.Program, hookNouns[a.Hook]))
+			if a.Variant == "" {
+				what = append(what, fmt.Sprintf("its %s is %s", a.Program, hookNouns[a.Hook]))
+			}
 		}
 		return "", Errorf(ErrUsage, "%s has no XDP program (%s): --mode does not apply; run %s",
 			i.Name, strings.Join(slices.Compact(what), ", "), again)

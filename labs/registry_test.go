@@ -70,7 +70,7 @@ func TestRegisterValidatesInfo(t *testing.T) {
 		{"bad name", func(i *labs.Info) { i.Name = "Bad-Name" }, `invalid lab name "Bad-Name"`},
 		{"no summary", func(i *labs.Info) { i.Summary = "" }, "no summary"},
 		{"no source", func(i *labs.Info) { i.Source = "" }, "no source"},
-		{"unknown topology", func(i *labs.Info) { i.Topology = "ring" }, `topology "ring": no such embedded topology (have line, pair, redirect, star)`},
+		{"unknown topology", func(i *labs.Info) { i.Topology = "ring" }, `topology "ring": no such embedded topology (have line, pair, redirect, single, star)`},
 		{"unknown mode", func(i *labs.Info) { i.Modes = []labs.Mode{"turbo"} }, `mode "turbo"`},
 		{"mode twice", func(i *labs.Info) { i.Modes = []labs.Mode{labs.ModeNative, labs.ModeNative} }, "each one once"},
 		{"xdp without modes", func(i *labs.Info) { i.Modes = nil }, "declares no modes"},

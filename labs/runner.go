@@ -15,6 +15,7 @@ import (
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/provenance"
 	"github.com/xdplab/xdplab/internal/state"
+	"github.com/xdplab/xdplab/internal/tracing"
 	"github.com/xdplab/xdplab/topology"
 )
 
@@ -137,6 +138,9 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 	}
 	if err := topology.ValidateInstance(r.Instance); err != nil {
 		return Errorf(ErrUsage, "%w", err)
+	}
+	if err := r.tracingPreflight(lab.Info(), opts); err != nil {
+		return err
 	}
 	if opts.Bare {
 		// Nothing of the lab's is loaded: no option about it applies.
@@ -337,6 +341,8 @@ func (r *Runner) teardown(ctx context.Context, name string) error {
 		return Errorf(ErrEnvironment, "%w", err) // a link, say: refuse rather than guess
 	}
 	var errs []error
+	// The tracing programs run for the whole machine until their links go.
+	traced := tracingLinks(r.PinDir(name))
 	// Examine the namespaces before the pins go: unpinning a link detaches
 	// its program in kernel work that holds the rtnl lock for a while, and
 	// reading a namespace's mark (a netlink request) would wait for it.
@@ -348,6 +354,12 @@ func (r *Runner) teardown(ctx context.Context, name string) error {
 	if err := r.checkPinDirs(name); err != nil {
 		errs = append(errs, err)
 	} else if err := r.removePinDir(name); err != nil {
+		errs = append(errs, err)
+	} else if err := awaitReleased(traced); err != nil {
+		errs = append(errs, err)
+	}
+	// The trace buffers of its killed checks and watches.
+	if _, err := tracing.RemoveBuffers(tracing.Prefix(r.Instance, name)); err != nil {
 		errs = append(errs, err)
 	}
 	for _, e := range owned {
@@ -477,6 +489,9 @@ func (r *Runner) down(ctx context.Context, name string) ([]string, error) {
 			os.Remove(r.pinRoot())
 		}
 		if err := st.RemoveUndos(""); err != nil {
+			errs = append(errs, err)
+		}
+		if _, err := tracing.RemoveBuffers(tracing.Prefix(r.Instance, "")); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -44,6 +44,9 @@ type LabStatus struct {
 	// Origin is where the program up loaded came from: embedded, or the
 	// --obj/--src file with its sha256 as it was at up.
 	Origin *provenance.Origin `json:"origin,omitempty"`
+	// Tracing are the lab's programs on tracing hooks of the whole
+	// machine, which no interface shows.
+	Tracing []TracingStatus `json:"tracing,omitempty"`
 
 	// Playground marks a topology built from the user's file with no lab;
 	// Summary counts its nodes and links.
@@ -134,6 +137,7 @@ func (r *Runner) Status() (*Status, error) {
 			ls.Nodes = append(ls.Nodes, node)
 		}
 		ls.Problems = append(ls.Problems, r.diagnose(rec, env.Topo)...)
+		ls.Tracing = tracingStatus(rec)
 		if a := env.Attached; a != nil {
 			// A bare lab has none of the pins a lab's Diagnose inspects.
 			ls.Mode, ls.Attached = string(env.Options.Mode), a.Points
@@ -254,6 +258,7 @@ func WriteStatus(w io.Writer, st *Status) {
 		if l.Origin != nil {
 			fmt.Fprintf(w, "  program: %s\n", originLine(*l.Origin))
 		}
+		writeTracing(w, l.Tracing)
 		if l.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", l.Error)
 		}

@@ -229,7 +229,7 @@ func TestShapesAsBefore(t *testing.T) {
 // Redirect panic otherwise), and what a caller gets is its own copy.
 func TestEmbedded(t *testing.T) {
 	names := EmbeddedNames()
-	if strings.Join(names, " ") != "line pair redirect star" {
+	if strings.Join(names, " ") != "line pair redirect single star" {
 		t.Errorf("embedded: %v", names)
 	}
 	for _, n := range names {
@@ -237,7 +237,7 @@ func TestEmbedded(t *testing.T) {
 			t.Errorf("%s: %v", n, err)
 		}
 	}
-	if _, err := Embedded("../pair"); err == nil || !strings.Contains(err.Error(), `no embedded topology "../pair" (have: line, pair, redirect, star)`) {
+	if _, err := Embedded("../pair"); err == nil || !strings.Contains(err.Error(), `no embedded topology "../pair" (have: line, pair, redirect, single, star)`) {
 		t.Errorf("Embedded(../pair): %v", err)
 	}
 	p := Pair()

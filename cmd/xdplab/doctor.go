@@ -2,11 +2,13 @@ package main
 
 import (
 	"os"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/xdplab/xdplab/internal/doctor"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/course"
 )
 
 func doctorCmd() *cli.Command {
@@ -16,6 +18,7 @@ func doctorCmd() *cli.Command {
 		Flags: []cli.Flag{jsonFlag},
 		Action: func(c *cli.Context) error {
 			items := doctor.Run(true)
+			items = append(items, doctor.Tracing(true, tracingLabs(course.Registry()))...)
 			if c.Bool("json") {
 				if err := writeJSON(items); err != nil {
 					return err
@@ -29,4 +32,29 @@ func doctorCmd() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// tracingLabs are the labs whose programs run on tracing hooks, as doctor
+// checks them: their tracepoints and their kprobe variants' functions.
+func tracingLabs(reg *labs.Registry) []doctor.TracingLab {
+	var out []doctor.TracingLab
+	for _, l := range reg.All() {
+		info := l.Info()
+		if !info.Tracing() {
+			continue
+		}
+		t := doctor.TracingLab{Name: info.Name}
+		for _, a := range info.Attach {
+			switch a.Hook {
+			case labs.HookTracepoint:
+				t.Tracepoints = append(t.Tracepoints, a.Target)
+			case labs.HookKprobe, labs.HookKretprobe:
+				if !slices.Contains(t.Kprobes, a.Target) { // a kprobe and a kretprobe on one function
+					t.Kprobes = append(t.Kprobes, a.Target)
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	return out
 }

@@ -89,7 +89,7 @@ func TestInit(t *testing.T) {
 		t.Fatalf("init as nobody: %s", r)
 	}
 	ws := filepath.Join(dir, "packet_counter")
-	want := []string{"Makefile", "README.md", "include/bpf/README", "include/bpf/bpf_endian.h", "include/bpf/bpf_helper_defs.h",
+	want := []string{"Makefile", "README.md", "include/bpf/README", "include/bpf/bpf_core_read.h", "include/bpf/bpf_endian.h", "include/bpf/bpf_helper_defs.h",
 		"include/bpf/bpf_helpers.h", "include/bpf/bpf_tracing.h", "include/xdplab/parse.h", "include/xdplab/xdpcap.h", "packet_counter.c"}
 	if got := tree(t, ws); !slices.Equal(got, want) {
 		t.Errorf("workspace holds %v, want %v", got, want)

@@ -306,7 +306,7 @@ func TestHeaderCache(t *testing.T) {
 // TestHeaders: what a workspace's include/ holds, with libbpf's license
 // lines kept.
 func TestHeaders(t *testing.T) {
-	want := []string{"bpf/README", "bpf/bpf_endian.h", "bpf/bpf_helper_defs.h", "bpf/bpf_helpers.h", "bpf/bpf_tracing.h", "xdplab/parse.h", "xdplab/xdpcap.h"}
+	want := []string{"bpf/README", "bpf/bpf_core_read.h", "bpf/bpf_endian.h", "bpf/bpf_helper_defs.h", "bpf/bpf_helpers.h", "bpf/bpf_tracing.h", "xdplab/parse.h", "xdplab/xdpcap.h"}
 	var got []string
 	fs.WalkDir(Headers(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -317,7 +317,7 @@ func TestHeaders(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Headers() = %v, want %v", got, want)
 	}
-	for _, h := range []string{"bpf/bpf_helpers.h", "bpf/bpf_endian.h", "bpf/bpf_tracing.h"} {
+	for _, h := range []string{"bpf/bpf_helpers.h", "bpf/bpf_endian.h", "bpf/bpf_tracing.h", "bpf/bpf_core_read.h"} {
 		b, _ := fs.ReadFile(Headers(), h)
 		if !bytes.HasPrefix(b, []byte("/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */")) {
 			t.Errorf("%s lost libbpf's SPDX line", h)

@@ -87,12 +87,28 @@ type Check struct {
 // Playground says whether the record is a playground's rather than a lab's.
 func (l Lab) Playground() bool { return len(l.Topology) > 0 }
 
-// Attachment is an XDP program that up left attached to an interface.
+// Attachment is a program that up left attached: an XDP program on an
+// interface (Node, Iface), or a program on a tracing hook of the whole
+// machine (Hook, Target).
 type Attachment struct {
 	Node    string `json:"node"`
 	Iface   string `json:"iface"`
 	Program string `json:"program"`
 	ProgID  uint32 `json:"prog_id"`
+	// Hook is where a tracing program runs, as the kernel says of its link
+	// ("tracepoint", "raw_tp", "tp_btf", "kprobe", "kretprobe"), and
+	// Target what it is attached to there ("sys_enter_clone"); both empty
+	// for an XDP program.
+	Hook   string `json:"hook,omitempty"`
+	Target string `json:"target,omitempty"`
+}
+
+// Where is an attachment's place: node/iface, or its hook and target.
+func (a Attachment) Where() string {
+	if a.Hook != "" {
+		return a.Hook + " " + a.Target
+	}
+	return a.Node + "/" + a.Iface
 }
 
 // Pin kinds.

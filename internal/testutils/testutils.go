@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/xdplab/xdplab/internal/namespace"
+	"github.com/xdplab/xdplab/internal/tracing"
 )
 
 // RequirePrivileged skips a test that needs root, or fails it when
@@ -62,6 +63,10 @@ func Leftovers(inst string) []string {
 			return nil
 		})
 	}
+	// A check or watch of a tracing lab keeps a trace buffer while it runs.
+	for _, b := range tracing.Buffers(tracing.Prefix(inst, "")) {
+		left = append(left, "trace buffer "+b)
+	}
 	return left
 }
 
@@ -84,6 +89,7 @@ func Scrub(inst string) {
 	}
 	os.RemoveAll(filepath.Join("/sys/fs/bpf/xdplab", inst))
 	os.RemoveAll(filepath.Join("/run/xdplab", inst))
+	tracing.RemoveBuffers(tracing.Prefix(inst, ""))
 	os.Remove("/sys/fs/bpf/xdplab")
 	os.Remove("/run/xdplab")
 }

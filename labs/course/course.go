@@ -4,9 +4,11 @@ package course
 import (
 	"github.com/xdplab/xdplab/labs"
 	basicfirewall "github.com/xdplab/xdplab/labs/basic_firewall"
+	"github.com/xdplab/xdplab/labs/hello"
 	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
 	"github.com/xdplab/xdplab/labs/redirect"
 	"github.com/xdplab/xdplab/labs/sockex1"
+	tcpconnect "github.com/xdplab/xdplab/labs/tcp_connect"
 	xdpdump "github.com/xdplab/xdplab/labs/xdp_dump"
 	"github.com/xdplab/xdplab/labs/xdpcap"
 )
@@ -21,6 +23,8 @@ func Registry() *labs.Registry {
 		redirect.New(),
 		xdpcap.New(),
 		sockex1.New(),
+		hello.New(),
+		tcpconnect.New(),
 	} {
 		if err := r.Register(l); err != nil {
 			panic(err) // a programming error: two labs with one name

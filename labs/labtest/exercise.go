@@ -89,10 +89,14 @@ func ExercisesGraded(t *testing.T, lab string) {
 			solObj := Compile(t, solDir, lab)
 			modes := info.Modes
 			if len(modes) == 0 {
-				modes = []labs.Mode{""} // a lab without XDP runs in no mode
+				modes = []labs.Mode{""} // a lab without XDP runs in none
 			}
 			for _, mode := range modes {
-				t.Run(string(mode), func(t *testing.T) {
+				name := string(mode)
+				if name == "" {
+					name = "no mode"
+				}
+				t.Run(name, func(t *testing.T) {
 					rep := run(t, lab, labs.Options{Mode: mode, Obj: startObj, Step: step.Name})
 					StarterFails(t, rep, info.Program(), starter.Todos)
 					Passes(t, lab, labs.Options{Mode: mode, Obj: solObj, Step: step.Name})
