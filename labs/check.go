@@ -320,8 +320,10 @@ func (r *Runner) checkLab(ctx context.Context, lab Lab, env *Env, rec state.Lab,
 	rep.Origin = env.Origin // the check may have found the program itself
 	switch {
 	case ctx.Err() != nil:
-		// Whatever the check made of it, traffic cut short proves nothing.
+		// Whatever the check made of it, traffic cut short proves nothing:
+		// a failure judged on it would blame the learner's code.
 		rep.Error = interrupted(ctx, "the check finished", left, r.Cmd(again))
+		unjudge(rep.Results)
 	case err != nil:
 		// A pin deleted while the check ran fails it with a bare "no such
 		// file": the damage is the cause worth naming.
@@ -329,6 +331,16 @@ func (r *Runner) checkLab(ctx context.Context, lab Lab, env *Env, rec state.Lab,
 			rep.Error = cause(problems)
 		} else {
 			rep.Error = err.Error()
+		}
+	}
+}
+
+// unjudge turns the failures of an interrupted check into expectations not
+// checked: the traffic they were judged on was cut short.
+func unjudge(results []Result) {
+	for i, res := range results {
+		if !res.Pass && res.Skipped == "" {
+			results[i] = Skip(res.Name, res.Expected, "not judged: the check was interrupted before its traffic was complete")
 		}
 	}
 }

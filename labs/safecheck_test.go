@@ -31,3 +31,23 @@ func TestCheckPanicIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedFailuresNotJudged: an interrupted check's failures become
+// expectations not checked, with the reason; its passes stay.
+func TestInterruptedFailuresNotJudged(t *testing.T) {
+	results := []Result{
+		{Name: "pings answered", Expected: "3", Observed: "3", Pass: true},
+		{Name: "one event", Expected: "1", Observed: "0", Hint: "the TCP header starts ip->ihl * 4 bytes after the IPv4 header"},
+		Skip("the event's tuple", "a tuple", "no event to read it from"),
+	}
+	unjudge(results)
+	if !results[0].Pass || results[0].Skipped != "" {
+		t.Errorf("a pass changed: %+v", results[0])
+	}
+	if r := results[1]; !r.Pass || r.Skipped != "not judged: the check was interrupted before its traffic was complete" || r.Hint != "" {
+		t.Errorf("a failure of an interrupted check: %+v", r)
+	}
+	if results[2].Skipped != "no event to read it from" {
+		t.Errorf("a skip changed its reason: %+v", results[2])
+	}
+}

@@ -24,7 +24,7 @@ import (
 // ERROR line names the cause and the fix, never a FAIL.
 
 // errorSummary is the summary line of a report that could not be checked.
-var errorSummary = regexp.MustCompile(`(?m)^  ERROR: could not check: .*; (\d+ of \d+ expectations met before it stopped|no expectation was checked) \(`)
+var errorSummary = regexp.MustCompile(`(?m)^  ERROR: could not check: .*; (\d+ of \d+ expectations met(, \d+ skipped)? before it stopped|no expectation was checked) \(`)
 
 // wantCouldNotCheck asserts exit 2 and an ERROR summary line that holds
 // every one of want, and no FAIL verdict.
@@ -133,6 +133,9 @@ func TestInterruptedCheckIsAnError(t *testing.T) {
 					}
 				}
 				cause := fmt.Sprintf("interrupted (%s signal received) before the check finished; ", sig)
+				if strings.Contains(r.stdout, "  FAIL  ") {
+					t.Errorf("an expectation was judged on traffic cut short:\n%s", r)
+				}
 				if command == "check" {
 					wantCouldNotCheck(t, r, cause+"the lab is still up: run `xdplab check xdp_dump --instance "+inst+"` again")
 					// The lab is as up left it: nothing to repair, and it passes.

@@ -32,6 +32,7 @@ func Tracing(mount bool, tlabs []TracingLab) []Item {
 	items = append(items, kp)
 	seen := map[string]bool{}
 	missing := map[string]error{}
+	unknown := map[string]bool{}
 	for _, l := range tlabs {
 		for _, tp := range l.Tracepoints {
 			if seen[tp] {
@@ -41,6 +42,12 @@ func Tracing(mount bool, tlabs []TracingLab) []Item {
 			g, n, _ := strings.Cut(tp, "/")
 			err := tracing.Tracepoint(g, n)
 			it := Item{Name: "tracepoint " + tp, Level: OK, Detail: "present"}
+			if errors.Is(err, os.ErrPermission) {
+				// Without root tracefs hides the events: not the kernel's fault.
+				unknown[tp] = true
+				items = append(items, Item{Name: "tracepoint " + tp, Level: Skip, Detail: "not checked: reading tracefs needs the privileges above"})
+				continue
+			}
 			if err != nil {
 				missing[tp] = err
 				it.Level, it.Detail = Fail, err.Error()
@@ -53,14 +60,20 @@ func Tracing(mount bool, tlabs []TracingLab) []Item {
 		}
 	}
 	for _, l := range tlabs {
-		items = append(items, variant(l, kprobes, missing))
+		items = append(items, variant(l, kprobes, missing, unknown))
 	}
 	return items
 }
 
 // variant says which way of writing the lab's program this machine runs.
-func variant(l TracingLab, kprobes bool, missing map[string]error) Item {
+func variant(l TracingLab, kprobes bool, missing map[string]error, unknown map[string]bool) Item {
 	it := Item{Name: "lab " + l.Name, Level: OK}
+	for _, tp := range l.Tracepoints {
+		if unknown[tp] {
+			it.Level, it.Detail = Skip, "not checked: which variant runs here needs the privileges above"
+			return it
+		}
+	}
 	var absent []string
 	for _, tp := range l.Tracepoints {
 		if missing[tp] != nil {

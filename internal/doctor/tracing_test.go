@@ -22,12 +22,22 @@ func TestVariant(t *testing.T) {
 		{true, gone, Warn, "tracepoint variant: cannot run, no syscalls/sys_enter_clone; kprobe variant (__x64_sys_clone): runs with --obj"},
 		{false, gone, Fail, "tracepoint variant: cannot run, no syscalls/sys_enter_clone; kprobe variant (__x64_sys_clone): refused, no kprobes"},
 	} {
-		it := variant(l, c.kprobes, c.missing)
+		it := variant(l, c.kprobes, c.missing, nil)
 		if it.Name != "lab hello" || it.Level != c.level || it.Detail != c.detail {
 			t.Errorf("kprobes %v, missing %v: %+v, want level %s, detail %q", c.kprobes, c.missing, it, c.level, c.detail)
 		}
 		if it.Level == Warn && !strings.Contains(it.Fix, "sudo xdplab up hello --obj FILE.o") {
 			t.Errorf("warn without the command: %q", it.Fix)
 		}
+	}
+}
+
+// TestVariantUnknownWithoutRoot: a tracepoint tracefs did not let a user
+// read leaves the lab's variant not checked, never failed.
+func TestVariantUnknownWithoutRoot(t *testing.T) {
+	l := TracingLab{Name: "hello", Tracepoints: []string{"syscalls/sys_enter_clone"}, Kprobes: []string{"__x64_sys_clone"}}
+	it := variant(l, false, nil, map[string]bool{"syscalls/sys_enter_clone": true})
+	if it.Level != Skip || !strings.Contains(it.Detail, "needs the privileges above") {
+		t.Errorf("variant without root: %+v", it)
 	}
 }
