@@ -121,9 +121,7 @@ func ipFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, proto, ttl ui
 		copy(ip[12:16], s[:])
 		copy(ip[16:20], d[:])
 		binary.BigEndian.PutUint16(ip[10:], fold(sum(ip, 0)))
-		if proto != ProtoICMPv4 { // ICMP's checksum covers the message alone
-			pseudo = sum(ip[12:20], uint32(proto)+uint32(len(msg)))
-		}
+		pseudo = sum(ip[12:20], uint32(proto)+uint32(len(msg)))
 	} else {
 		ip[0] = 0x60
 		binary.BigEndian.PutUint16(ip[4:], uint16(len(msg)))
