@@ -87,7 +87,7 @@ func (e ICMPv6Echo) Bytes() ([]byte, error) {
 
 // ipFrame puts an IPv4 or IPv6 header, as the addresses say, and an
 // Ethernet header in front of an upper-layer message, and writes the
-// message's checksum over the pseudo-header at csumAt.
+// message's checksum over the pseudo-header at csumAt (none when csumAt < 0).
 func ipFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, proto, ttl uint8, msg []byte, csumAt int) ([]byte, error) {
 	if len(srcMAC) != 6 || len(dstMAC) != 6 {
 		return nil, fmt.Errorf("mac addresses %v -> %v are not 6 bytes", srcMAC, dstMAC)
@@ -132,6 +132,9 @@ func ipFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, proto, ttl ui
 		pseudo = sum(ip[8:40], uint32(proto)+uint32(len(msg)))
 	}
 	copy(body, msg)
+	if csumAt < 0 {
+		return frame, nil // a protocol without a checksum over the pseudo-header
+	}
 	csum := fold(sum(body, pseudo))
 	if csum == 0 && proto == ProtoUDP {
 		csum = 0xffff // 0 means "no checksum" in UDP, which IPv6 forbids
