@@ -4,6 +4,7 @@ package course
 import (
 	"github.com/xdplab/xdplab/labs"
 	basicfirewall "github.com/xdplab/xdplab/labs/basic_firewall"
+	icmpdrop "github.com/xdplab/xdplab/labs/icmp_drop"
 	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
 	"github.com/xdplab/xdplab/labs/redirect"
 	"github.com/xdplab/xdplab/labs/sockex1"
@@ -15,6 +16,7 @@ import (
 func Registry() *labs.Registry {
 	r := labs.NewRegistry()
 	for _, l := range []labs.Lab{
+		icmpdrop.New(),
 		packetcounter.New(),
 		xdpdump.New(),
 		basicfirewall.New(),
