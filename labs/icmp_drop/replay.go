@@ -1,6 +1,7 @@
 package icmpdrop
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -15,7 +16,8 @@ import (
 // Live traffic shows what the program did; to say why, the check also
 // runs the program itself on frames it built (BPF_PROG_TEST_RUN), the
 // frames of the step's traffic and variations of them: every IPv4 protocol
-// number, an EtherType written in the wrong byte order, an ARP request.
+// number, every ICMP type, an IPv4 header with options, IPv6 frames, an
+// EtherType written in the wrong byte order, an ARP request.
 // A program has no state here (no maps), so its verdict on a frame is
 // what it does to that frame on the interface.
 
@@ -29,14 +31,30 @@ const (
 	request kind = iota
 	reply
 	unreachable
+	// optioned is the echo request with 4 bytes of IPv4 options (ihl 6),
+	// as ping -R sends it: its ICMP header is not right after 20 bytes.
+	optioned
 	udp
 	tcp
 	arp
+	// icmp6 is an ICMPv6 echo request between link-local addresses.
+	icmp6
+	// udp6 is a UDP datagram over IPv6 from 2001:db8::3: its byte 23, where
+	// an IPv4 header has its protocol, is 1 (the address's second byte).
+	udp6
 	swapped // the echo request, its EtherType bytes swapped (0x0008)
 	kinds
 )
 
-var kindNames = [kinds]string{"echo request", "echo reply", "port unreachable", "UDP", "TCP SYN", "ARP request", "echo request with EtherType 0x0008"}
+var kindNames = [kinds]string{"echo request", "echo reply", "port unreachable", "echo request with IP options",
+	"UDP", "TCP SYN", "ARP request", "ICMPv6 echo request", "UDP over IPv6", "echo request with EtherType 0x0008"}
+
+// IPv6 addresses of the IPv6 probes: documentation and link-local
+// prefixes, which no lab routes.
+var (
+	icmp6Src, icmp6Dst = netip.MustParseAddr("fe80::3"), netip.MustParseAddr("fe80::2")
+	udp6Src, udp6Dst   = netip.MustParseAddr("2001:db8::3"), netip.MustParseAddr("2001:db8::2")
+)
 
 // probes are the frames the check replays, by kind.
 type probes [kinds][]byte
@@ -69,9 +87,34 @@ func (c *checker) frames() probes {
 	p[arp] = must(packet.ARPFrame{SrcMAC: c.sender.MAC, DstMAC: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 		Operation: packet.ARPRequest, SenderHW: c.sender.MAC, TargetHW: make(net.HardwareAddr, 6),
 		SenderIP: c.sender.Addr.Addr(), TargetIP: c.dut.Addr.Addr()}.Bytes())
+	p[optioned] = withOptions(p[request])
+	p[icmp6] = must(packet.ICMPv6Echo{SrcMAC: srcMAC, DstMAC: dstMAC, Src: icmp6Src, Dst: icmp6Dst,
+		ID: 0x786c, Seq: 1, Payload: make([]byte, 56)}.Bytes())
+	p[udp6] = must(packet.UDPFrame{SrcMAC: srcMAC, DstMAC: dstMAC,
+		Src: netip.AddrPortFrom(udp6Src, 40000), Dst: netip.AddrPortFrom(udp6Dst, udpPort), Payload: make([]byte, udpPayload)}.Bytes())
 	p[swapped] = slices.Clone(p[request])
 	p[swapped][12], p[swapped][13] = p[swapped][13], p[swapped][12]
 	return p
+}
+
+// withOptions returns an IPv4 frame with 4 bytes of options (three NOPs
+// and an end of list) after its 20-byte IPv4 header, its header length,
+// total length and header checksum set to match.
+func withOptions(frame []byte) []byte {
+	const ip = 14
+	out := slices.Concat(frame[:ip+20], []byte{1, 1, 1, 0}, frame[ip+20:])
+	out[ip] = 0x46 // version 4, ihl 6
+	binary.BigEndian.PutUint16(out[ip+2:], binary.BigEndian.Uint16(out[ip+2:])+4)
+	out[ip+10], out[ip+11] = 0, 0
+	var sum uint32
+	for i := ip; i < ip+24; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(out[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	binary.BigEndian.PutUint16(out[ip+10:], ^uint16(sum))
+	return out
 }
 
 // must is for frames built from the topology's own addresses, which are
@@ -83,12 +126,18 @@ func must(b []byte, err error) []byte {
 	return b
 }
 
-// verdicts are the program's actions on the probes and, for every IPv4
-// protocol number, on the echo request carrying that number instead.
+// verdicts are the program's actions on the probes, on the echo request
+// carrying each IPv4 protocol number instead of ICMP's, and on the echo
+// request carrying each ICMP type instead of 8.
 type verdicts struct {
 	of        [kinds]grade.XDPAction
 	protocols [256]grade.XDPAction
+	types     [256]grade.XDPAction
 }
+
+// icmpTypeOffset is where the ICMP type is in a frame whose IPv4 header
+// has no options.
+const icmpTypeOffset = 14 + 20
 
 // replay runs the program attached at node1's interface on every probe.
 // The error says why it could not run (nothing attached, the kernel
@@ -100,6 +149,11 @@ func (c *checker) replay(p probes) (*verdicts, error) {
 		f[ipProtoOffset] = byte(proto)
 		frames = append(frames, f)
 	}
+	for typ := range 256 {
+		f := slices.Clone(p[request])
+		f[icmpTypeOffset] = byte(typ)
+		frames = append(frames, f)
+	}
 	got, err := grade.RunXDP(c.at, frames)
 	if err != nil {
 		return nil, err
@@ -107,13 +161,14 @@ func (c *checker) replay(p probes) (*verdicts, error) {
 	v := &verdicts{}
 	copy(v.of[:], got)
 	copy(v.protocols[:], got[kinds:])
+	copy(v.types[:], got[kinds+256:])
 	return v, nil
 }
 
 // want is the action a step expects for each probe.
 func (ex exercise) want(k kind) grade.XDPAction {
 	switch {
-	case k == request:
+	case k == request || k == optioned:
 		return grade.XDPDrop
 	case (k == reply || k == unreachable) && !ex.requestsOnly:
 		return grade.XDPDrop
@@ -121,45 +176,91 @@ func (ex exercise) want(k kind) grade.XDPAction {
 	return grade.XDPPass
 }
 
-// stopped lists the protocol numbers whose frames the program did not pass.
-func (v *verdicts) stopped() []int {
+// wantType is the action a step expects for an ICMP message of type typ.
+func (ex exercise) wantType(typ int) grade.XDPAction {
+	if ex.requestsOnly && typ != icmpEcho {
+		return grade.XDPPass
+	}
+	return grade.XDPDrop
+}
+
+// ICMP types the hints name.
+const (
+	icmpEchoReply = 0
+	icmpEcho      = 8
+	icmpv6Echo    = 128 // ICMPv6's echo request, which IPv4's ICMP does not have
+)
+
+// notPassed lists the numbers whose frames got another action than
+// XDP_PASS.
+func notPassed(actions *[256]grade.XDPAction) []int {
 	var out []int
-	for p, a := range v.protocols {
+	for n, a := range actions {
 		if a != grade.XDPPass {
-			out = append(out, p)
+			out = append(out, n)
 		}
 	}
 	return out
 }
 
-// protoList writes protocol numbers with their names, their action when it
-// is not XDP_DROP: "1 (IPPROTO_ICMP)", "all 256", "all but 6 (IPPROTO_TCP)".
-func (v *verdicts) protoList(protos []int) string {
-	name := func(p int) string {
-		s := fmt.Sprintf("%d (%s)", p, labs.IPProtoName(uint32(p)))
-		if a := v.protocols[p]; a != grade.XDPDrop {
+// stopped lists the protocol numbers whose frames the program did not pass.
+func (v *verdicts) stopped() []int { return notPassed(&v.protocols) }
+
+// numberList writes numbers with their names, and their action when it is
+// not XDP_DROP: "1 (IPPROTO_ICMP)", "all 256", "all but 6 (IPPROTO_TCP)".
+func numberList(nums []int, actions *[256]grade.XDPAction, name func(int) string) string {
+	item := func(n int) string {
+		s := fmt.Sprintf("%d (%s)", n, name(n))
+		if a := actions[n]; a != grade.XDPDrop {
 			s += " " + fmt.Sprint(a)
 		}
 		return s
 	}
 	var parts []string
 	switch {
-	case len(protos) == 0:
+	case len(nums) == 0:
 		return "none"
-	case len(protos) == 256:
+	case len(nums) == 256:
 		return "all 256"
-	case len(protos) > 128:
-		for p := range 256 {
-			if !slices.Contains(protos, p) {
-				parts = append(parts, fmt.Sprintf("%d (%s)", p, labs.IPProtoName(uint32(p))))
+	case len(nums) > 128:
+		for n := range 256 {
+			if !slices.Contains(nums, n) {
+				parts = append(parts, fmt.Sprintf("%d (%s)", n, name(n)))
 			}
 		}
 		return "all but " + strings.Join(parts, ", ")
 	}
-	for _, p := range protos {
-		parts = append(parts, name(p))
+	for _, n := range nums {
+		parts = append(parts, item(n))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// protoList writes IPv4 protocol numbers with their names.
+func (v *verdicts) protoList(protos []int) string {
+	return numberList(protos, &v.protocols, func(p int) string { return labs.IPProtoName(uint32(p)) })
+}
+
+// typeList writes ICMP types with their names.
+func (v *verdicts) typeList(types []int) string {
+	return numberList(types, &v.types, icmpTypeName)
+}
+
+// icmpTypeName names the ICMP types a learner meets here.
+func icmpTypeName(t int) string {
+	switch t {
+	case icmpEchoReply:
+		return "echo reply"
+	case 3:
+		return "destination unreachable"
+	case icmpEcho:
+		return "echo request"
+	case 11:
+		return "time exceeded"
+	case icmpv6Echo:
+		return "ICMPv6's echo request number"
+	}
+	return "type " + fmt.Sprint(t)
 }
 
 // table writes the actions on the probes the step judges.
@@ -177,18 +278,32 @@ const (
 	protocolsName = "of the 256 IPv4 protocol numbers, only ICMP's is dropped"
 )
 
+// typesName is the expectation on the ICMP types: every one dropped, or
+// the echo request's alone.
+func (ex exercise) typesName() string {
+	if ex.requestsOnly {
+		return "of the 256 ICMP types, only the echo request's (8) is dropped"
+	}
+	return "every ICMP type is dropped, not only the echo request's"
+}
+
 // verdictResults are the expectations the replay answers: the program's
-// action on each kind of frame of the step's traffic, and that ICMP is the
-// one IPv4 protocol it drops. A program that could not be run (runErr)
-// leaves them unchecked, with the reason.
+// action on each kind of frame of the step's traffic, that ICMP is the
+// one IPv4 protocol it drops, and which ICMP types it drops. A program
+// that could not be run (runErr) leaves them unchecked, with the reason.
 func (ex exercise) verdictResults(v *verdicts, runErr error, d diagnosis) []labs.Result {
 	want := ex.table(ex.want)
-	icmpOnly := &verdicts{}
-	icmpOnly.protocols[packet.ProtoICMPv4] = grade.XDPDrop
-	protoWant := icmpOnly.protoList([]int{packet.ProtoICMPv4})
+	var ideal verdicts
+	for n := range 256 {
+		ideal.protocols[n], ideal.types[n] = grade.XDPPass, ex.wantType(n)
+	}
+	ideal.protocols[packet.ProtoICMPv4] = grade.XDPDrop
+	protoWant := ideal.protoList(ideal.stopped())
+	typeWant := ideal.typeList(notPassed(&ideal.types))
 	if v == nil {
 		why := fmt.Sprintf("%s could not be run on the check's frames: %v", progName, runErr)
-		return []labs.Result{labs.Skip(actionsName, want, why), labs.Skip(protocolsName, protoWant, why)}
+		return []labs.Result{labs.Skip(actionsName, want, why), labs.Skip(protocolsName, protoWant, why),
+			labs.Skip(ex.typesName(), typeWant, why)}
 	}
 	hint := ""
 	for k := range swapped {
@@ -204,14 +319,15 @@ func (ex exercise) verdictResults(v *verdicts, runErr error, d diagnosis) []labs
 	return []labs.Result{
 		labs.Expect(actionsName, want, ex.table(func(k kind) grade.XDPAction { return v.of[k] }), hint),
 		labs.Expect(protocolsName, protoWant, v.protoList(v.stopped()), protoHint),
+		labs.Expect(ex.typesName(), typeWant, v.typeList(notPassed(&v.types)), d.types),
 	}
 }
 
-// diagnosis holds the hints for each kind of frame that went wrong, and
-// for other protocols dropped.
+// diagnosis holds the hints for each kind of frame that went wrong, for
+// other protocols dropped, and for ICMP types dropped or passed wrongly.
 type diagnosis struct {
-	of     [kinds]string
-	others string
+	of            [kinds]string
+	others, types string
 }
 
 // diagnose reads the verdicts for the reason each kind of frame went
@@ -226,16 +342,17 @@ func diagnose(ex exercise, v *verdicts) diagnosis {
 	if v == nil {
 		var d diagnosis
 		d.of[request] = "the echo requests must be dropped: " + how
+		d.of[optioned] = d.of[request]
 		for _, k := range []kind{reply, unreachable} {
 			d.of[k] = "every ICMP message must be dropped, whatever its type: drop on iph->protocol == IPPROTO_ICMP alone" + ex.drop
 			if ex.requestsOnly {
 				d.of[k] = "echo replies and ICMP errors answer what node1 sent and must pass: drop icmp->type == ICMP_ECHO (8) only" + ex.drop
 			}
 		}
-		for _, k := range []kind{udp, tcp, arp} {
+		for _, k := range []kind{udp, tcp, arp, icmp6, udp6} {
 			d.of[k] = progName + " must return XDP_PASS for every packet it does not drop" + ex.drop
 		}
-		d.others = d.of[udp]
+		d.others, d.types = d.of[udp], d.of[reply]
 		return d
 	}
 	return v.diagnose(ex, how)
@@ -254,6 +371,14 @@ func (v *verdicts) diagnose(ex exercise, how string) diagnosis {
 		return fmt.Sprintf("%s returns %s for the %s: ", progName, v.of[k], kindNames[k])
 	}
 	all := len(stopped) == 256
+	// inverted: ICMP passes and every other protocol is stopped (!= for ==).
+	inverted := len(others) == 255 && v.protocols[packet.ProtoICMPv4] == grade.XDPPass
+	// elsewhere: protocols other than ICMP are stopped in the echo
+	// request's frame but real UDP and TCP pass: the program decides on
+	// something besides iph->protocol.
+	elsewhere := len(others) > 0 && v.of[udp] == grade.XDPPass && v.of[tcp] == grade.XDPPass
+	invertedHint := fmt.Sprintf("%s passes ICMP and drops every other protocol: the test is inverted; return XDP_DROP when iph->protocol == IPPROTO_ICMP (not !=), XDP_PASS otherwise%s", progName, ex.drop)
+	droppedTypes := notPassed(&v.types)
 
 	// The echo request, which must be dropped.
 	req := v.of[request]
@@ -261,30 +386,41 @@ func (v *verdicts) diagnose(ex exercise, how string) diagnosis {
 	case req == grade.XDPDrop:
 	case req == grade.XDPAborted:
 		d.of[request] = action(request) + "XDP_ABORTED (0) is the error exit: the frame is dropped, and the kernel traces an exception; return XDP_DROP (1)" + ex.drop
+	case req == grade.XDPTx:
+		d.of[request] = action(request) + fmt.Sprintf("XDP_TX sends each echo request back out of node1/%s to its sender; return XDP_DROP to drop it%s", ex.iface, ex.drop)
 	case req != grade.XDPPass:
 		d.of[request] = action(request) + "return XDP_DROP to drop it" + ex.drop
 	case v.of[swapped] != grade.XDPPass:
 		d.of[request] = fmt.Sprintf("%s drops the echo request only when its EtherType bytes are swapped (0x0008): h_proto is in network byte order, so compare it with bpf_htons(ETH_P_IP), not ETH_P_IP%s",
 			progName, ex.ipHeader)
+	case inverted:
+		d.of[request] = invertedHint
 	case !ex.requestsOnly && v.of[reply] != grade.XDPPass:
 		d.of[request] = fmt.Sprintf("%s drops echo replies but passes echo requests, so node1's stack gets every request and answers it: drop every ICMP packet, iph->protocol == IPPROTO_ICMP, whatever its ICMP type%s",
 			progName, ex.drop)
 	case ex.requestsOnly && v.of[reply] != grade.XDPPass:
 		d.of[request] = fmt.Sprintf("%s drops echo replies (type 0) and passes echo requests (type 8): compare icmp->type with ICMP_ECHO, the request%s", progName, ex.drop)
+	case ex.requestsOnly && v.types[icmpv6Echo] != grade.XDPPass:
+		d.of[request] = fmt.Sprintf("%s drops ICMP type 128, ICMPv6's echo request, and passes IPv4's, type 8 (ICMP_ECHO): compare icmp->type with ICMP_ECHO%s", progName, ex.drop)
 	case len(others) > 0:
 		d.of[request] = fmt.Sprintf("%s drops protocol %s, not 1 (IPPROTO_ICMP): compare iph->protocol with IPPROTO_ICMP%s%s",
 			progName, v.protoList(others), icmpv6Note(others), ex.drop)
 	case ex.requestsOnly && v.of[unreachable] != grade.XDPPass:
 		d.of[request] = fmt.Sprintf("%s drops ICMP errors (the port unreachable, type 3) and passes echo requests: drop when icmp->type is ICMP_ECHO (8)%s", progName, ex.drop)
+	case len(droppedTypes) > 0:
+		d.of[request] = fmt.Sprintf("%s drops ICMP types %s, not the echo request (8)%s", progName, v.typeList(droppedTypes), ex.drop)
 	default:
 		d.of[request] = fmt.Sprintf("nothing is dropped: %s passes every frame; %s", progName, how)
 	}
 
 	// The rest: what the step drops with the request, and what it passes.
-	for _, k := range []kind{reply, unreachable, udp, tcp, arp} {
+	for _, k := range []kind{optioned, reply, unreachable, udp, tcp, arp, icmp6, udp6} {
 		got, want := v.of[k], ex.want(k)
 		switch {
 		case got == want:
+		case k == optioned && got == grade.XDPPass && req == grade.XDPDrop:
+			d.of[k] = fmt.Sprintf("%s passes the echo request when its IPv4 header carries options (ihl 6, as ping -R sends): the ICMP header starts iph->ihl * 4 bytes after the IPv4 header, not sizeof(struct iphdr)%s",
+				progName, ex.icmpHeader+ex.ipHeader)
 		case want == grade.XDPDrop && got == grade.XDPPass && req == grade.XDPDrop:
 			d.of[k] = fmt.Sprintf("%s drops echo requests but passes the %s: every ICMP message must go, whatever its type; drop on iph->protocol == IPPROTO_ICMP alone%s",
 				progName, kindNames[k], ex.drop)
@@ -294,16 +430,27 @@ func (v *verdicts) diagnose(ex exercise, how string) diagnosis {
 			d.of[k] = action(k) + "return XDP_DROP to drop it" + ex.drop
 		case got == grade.XDPAborted:
 			d.of[k] = action(k) + "XDP_ABORTED (0) is the error exit, and it drops the frame: end with return XDP_PASS (2), not return 0" + ex.drop
+		case got == grade.XDPTx:
+			d.of[k] = action(k) + fmt.Sprintf("XDP_TX sends it back out of node1/%s; return XDP_PASS for every frame that is not dropped%s", ex.iface, ex.drop)
 		case got != grade.XDPDrop:
 			d.of[k] = action(k) + "return XDP_PASS for every frame that is not dropped" + ex.drop
-		case k == arp:
-			d.of[k] = fmt.Sprintf("%s drops frames that are not IPv4 (an ARP request): return XDP_PASS when h_proto is not bpf_htons(ETH_P_IP); on a link without ARP, nobody reaches node1 at all%s",
+		case k == arp || (k == icmp6 || k == udp6) && v.of[arp] != grade.XDPPass:
+			d.of[k] = fmt.Sprintf("%s drops frames that are not IPv4 (an ARP request, IPv6): return XDP_PASS when h_proto is not bpf_htons(ETH_P_IP); on a link without ARP, nobody reaches node1 at all%s",
 				progName, ex.ipHeader)
+		case (k == icmp6 || k == udp6) && v.of[icmp6] != grade.XDPPass && v.of[udp6] != grade.XDPPass:
+			d.of[k] = fmt.Sprintf("%s drops IPv6 frames (EtherType 0x86DD): the intro drops IPv4's ICMP only; pass every frame whose h_proto is not bpf_htons(ETH_P_IP)%s", progName, ex.ipHeader)
+		case k == icmp6:
+			d.of[k] = fmt.Sprintf("%s drops ICMPv6 too (IPv6's next header 58): the intro drops IPv4's protocol 1 only, and IPv6 cannot work without ICMPv6 (neighbour discovery)%s", progName, ex.drop)
+		case k == udp6:
+			d.of[k] = fmt.Sprintf("%s drops a UDP datagram over IPv6 from %s, whose byte 23 is 1 where an IPv4 header has its protocol: check that h_proto is bpf_htons(ETH_P_IP) before reading iph->protocol%s",
+				progName, udp6Src, ex.ipHeader)
+		case inverted:
+			d.of[k] = invertedHint
 		case all:
 			d.of[k] = fmt.Sprintf("%s drops every IPv4 packet, whatever its protocol: return XDP_DROP only when iph->protocol is IPPROTO_ICMP, and XDP_PASS for the rest%s", progName, ex.drop)
 		case k == udp || k == tcp:
 			d.of[k] = fmt.Sprintf("%s drops protocol %s: drop ICMP (1) only%s", progName, v.protoList(others), ex.drop)
-		case v.of[reply] != grade.XDPPass && v.of[unreachable] != grade.XDPPass:
+		case v.of[reply] != grade.XDPPass && v.of[unreachable] != grade.XDPPass && v.types[icmpEchoReply] != grade.XDPPass && v.types[3] != grade.XDPPass:
 			d.of[k] = fmt.Sprintf("%s drops every ICMP message: drop echo requests only (icmp->type == ICMP_ECHO); the replies and errors that come back answer what node1 sent%s", progName, ex.drop)
 		case k == reply:
 			d.of[k] = fmt.Sprintf("%s drops the echo replies too: drop icmp->type == ICMP_ECHO (8) only; compare the type, not icmp->code (0 for both)%s", progName, ex.drop)
@@ -311,9 +458,44 @@ func (v *verdicts) diagnose(ex exercise, how string) diagnosis {
 			d.of[k] = fmt.Sprintf("%s drops ICMP errors (the port unreachable, type 3): drop echo requests only%s", progName, ex.drop)
 		}
 	}
-	d.others = fmt.Sprintf("%s drops protocol %s too: drop ICMP (1) only%s", progName, v.protoList(others), ex.drop)
-	if all {
+
+	// Other protocols dropped in the echo request's frame.
+	switch {
+	case inverted:
+		d.others = invertedHint
+	case all && ex.requestsOnly && elsewhere:
+		d.others = fmt.Sprintf("%s drops a packet of any protocol whose first byte after the IPv4 header is 8: test iph->protocol == IPPROTO_ICMP before taking that byte for an ICMP type%s", progName, ex.drop)
+	case all && !elsewhere:
 		d.others = d.of[udp]
+	case elsewhere:
+		d.others = fmt.Sprintf("%s drops protocol %s in a frame otherwise like the echo request, and passes real UDP and TCP: decide on iph->protocol alone%s", progName, v.protoList(others), ex.drop)
+	default:
+		d.others = fmt.Sprintf("%s drops protocol %s too: drop ICMP (1) only%s", progName, v.protoList(others), ex.drop)
+	}
+
+	// The ICMP types: all dropped, or the echo request's alone.
+	var wrongDrop, wrongPass []int
+	for t := range 256 {
+		switch got := v.types[t]; {
+		case got == ex.wantType(t):
+		case got == grade.XDPPass:
+			wrongPass = append(wrongPass, t)
+		default:
+			wrongDrop = append(wrongDrop, t)
+		}
+	}
+	switch {
+	case len(wrongDrop) == 0 && len(wrongPass) == 0:
+	case v.types[icmpEcho] != grade.XDPDrop:
+		d.types = d.of[request]
+	case !ex.requestsOnly:
+		d.types = fmt.Sprintf("%s passes ICMP types %s: every ICMP message must go, whatever its type; drop on iph->protocol == IPPROTO_ICMP alone%s",
+			progName, v.typeList(wrongPass), ex.drop)
+	case len(wrongDrop) == 255:
+		d.types = fmt.Sprintf("%s drops every ICMP type: drop only when icmp->type is ICMP_ECHO (8)%s", progName, ex.drop)
+	default:
+		d.types = fmt.Sprintf("%s drops ICMP types %s too: drop only when icmp->type is ICMP_ECHO (8); the others answer what node1 sent%s",
+			progName, v.typeList(wrongDrop), ex.drop)
 	}
 	return d
 }
