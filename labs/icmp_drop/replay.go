@@ -43,11 +43,15 @@ const (
 	// an IPv4 header has its protocol, is 1 (the address's second byte).
 	udp6
 	swapped // the echo request, its EtherType bytes swapped (0x0008)
+	// early is the UDP datagram with 1 in byte 9, a byte of the source MAC
+	// address, where an IPv4 header read from the frame's start has its
+	// protocol.
+	early
 	kinds
 )
 
 var kindNames = [kinds]string{"echo request", "echo reply", "port unreachable", "echo request with IP options",
-	"UDP", "TCP SYN", "ARP request", "ICMPv6 echo request", "UDP over IPv6", "echo request with EtherType 0x0008"}
+	"UDP", "TCP SYN", "ARP request", "ICMPv6 echo request", "UDP over IPv6", "echo request with EtherType 0x0008", "UDP with 1 in byte 9"}
 
 // IPv6 addresses of the IPv6 probes: documentation and link-local
 // prefixes, which no lab routes.
@@ -94,6 +98,8 @@ func (c *checker) frames() probes {
 		Src: netip.AddrPortFrom(udp6Src, 40000), Dst: netip.AddrPortFrom(udp6Dst, udpPort), Payload: make([]byte, udpPayload)}.Bytes())
 	p[swapped] = slices.Clone(p[request])
 	p[swapped][12], p[swapped][13] = p[swapped][13], p[swapped][12]
+	p[early] = slices.Clone(p[udp])
+	p[early][9] = 1
 	return p
 }
 
@@ -263,7 +269,8 @@ func icmpTypeName(t int) string {
 	return "type " + fmt.Sprint(t)
 }
 
-// table writes the actions on the probes the step judges.
+// table writes the actions on the probes the step judges: the ones before
+// swapped; the rest only tell why.
 func (ex exercise) table(action func(kind) grade.XDPAction) string {
 	var parts []string
 	for k := range swapped {
@@ -392,6 +399,9 @@ func (v *verdicts) diagnose(ex exercise, how string) diagnosis {
 		d.of[request] = action(request) + "return XDP_DROP to drop it" + ex.drop
 	case v.of[swapped] != grade.XDPPass:
 		d.of[request] = fmt.Sprintf("%s drops the echo request only when its EtherType bytes are swapped (0x0008): h_proto is in network byte order, so compare it with bpf_htons(ETH_P_IP), not ETH_P_IP%s",
+			progName, ex.ipHeader)
+	case v.of[early] != grade.XDPPass && v.of[udp] == grade.XDPPass:
+		d.of[request] = fmt.Sprintf("%s reads the protocol at byte 9 of the frame, in the source MAC address: the IPv4 header starts after the 14-byte Ethernet header, at (void *)(eth + 1)%s",
 			progName, ex.ipHeader)
 	case inverted:
 		d.of[request] = invertedHint
