@@ -12,3 +12,9 @@ func StepDir(fsys fs.FS, dir string) fs.FS {
 	}
 	return sub
 }
+
+// StepFiles is one step's folder, steps/<name>, of the tree a lab embeds
+// with //go:embed steps: the Files of that Step.
+func StepFiles(steps fs.FS, name string) fs.FS {
+	return StepDir(steps, "steps/"+name)
+}

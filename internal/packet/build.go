@@ -10,8 +10,8 @@ import (
 // Frames a lab writes raw on a link when the kernel would not send them
 // (IPv6 is off in the namespaces).
 
-// TCPFrame is an Ethernet frame carrying one TCP segment (no options) over
-// IPv4 or IPv6, as the addresses say.
+// TCPFrame is an Ethernet frame carrying one TCP segment over IPv4 or IPv6,
+// as the addresses say.
 type TCPFrame struct {
 	SrcMAC, DstMAC net.HardwareAddr
 	Src, Dst       netip.AddrPort
@@ -19,7 +19,12 @@ type TCPFrame struct {
 	Flags          uint8 // TCPSyn, TCPAck, ...
 	Window         uint16
 	TTL            uint8 // the hop limit for IPv6; 0 means 64
-	Payload        []byte
+	// Options are the TCP options and IPOptions the IPv4 options (IPv4
+	// only), each up to 40 bytes in whole 32-bit words, as the header
+	// length fields count them: a parser that skips them by doff and ihl
+	// finds what follows.
+	Options, IPOptions []byte
+	Payload            []byte
 }
 
 // minFrame is the shortest Ethernet frame without its FCS: shorter ones
@@ -29,16 +34,36 @@ const minFrame = 60
 // Bytes builds the frame with its lengths and checksums (IPv4 header, TCP
 // over the pseudo-header) filled in.
 func (t TCPFrame) Bytes() ([]byte, error) {
-	seg := make([]byte, 20+len(t.Payload))
+	if err := words("tcp options", t.Options); err != nil {
+		return nil, err
+	}
+	if err := words("ipv4 options", t.IPOptions); err != nil {
+		return nil, err
+	}
+	if len(t.IPOptions) > 0 && !t.Src.Addr().Is4() {
+		return nil, fmt.Errorf("ip options for %v: only IPv4 has them", t.Src.Addr())
+	}
+	hlen := 20 + len(t.Options)
+	seg := make([]byte, hlen+len(t.Payload))
 	binary.BigEndian.PutUint16(seg[0:], t.Src.Port())
 	binary.BigEndian.PutUint16(seg[2:], t.Dst.Port())
 	binary.BigEndian.PutUint32(seg[4:], t.Seq)
 	binary.BigEndian.PutUint32(seg[8:], t.Ack)
-	seg[12] = 5 << 4 // data offset: 20 bytes, no options
+	seg[12] = uint8(hlen/4) << 4 // data offset in 32-bit words
 	seg[13] = t.Flags
 	binary.BigEndian.PutUint16(seg[14:], t.Window)
-	copy(seg[20:], t.Payload)
-	return ipFrame(t.SrcMAC, t.DstMAC, t.Src.Addr(), t.Dst.Addr(), ProtoTCP, t.TTL, seg, 16)
+	copy(seg[20:], t.Options)
+	copy(seg[hlen:], t.Payload)
+	return ipFrame(t.SrcMAC, t.DstMAC, t.Src.Addr(), t.Dst.Addr(), ProtoTCP, t.TTL, t.IPOptions, seg, 16)
+}
+
+// words refuses options that a header length field cannot count: not whole
+// 32-bit words, or more than 40 bytes.
+func words(what string, opts []byte) error {
+	if len(opts)%4 != 0 || len(opts) > 40 {
+		return fmt.Errorf("%s of %d bytes: want up to 40, in whole 32-bit words", what, len(opts))
+	}
+	return nil
 }
 
 // UDPFrame is an Ethernet frame carrying one UDP datagram over IPv4 or
@@ -60,7 +85,7 @@ func (u UDPFrame) Bytes() ([]byte, error) {
 	binary.BigEndian.PutUint16(dgram[2:], u.Dst.Port())
 	binary.BigEndian.PutUint16(dgram[4:], uint16(len(dgram)))
 	copy(dgram[8:], u.Payload)
-	return ipFrame(u.SrcMAC, u.DstMAC, u.Src.Addr(), u.Dst.Addr(), ProtoUDP, u.TTL, dgram, 6)
+	return ipFrame(u.SrcMAC, u.DstMAC, u.Src.Addr(), u.Dst.Addr(), ProtoUDP, u.TTL, nil, dgram, 6)
 }
 
 // ICMPv6Echo is an Ethernet frame carrying an ICMPv6 echo request.
@@ -82,13 +107,14 @@ func (e ICMPv6Echo) Bytes() ([]byte, error) {
 	binary.BigEndian.PutUint16(msg[4:], e.ID)
 	binary.BigEndian.PutUint16(msg[6:], e.Seq)
 	copy(msg[8:], e.Payload)
-	return ipFrame(e.SrcMAC, e.DstMAC, e.Src, e.Dst, ProtoICMPv6, e.HopLimit, msg, 2)
+	return ipFrame(e.SrcMAC, e.DstMAC, e.Src, e.Dst, ProtoICMPv6, e.HopLimit, nil, msg, 2)
 }
 
-// ipFrame puts an IPv4 or IPv6 header, as the addresses say, and an
-// Ethernet header in front of an upper-layer message, and writes the
-// message's checksum over the pseudo-header at csumAt (none when csumAt < 0).
-func ipFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, proto, ttl uint8, msg []byte, csumAt int) ([]byte, error) {
+// ipFrame puts an IPv4 (with ipOpts after its fixed part) or IPv6 header,
+// as the addresses say, and an Ethernet header in front of an upper-layer
+// message, and writes the message's checksum over the pseudo-header at
+// csumAt (none when csumAt < 0).
+func ipFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, proto, ttl uint8, ipOpts, msg []byte, csumAt int) ([]byte, error) {
 	if len(srcMAC) != 6 || len(dstMAC) != 6 {
 		return nil, fmt.Errorf("mac addresses %v -> %v are not 6 bytes", srcMAC, dstMAC)
 	}
@@ -101,7 +127,7 @@ func ipFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, proto, ttl ui
 	ipLen := 40
 	etherType := uint16(EtherTypeIPv6)
 	if src.Is4() {
-		ipLen, etherType = 20, EtherTypeIPv4
+		ipLen, etherType = 20+len(ipOpts), EtherTypeIPv4
 	}
 	if ipLen+len(msg) > 0xffff {
 		return nil, fmt.Errorf("%s payload of %d bytes does not fit in an ip packet", IPProtoName(proto), len(msg))
@@ -114,12 +140,13 @@ func ipFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, proto, ttl ui
 	ip, body := frame[14:14+ipLen], frame[14+ipLen:14+ipLen+len(msg)]
 	var pseudo uint32 // the pseudo-header's sum: addresses, protocol, length
 	if src.Is4() {
-		ip[0] = 0x45
+		ip[0] = 0x40 | uint8(ipLen/4)
 		binary.BigEndian.PutUint16(ip[2:], uint16(ipLen+len(msg)))
 		ip[8], ip[9] = ttl, proto
 		s, d := src.As4(), dst.As4()
 		copy(ip[12:16], s[:])
 		copy(ip[16:20], d[:])
+		copy(ip[20:], ipOpts)
 		binary.BigEndian.PutUint16(ip[10:], fold(sum(ip, 0)))
 		pseudo = sum(ip[12:20], uint32(proto)+uint32(len(msg)))
 	} else {

@@ -19,7 +19,11 @@ type ICMPv4Frame struct {
 	// sequence number, 0 for an error.
 	ID, Seq uint16
 	TTL     uint8 // 0 means 64
-	Payload []byte
+	// IPOptions go after the fixed IPv4 header, up to 40 bytes in whole
+	// 32-bit words (ping -R's record route is one): a parser must skip
+	// them by ihl to find the ICMP header.
+	IPOptions []byte
+	Payload   []byte
 }
 
 // Bytes builds the frame with its lengths and checksums filled in. ICMP's
@@ -28,11 +32,14 @@ func (m ICMPv4Frame) Bytes() ([]byte, error) {
 	if !m.Src.Is4() || !m.Dst.Is4() {
 		return nil, fmt.Errorf("icmp message %v -> %v: want IPv4 addresses", m.Src, m.Dst)
 	}
+	if err := words("ipv4 options", m.IPOptions); err != nil {
+		return nil, err
+	}
 	msg := make([]byte, 8+len(m.Payload))
 	msg[0], msg[1] = m.Type, m.Code
 	binary.BigEndian.PutUint16(msg[4:], m.ID)
 	binary.BigEndian.PutUint16(msg[6:], m.Seq)
 	copy(msg[8:], m.Payload)
 	binary.BigEndian.PutUint16(msg[2:], fold(sum(msg, 0)))
-	return ipFrame(m.SrcMAC, m.DstMAC, m.Src, m.Dst, ProtoICMPv4, m.TTL, msg, -1)
+	return ipFrame(m.SrcMAC, m.DstMAC, m.Src, m.Dst, ProtoICMPv4, m.TTL, m.IPOptions, msg, -1)
 }

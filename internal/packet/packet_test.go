@@ -155,6 +155,42 @@ func TestTCPFrameAsGopacket(t *testing.T) {
 	}
 }
 
+// TestTCPFrameOptionsAsGopacket: TCP and IPv4 options go where the header
+// lengths say, as gopacket serializes them, checksums included.
+func TestTCPFrameOptionsAsGopacket(t *testing.T) {
+	src, dst := netip.MustParseAddrPort("192.168.0.3:43911"), netip.MustParseAddrPort("192.168.0.2:8889")
+	ipOpts := []byte{1, 1, 1, 0}        // NOP, NOP, NOP, end of options
+	tcpOpts := []byte{2, 4, 0x05, 0xb4} // MSS 1460
+	payload := bytes.Repeat([]byte{0xab}, 100)
+	got, err := TCPFrame{SrcMAC: macA, DstMAC: macB, Src: src, Dst: dst, Seq: 1, Flags: TCPSyn, Window: 64240,
+		Options: tcpOpts, IPOptions: ipOpts, Payload: payload}.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src.Addr().AsSlice(), DstIP: dst.Addr().AsSlice(),
+		Options: []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 0}}}
+	tcp := &layers.TCP{SrcPort: 43911, DstPort: 8889, Seq: 1, SYN: true, Window: 64240,
+		Options: []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{0x05, 0xb4}}}}
+	want := serialize(t, ether(layers.EthernetTypeIPv4), ip, withNet(tcp, ip), gopacket.Payload(payload))
+	if !bytes.Equal(got, want) {
+		t.Errorf("built\n%x\ngopacket serializes\n%x", got, want)
+	}
+	p := Decode(got)
+	if p.Err != nil || p.IPv4.IHL != 6 || p.TCP.DataOffset != 6 || !bytes.Equal(p.TCP.Options, tcpOpts) || !bytes.Equal(p.TCP.Payload, payload) {
+		t.Errorf("decodes to layers %b, err %v, IPv4 %+v, TCP %+v", p.Layers, p.Err, p.IPv4, p.TCP)
+	}
+	for name, tf := range map[string]TCPFrame{
+		"tcp options not in words": {SrcMAC: macA, DstMAC: macB, Src: src, Dst: dst, Options: []byte{1}},
+		"ip options too long":      {SrcMAC: macA, DstMAC: macB, Src: src, Dst: dst, IPOptions: make([]byte, 44)},
+		"ip options over ipv6": {SrcMAC: macA, DstMAC: macB, Src: netip.MustParseAddrPort("[fd00::3]:1"),
+			Dst: netip.MustParseAddrPort("[fd00::2]:2"), IPOptions: ipOpts},
+	} {
+		if b, err := tf.Bytes(); err == nil {
+			t.Errorf("%s: built %d bytes, want an error", name, len(b))
+		}
+	}
+}
+
 // TestUDPFrameAsGopacket: the UDP builder writes the bytes gopacket
 // serializes for the same headers, checksums included, over both versions.
 func TestUDPFrameAsGopacket(t *testing.T) {

@@ -22,7 +22,7 @@ func (p IPv4Frame) Bytes() ([]byte, error) {
 	if !p.Src.Is4() || !p.Dst.Is4() {
 		return nil, fmt.Errorf("ipv4 frame %v -> %v: want IPv4 addresses", p.Src, p.Dst)
 	}
-	return ipFrame(p.SrcMAC, p.DstMAC, p.Src, p.Dst, p.Protocol, p.TTL, p.Payload, -1)
+	return ipFrame(p.SrcMAC, p.DstMAC, p.Src, p.Dst, p.Protocol, p.TTL, nil, p.Payload, -1)
 }
 
 // ARPFrame is an Ethernet frame carrying an ARP request or reply for IPv4

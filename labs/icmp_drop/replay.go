@@ -1,7 +1,6 @@
 package icmpdrop
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -31,8 +30,9 @@ const (
 	request kind = iota
 	reply
 	unreachable
-	// optioned is the echo request with 4 bytes of IPv4 options (ihl 6),
-	// as ping -R sends it: its ICMP header is not right after 20 bytes.
+	// optioned is the echo request with 4 bytes of IPv4 options (three
+	// NOPs and an end of list, ihl 6), as ping -R sends options: its ICMP
+	// header is not right after 20 bytes.
 	optioned
 	udp
 	tcp
@@ -91,7 +91,8 @@ func (c *checker) frames() probes {
 	p[arp] = must(packet.ARPFrame{SrcMAC: c.sender.MAC, DstMAC: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 		Operation: packet.ARPRequest, SenderHW: c.sender.MAC, TargetHW: make(net.HardwareAddr, 6),
 		SenderIP: c.sender.Addr.Addr(), TargetIP: c.dut.Addr.Addr()}.Bytes())
-	p[optioned] = withOptions(p[request])
+	p[optioned] = must(packet.ICMPv4Frame{SrcMAC: srcMAC, DstMAC: dstMAC, Src: src, Dst: dst,
+		Type: packet.ICMPv4EchoRequest, ID: 0x786c, Seq: 1, IPOptions: []byte{1, 1, 1, 0}, Payload: make([]byte, 56)}.Bytes())
 	p[icmp6] = must(packet.ICMPv6Echo{SrcMAC: srcMAC, DstMAC: dstMAC, Src: icmp6Src, Dst: icmp6Dst,
 		ID: 0x786c, Seq: 1, Payload: make([]byte, 56)}.Bytes())
 	p[udp6] = must(packet.UDPFrame{SrcMAC: srcMAC, DstMAC: dstMAC,
@@ -101,26 +102,6 @@ func (c *checker) frames() probes {
 	p[early] = slices.Clone(p[udp])
 	p[early][9] = 1
 	return p
-}
-
-// withOptions returns an IPv4 frame with 4 bytes of options (three NOPs
-// and an end of list) after its 20-byte IPv4 header, its header length,
-// total length and header checksum set to match.
-func withOptions(frame []byte) []byte {
-	const ip = 14
-	out := slices.Concat(frame[:ip+20], []byte{1, 1, 1, 0}, frame[ip+20:])
-	out[ip] = 0x46 // version 4, ihl 6
-	binary.BigEndian.PutUint16(out[ip+2:], binary.BigEndian.Uint16(out[ip+2:])+4)
-	out[ip+10], out[ip+11] = 0, 0
-	var sum uint32
-	for i := ip; i < ip+24; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(out[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	binary.BigEndian.PutUint16(out[ip+10:], ^uint16(sum))
-	return out
 }
 
 // must is for frames built from the topology's own addresses, which are
