@@ -6,16 +6,12 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net/netip"
-	"time"
 
 	"github.com/cilium/ebpf"
 
 	"github.com/xdplab/xdplab/internal/loader"
-	"github.com/xdplab/xdplab/internal/traffic"
 	"github.com/xdplab/xdplab/labs"
 	"github.com/xdplab/xdplab/labs/grade"
 	"github.com/xdplab/xdplab/topology"
@@ -133,49 +129,6 @@ func (*Lab) Up(ctx context.Context, env *labs.Env) error {
 	iface := exercises[env.Options.Step].iface
 	native := env.Options.Mode == labs.ModeNative
 	return loader.AttachXDP(env.Topo.MustNS("node1"), iface, prog, native, env.Pin(linkPin(iface)))
-}
-
-// watchTimeout is how long watch waits for each reply: less than its
-// interval, so one echo request is out at a time, as with ping(8).
-const watchTimeout = 900 * time.Millisecond
-
-// Watch shows what the intro shows: ping's output. It pings through the
-// program once a second, from node1 to 127.0.0.1 on lo (the intro's `ping
-// 127.0.0.1`) or from the host to node1 in the steps on veth1, and prints
-// ping(8)'s lines, "no answer yet for icmp_seq=N" (ping -O's) for each
-// request the program dropped, and ping's statistics when it stops.
-func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
-	from, to := pingPath(env.Topo, exercises[env.Options.Step])
-	fmt.Fprintf(w, "pinging %s from %s once a second through node1/%s, as the intro's ping does (Ctrl-C stops)\n",
-		to, from.Node, exercises[env.Options.Step].iface)
-	fmt.Fprintln(w, traffic.PingHeader(to))
-	total := &traffic.PingResult{Dst: to}
-	start := time.Now()
-	id, seq := 1+rand.IntN(0xffff), 1
-	err := labs.Every(ctx, time.Second, func() error {
-		res, err := traffic.Ping(ctx, from.NS, to, traffic.PingOptions{Count: 1, Seq: seq, ID: id, Timeout: watchTimeout})
-		if ctx.Err() != nil {
-			return nil // Ctrl-C while waiting: not an answer, nor a loss
-		}
-		if err != nil {
-			return err
-		}
-		for _, l := range traffic.PingLines(res) {
-			fmt.Fprintln(w, l)
-		}
-		if res.Received == 0 {
-			fmt.Fprintf(w, "no answer yet for icmp_seq=%d\n", seq)
-		}
-		total.Sent += res.Sent
-		total.Received += res.Received
-		total.Errors += res.Errors
-		total.RTTs = append(total.RTTs, res.RTTs...)
-		seq = seq%0xffff + 1
-		return nil
-	})
-	total.Elapsed = time.Since(start)
-	fmt.Fprint(w, "\n"+traffic.PingStatistics(total))
-	return err
 }
 
 // pingPath is where a step's pings go through the program: from node1 to
