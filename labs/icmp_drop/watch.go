@@ -22,9 +22,9 @@ import (
 // veth1 the host's veth0 sees what goes to node1, and node1's veth1 what
 // the program passed. The difference is what it dropped.
 
-// tally counts the frames of one protocol (or EtherType, for frames that
+// Tally counts the frames of one protocol (or EtherType, for frames that
 // are not IPv4) that reached the program, and those it passed.
-type tally struct{ arrived, passed int }
+type Tally struct{ Arrived, Passed int }
 
 // protoKey names a frame's protocol as the watch lines do: the IPv4
 // protocol ("IPPROTO_ICMP"), or the EtherType of a frame that is not IPv4
@@ -42,7 +42,7 @@ func protoKey(f witness.Frame) string {
 // FormatTallies writes one line per protocol, in name order: "IPPROTO_ICMP
 // : 3 dropped, 0 passed". A frame counted on its way in but not yet on its
 // way out shows as dropped until it is.
-func FormatTallies(t map[string]tally) string {
+func FormatTallies(t map[string]Tally) string {
 	keys := make([]string, 0, len(t))
 	for k := range t {
 		keys = append(keys, k)
@@ -51,7 +51,7 @@ func FormatTallies(t map[string]tally) string {
 	var b strings.Builder
 	for _, k := range keys {
 		c := t[k]
-		fmt.Fprintf(&b, "%s : %d dropped, %d passed\n", k, max(c.arrived-c.passed, 0), c.passed)
+		fmt.Fprintf(&b, "%s : %d dropped, %d passed\n", k, max(c.Arrived-c.Passed, 0), c.Passed)
 	}
 	return b.String()
 }
@@ -84,7 +84,7 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "icmp_drop on node1/%s: frames dropped and passed per protocol since now, once a second while they change (Ctrl-C stops)\n", ex.iface)
 	fmt.Fprintf(w, "try: %s\n\n", tryCommand(env, ex))
-	tallies := map[string]tally{}
+	tallies := map[string]Tally{}
 	shown := ""
 	return labs.Every(ctx, time.Second, func() error {
 		frames, err := before.Frames(0)
@@ -94,9 +94,9 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 		for _, f := range frames {
 			c := tallies[protoKey(f)]
 			if f.Out || after != nil {
-				c.arrived++
+				c.Arrived++
 			} else {
-				c.passed++
+				c.Passed++
 			}
 			tallies[protoKey(f)] = c
 		}
@@ -107,7 +107,7 @@ func (*Lab) Watch(ctx context.Context, env *labs.Env, w io.Writer) error {
 			}
 			for _, f := range frames {
 				c := tallies[protoKey(f)]
-				c.passed++
+				c.Passed++
 				tallies[protoKey(f)] = c
 			}
 		}
