@@ -243,3 +243,55 @@ func TestFormatTallies(t *testing.T) {
 		t.Errorf("FormatTallies = %q, want %q", got, want)
 	}
 }
+
+// TestWatch: watch counts, per protocol, what the program dropped and
+// passed while someone pings through it: 3 pings dropped and 5 datagrams
+// passed, on lo and on veth1; Ctrl-C ends it.
+func TestWatch(t *testing.T) {
+	testutils.RequirePrivileged(t)
+	for _, c := range []struct{ step, header string }{
+		{"", "icmp_drop on node1/lo: frames dropped and passed per protocol"},
+		{"veth1", "icmp_drop on node1/veth1: frames dropped and passed per protocol"},
+	} {
+		t.Run(labs.Step{Name: c.step}.Title(), func(t *testing.T) {
+			r := labtest.Runner(t)
+			ctx := context.Background()
+			if err := r.Up(ctx, "icmp_drop", labs.Options{Step: c.step}); err != nil {
+				t.Fatal(err)
+			}
+			defer r.Down(ctx, "icmp_drop")
+			lab, env, err := r.Open("icmp_drop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer env.Topo.Close()
+			from, to := env.Topo.MustRole("sender"), env.Topo.MustRole("dut")
+			if c.step == "" {
+				from, to = grade.Loopback(to), grade.Loopback(to)
+			}
+
+			out := &testutils.SyncBuffer{}
+			wctx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- lab.Watch(wctx, env, out) }()
+			testutils.WaitFor(t, out, c.header)
+
+			res, err := traffic.Ping(ctx, from.NS, to.Addr.Addr(), traffic.PingOptions{Count: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Received != 0 {
+				t.Fatalf("ping through icmp_drop: %d replies", res.Received)
+			}
+			if d, err := grade.Datagrams(ctx, from, to, 9999, 5, 16); err != nil || d.Arrived != 5 {
+				t.Fatalf("datagrams through icmp_drop: %v, %v", d, err)
+			}
+			testutils.WaitFor(t, out, "IPPROTO_ICMP : 3 dropped, 0 passed\n")
+			testutils.WaitFor(t, out, "IPPROTO_UDP : 0 dropped, 5 passed\n")
+			stop()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
