@@ -97,7 +97,7 @@ func TestIcmpDropCheckWatchStep(t *testing.T) {
 	inst := testutils.Instance(t)
 	t.Cleanup(func() { xdplab(t, inst, "down") })
 	ws := filepath.Join(t.TempDir(), "ws")
-	mustSucceed(t, xdplab(t, inst, "init", "icmp_drop", ws, "--step", "veth1", "--solution"))
+	mustSucceed(t, xdplabCmd(t, exec.Command(bin, "init", "icmp_drop", ws, "--step", "veth1", "--solution")))
 	src := filepath.Join(ws, "icmp_drop.c")
 	solution, err := os.ReadFile(src)
 	if err != nil {
