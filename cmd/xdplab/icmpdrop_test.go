@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,14 +123,17 @@ func TestIcmpDropCheckWatchStep(t *testing.T) {
 			<-done
 		}
 	})
-	// Each round ends in its verdict line; the n-th one is waited for.
+	// Each round ends in its verdict line, "15:09:22  PASS 10/10 (1.5 s)";
+	// the n-th one is waited for.
+	verdicts := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  (PASS|FAIL|ERROR|BUILD FAILED|LOAD FAILED)`)
 	rounds := func(n int, verdict string) string {
 		t.Helper()
 		deadline := time.Now().Add(90 * time.Second)
 		for time.Now().Before(deadline) {
-			if s := out.String(); strings.Count(s, "  PASS: ")+strings.Count(s, "  FAIL: ") >= n {
-				if !strings.Contains(s[strings.LastIndex(s, "icmp_drop (instance"):], verdict) {
-					t.Fatalf("round %d is not %s:\n%s", n, verdict, s)
+			s := out.String()
+			if m := verdicts.FindAllStringSubmatch(s, -1); len(m) >= n {
+				if m[n-1][1] != verdict {
+					t.Fatalf("round %d is %s, want %s:\n%s", n, m[n-1][1], verdict, s)
 				}
 				return s
 			}
