@@ -16,13 +16,19 @@ import (
 // or one with the text's name. Some other program there is not the lab's
 // doing, and is shown as it is.
 func ownLo(env *labs.Env, graded attached.Program) (labs.Result, error) {
-	name := "the machine's own lo runs no program of the lab"
-	expected := "no XDP program named " + progName + ", none with its instructions"
 	ns, err := namespace.OpenOwn()
 	if err != nil {
 		return labs.Result{}, labs.Errorf(labs.ErrEnvironment, "look at the machine's own lo: %w", err)
 	}
 	defer ns.Close()
+	return judgeLo(ns, graded, exercises[env.Options.Step].iface)
+}
+
+// judgeLo is ownLo's judgement of the lo of ns, where the program graded
+// runs on node1's iface.
+func judgeLo(ns *namespace.NS, graded attached.Program, iface string) (labs.Result, error) {
+	name := "the machine's own lo runs no program of the lab"
+	expected := "no XDP program named " + progName + ", none with its instructions"
 	p, ok, err := attached.XDP(ns, "lo")
 	if err != nil {
 		return labs.Result{}, labs.Errorf(labs.ErrEnvironment, "look at the machine's own lo: %w", err)
@@ -38,5 +44,5 @@ func ownLo(env *labs.Env, graded attached.Program) (labs.Result, error) {
 	return labs.Assert(name, !ours, expected, observed,
 		fmt.Sprintf("%s runs on the machine's own lo, where the intro's front end attaches it; in this lab it belongs on node1's %s only. "+
 			"Take it off the machine's lo with `sudo ip link set dev lo xdp off` (no `ip netns exec`: the machine's own namespace), or stop the loader that holds it",
-			p, exercises[env.Options.Step].iface)), nil
+			p, iface)), nil
 }
