@@ -1,13 +1,10 @@
 package icmpdrop
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/xdplab/xdplab/internal/attached"
-	"github.com/xdplab/xdplab/internal/testutils"
-	"github.com/xdplab/xdplab/labs"
 )
 
 // TestJudgeLo: the judgement on the machine's own lo, made on a lo that
@@ -17,22 +14,7 @@ import (
 // program with the text's name each fail, with the hint that says how to
 // take it off; a lo without a program passes.
 func TestJudgeLo(t *testing.T) {
-	testutils.RequirePrivileged(t)
-	ctx := context.Background()
-	reg := labs.NewRegistry()
-	if err := reg.Register(New()); err != nil {
-		t.Fatal(err)
-	}
-	r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
-	t.Cleanup(func() { r.Down(context.Background(), "") })
-	if err := r.Up(ctx, progName, labs.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	_, env, err := r.Open(progName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Topo.Close()
+	_, env := upForTest(t, "")
 	node1 := env.Topo.MustNS("node1")
 	onLo, ok, err := attached.XDP(node1, "lo")
 	if err != nil || !ok {

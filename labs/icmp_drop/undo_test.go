@@ -19,6 +19,28 @@ import (
 // it.
 type interrupted struct{}
 
+// upForTest brings the lab up at step on an instance of the test's own,
+// which the cleanup takes down, and opens it.
+func upForTest(t *testing.T, step string) (*labs.Runner, *labs.Env) {
+	t.Helper()
+	testutils.RequirePrivileged(t)
+	reg := labs.NewRegistry()
+	if err := reg.Register(New()); err != nil {
+		t.Fatal(err)
+	}
+	r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
+	t.Cleanup(func() { r.Down(context.Background(), "") })
+	if err := r.Up(context.Background(), progName, labs.Options{Step: step}); err != nil {
+		t.Fatal(err)
+	}
+	_, env, err := r.Open(progName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Topo.Close)
+	return r, env
+}
+
 func (interrupted) Undo(*labs.Env, labs.UndoRecord) error { return errors.New("killed") }
 
 // TestUndoAfterSwap leaves xdp_pass in the program's link under a pending
@@ -31,22 +53,7 @@ func TestUndoAfterSwap(t *testing.T) {
 		swap       bool
 	}{{"lo swapped", "", true}, {"veth1 swapped", stepVeth1, true}, {"record only", stepVeth1, false}} {
 		t.Run(c.name, func(t *testing.T) {
-			testutils.RequirePrivileged(t)
-			ctx := context.Background()
-			reg := labs.NewRegistry()
-			if err := reg.Register(New()); err != nil {
-				t.Fatal(err)
-			}
-			r := &labs.Runner{Registry: reg, Instance: testutils.Instance(t)}
-			t.Cleanup(func() { r.Down(context.Background(), "") })
-			if err := r.Up(ctx, progName, labs.Options{Step: c.step}); err != nil {
-				t.Fatal(err)
-			}
-			_, env, err := r.Open(progName)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer env.Topo.Close()
+			r, env := upForTest(t, c.step)
 			iface := exercises[c.step].iface
 			running := func() string {
 				p, ok, err := attached.XDP(env.Topo.MustNS("node1"), iface)
@@ -76,7 +83,7 @@ func TestUndoAfterSwap(t *testing.T) {
 				t.Fatalf("node1/%s runs %s, want %s", iface, running(), want)
 			}
 
-			reports, err := r.Check(ctx, progName)
+			reports, err := r.Check(context.Background(), progName)
 			if err != nil {
 				t.Fatal(err)
 			}
