@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -384,16 +385,16 @@ func (r *Runner) Run(ctx context.Context, names []string, opts Options) ([]*Repo
 		}
 		p := planned{lab: l, opts: opts}
 		info := l.Info()
-		again := r.Cmd("run " + n + upFlags(state.Lab{Obj: opts.Obj, Src: opts.Src, Values: opts.Values}))
-		if p.opts.Mode, err = info.modeFor(opts.Mode, again); err != nil {
+		if p.opts.Step, err = stepFor(info, opts.Step); err != nil {
+			return nil, err
+		}
+		again := r.Cmd("run " + n + upFlags(state.Lab{Obj: opts.Obj, Src: opts.Src, Step: p.opts.Step, Values: opts.Values}))
+		if p.opts.Mode, err = info.modeFor(opts.Mode, p.opts.Step, again, r.Instance, "run"); err != nil {
 			if !opts.ModeWhereSupported {
 				return nil, err
 			}
-			p.opts.Mode, _ = info.modeFor("", again)
-			p.note = modeNotApplied(info, opts.Mode)
-		}
-		if p.opts.Step, err = stepFor(info, opts.Step); err != nil {
-			return nil, err
+			p.opts.Mode, _ = info.modeFor("", p.opts.Step, again, r.Instance, "run")
+			p.note = modeNotApplied(info, p.opts.Step, opts.Mode)
 		}
 		if err := r.tracingPreflight(info, p.opts); err != nil {
 			return nil, err
@@ -425,11 +426,16 @@ type planned struct {
 
 // modeNotApplied says why a lab of `run --all` runs in another mode than
 // the one asked for.
-func modeNotApplied(info Info, asked Mode) string {
-	if len(info.Modes) == 0 {
+func modeNotApplied(info Info, step string, asked Mode) string {
+	in := info.ForStep(step)
+	if len(in.Modes) == 0 {
 		return fmt.Sprintf("--mode %s does not apply: %s has no XDP program; it ran as it always does", asked, info.Name)
 	}
-	return fmt.Sprintf("--mode %s does not apply: %s runs in %s mode only; it ran in %s mode", asked, info.Name, info.Modes[0], info.Modes[0])
+	if slices.Contains(info.Modes, asked) {
+		// The lab has the mode, this step has not.
+		return fmt.Sprintf("--mode %s does not apply: %s: %s; it ran in %s mode", asked, stepOf(info.Name, step), in.onlyModes(asked), in.Modes[0])
+	}
+	return fmt.Sprintf("--mode %s does not apply: %s runs in %s mode only; it ran in %s mode", asked, info.Name, in.Modes[0], in.Modes[0])
 }
 
 func (r *Runner) run(ctx context.Context, plan []planned) ([]*Report, error) {

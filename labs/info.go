@@ -83,6 +83,15 @@ type Step struct {
 	// Object is the step's embedded reference program (nil for the base
 	// exercise, whose object is Info.Object).
 	Object []byte
+	// Attach, when set, is where the step's programs run instead of the
+	// lab's Attach: a step may move the program to another interface
+	// (icmp_drop's veth1 step, from lo to node1/veth1).
+	Attach []Attach
+	// Modes, when set, are the modes the step runs in instead of the lab's
+	// Modes, the default first, each one of the lab's: a step whose
+	// program runs on lo, which no driver serves, runs in generic mode
+	// only.
+	Modes []Mode
 }
 
 // BaseStep is how the command line names the base exercise.
@@ -146,6 +155,23 @@ func (i Info) ReferenceObject(step string) []byte {
 		}
 	}
 	return nil
+}
+
+// ForStep is the lab as the step name runs ("" or "base" for the base
+// exercise): its Attach and Modes are the step's own where the step has
+// them. A name the lab has not leaves the Info as it is.
+func (i Info) ForStep(name string) Info {
+	s, err := i.Step(name)
+	if err != nil {
+		return i
+	}
+	if s.Attach != nil {
+		i.Attach = s.Attach
+	}
+	if s.Modes != nil {
+		i.Modes = s.Modes
+	}
+	return i
 }
 
 // Flag is a lab-specific command-line option.
@@ -309,32 +335,55 @@ func (i Info) check(deep bool) error {
 	if len(i.Attach) == 0 {
 		bad("no attach point (where do its programs run?)")
 	}
-	for _, a := range i.Attach {
-		switch {
-		case a.Tracing():
-			if a.Target == "" || a.Node != "" || a.Iface != "" || a.Mode != "" {
-				bad("attach point %s: a %s hook has a target and no node, interface or mode", a.Where(), a.Hook)
+	// checkAttach checks the attach points and modes of the lab, or of one
+	// of its steps (of is "" or "step NAME: ").
+	checkAttach := func(of string, in Info) {
+		for _, a := range in.Attach {
+			switch {
+			case a.Tracing():
+				if a.Target == "" || a.Node != "" || a.Iface != "" || a.Mode != "" {
+					bad("%sattach point %s: a %s hook has a target and no node, interface or mode", of, a.Where(), a.Hook)
+				}
+			case a.Hook != HookXDP && a.Hook != HookSocket:
+				bad("%sattach point %s: hook %q: want %s, %s or %s", of, a.Where(), a.Hook, HookXDP, HookSocket, strings.Join(tracingHooks, ", "))
+			case a.Target != "" || a.Variant != "":
+				bad("%sattach point %s: only tracing hooks have a target or a variant", of, a.Where())
 			}
-		case a.Hook != HookXDP && a.Hook != HookSocket:
-			bad("attach point %s: hook %q: want %s, %s or %s", a.Where(), a.Hook, HookXDP, HookSocket, strings.Join(tracingHooks, ", "))
-		case a.Target != "" || a.Variant != "":
-			bad("attach point %s: only tracing hooks have a target or a variant", a.Where())
+			if a.Program == "" {
+				bad("%sattach point %s: no program", of, a.Where())
+			}
+			if a.Mode != "" && !slices.Contains(in.Modes, a.Mode) {
+				bad("%sattach point %s: mode %q is not one of the modes %v", of, a.Where(), a.Mode, in.Modes)
+			}
+			if !a.Tracing() && topoErr == nil && !hasIface(spec, a.Node, a.Iface) {
+				bad("%sattach point %s: no such interface in topology %s", of, a.Where(), spec.Name)
+			}
 		}
-		if a.Program == "" {
-			bad("attach point %s: no program", a.Where())
-		}
-		if a.Mode != "" && !slices.Contains(i.Modes, a.Mode) {
-			bad("attach point %s: mode %q is not one of the lab's modes %v", a.Where(), a.Mode, i.Modes)
-		}
-		if !a.Tracing() && topoErr == nil && !hasIface(spec, a.Node, a.Iface) {
-			bad("attach point %s: no such interface in topology %s", a.Where(), spec.Name)
+		switch {
+		case in.XDP() && len(in.Modes) == 0:
+			bad("%sit attaches XDP programs but declares no modes (want generic, native or both)", of)
+		case !in.XDP() && len(in.Modes) > 0:
+			bad("%smodes %v, but no XDP attach point: --mode applies to XDP programs only", of, in.Modes)
 		}
 	}
-	switch {
-	case i.XDP() && len(i.Modes) == 0:
-		bad("it attaches XDP programs but declares no modes (want generic, native or both)")
-	case !i.XDP() && len(i.Modes) > 0:
-		bad("modes %v, but no XDP attach point: --mode applies to XDP programs only", i.Modes)
+	checkAttach("", i)
+	for _, s := range i.Steps {
+		if s.Attach == nil && s.Modes == nil {
+			continue
+		}
+		of := "step " + s.Title() + ": "
+		if s.Attach != nil && len(s.Attach) == 0 {
+			bad("%sno attach point (leave Attach nil for the lab's)", of)
+		}
+		for _, m := range s.Modes {
+			if !slices.Contains(i.Modes, m) {
+				bad("%smode %q is not one of the lab's modes %v", of, m, i.Modes)
+			}
+		}
+		if len(s.Modes) != len(slices.Compact(slices.Clone(s.Modes))) {
+			bad("%smodes %v: each one once", of, s.Modes)
+		}
+		checkAttach(of, i.ForStep(s.Name))
 	}
 	flags := map[string]bool{}
 	for _, f := range i.Flags {
@@ -496,6 +545,7 @@ func endpoint(spec topology.Spec, node, iface string) (topology.Endpoint, bool) 
 // several says that other labs are up in the instance too: a bare node name
 // is then ambiguous to exec and traffic, so the hints name it LAB/NODE.
 func WriteUp(w io.Writer, info Info, env *Env, several bool) {
+	info = info.ForStep(env.Options.Step)
 	var how []string
 	if env.Options.Mode != "" {
 		how = append(how, string(env.Options.Mode)+" mode")
@@ -639,16 +689,20 @@ func writeTracingUp(w io.Writer, info Info) {
 	}
 }
 
-// modeFor is the mode the lab runs in when requested is asked for ("": the
-// lab's default). A lab without XDP runs in no mode; asking it for one is a
-// usage error that says why and spells again, the command without --mode.
-func (i Info) modeFor(requested Mode, again string) (Mode, error) {
-	if len(i.Modes) == 0 {
+// modeFor is the mode the lab runs step in when requested is asked for
+// ("": the step's default). A lab without XDP runs in no mode; asking it
+// for one is a usage error that says why and spells again, the command
+// without --mode. A mode the lab has but the step has not is a usage error
+// that names the steps that have it, with the command (verb: up or run, on
+// instance) that runs one of them.
+func (i Info) modeFor(requested Mode, step, again, instance, verb string) (Mode, error) {
+	in := i.ForStep(step)
+	if len(in.Modes) == 0 {
 		if requested == "" {
 			return "", nil
 		}
 		var what []string
-		for _, a := range i.Attach {
+		for _, a := range in.Attach {
 			if a.Variant == "" {
 				what = append(what, fmt.Sprintf("its %s is %s", a.Program, hookNouns[a.Hook]))
 			}
@@ -657,16 +711,57 @@ func (i Info) modeFor(requested Mode, again string) (Mode, error) {
 			i.Name, strings.Join(slices.Compact(what), ", "), again)
 	}
 	if requested == "" {
-		return i.Modes[0], nil
+		return in.Modes[0], nil
+	}
+	if slices.Contains(in.Modes, requested) {
+		return requested, nil
 	}
 	if !slices.Contains(i.Modes, requested) {
-		var modes []string
-		for _, m := range i.Modes {
-			modes = append(modes, string(m))
-		}
-		return "", Errorf(ErrUsage, "%s does not run in %s mode: its modes are %s", i.Name, requested, strings.Join(modes, ", "))
+		return "", Errorf(ErrUsage, "%s does not run in %s mode: its modes are %s", i.Name, requested, modeList(i.Modes))
 	}
-	return requested, nil
+	var others []string
+	for _, s := range i.Steps {
+		if slices.Contains(i.ForStep(s.Name).Modes, requested) {
+			others = append(others, s.Title())
+		}
+	}
+	if len(others) == 0 {
+		return "", Errorf(ErrUsage, "%s does not run in %s mode: %s; run %s", stepOf(i.Name, step), requested, in.onlyModes(requested), again)
+	}
+	return "", Errorf(ErrUsage, "%s does not run in %s mode: %s; run %s, or a step that runs in %s mode (%s), as in %s",
+		stepOf(i.Name, step), requested, in.onlyModes(requested), again, requested, strings.Join(others, ", "),
+		Cmd(instance, verb+" "+i.Name+" --step "+others[0]+" --mode "+string(requested)))
+}
+
+// stepOf names a lab's step in a sentence: "icmp_drop's base exercise",
+// "icmp_drop's step veth1".
+func stepOf(lab, step string) string {
+	if step == "" || step == BaseStep {
+		return lab + "'s base exercise"
+	}
+	return lab + "'s step " + step
+}
+
+// onlyModes says why a step runs in its modes only, and not in asked: "its
+// program runs on node1/lo, in generic mode only: the loopback device has
+// no driver, and native XDP is a driver's".
+func (i Info) onlyModes(asked Mode) string {
+	s := "it runs in " + modeList(i.Modes) + " mode only"
+	for _, a := range i.Attach {
+		if a.Hook == HookXDP && a.Iface == "lo" && asked == ModeNative {
+			return fmt.Sprintf("its program runs on %s, in %s mode only: the loopback device has no driver, and native XDP is a driver's (the kernel refuses: %q)",
+				a.Where(), modeList(i.Modes), "Underlying driver does not support XDP in native mode")
+		}
+	}
+	return s
+}
+
+func modeList(modes []Mode) string {
+	var names []string
+	for _, m := range modes {
+		names = append(names, string(m))
+	}
+	return strings.Join(names, ", ")
 }
 
 // ModeNote is ", native mode" for reports and status lines, or nothing for

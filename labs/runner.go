@@ -151,11 +151,11 @@ func (r *Runner) Up(ctx context.Context, name string, opts Options) error {
 		if err := r.learnerProgram(ctx, &opts); err != nil {
 			return err
 		}
-		again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Src: opts.Src, Values: opts.Values}))
-		if opts.Mode, err = lab.Info().modeFor(opts.Mode, again); err != nil {
+		if opts.Step, err = stepFor(lab.Info(), opts.Step); err != nil {
 			return err
 		}
-		if opts.Step, err = stepFor(lab.Info(), opts.Step); err != nil {
+		again := r.Cmd("up " + name + upFlags(state.Lab{Obj: opts.Obj, Src: opts.Src, Step: opts.Step, Values: opts.Values}))
+		if opts.Mode, err = lab.Info().modeFor(opts.Mode, opts.Step, again, r.Instance, "up"); err != nil {
 			return err
 		}
 		if err := lab.Validate(opts); err != nil {

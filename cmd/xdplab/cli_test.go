@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs/course"
 	"github.com/xdplab/xdplab/labs/labtest"
 )
 
@@ -206,7 +207,7 @@ func TestBadInput(t *testing.T) {
 	}
 	t.Run("unknown lab", func(t *testing.T) {
 		inst := testutils.Instance(t)
-		wantError(t, xdplab(t, inst, "up", "packet_countr"), `unknown lab "packet_countr"`, "valid labs are packet_counter")
+		wantError(t, xdplab(t, inst, "up", "packet_countr"), `unknown lab "packet_countr"`, "valid labs are "+strings.Join(course.Registry().Names(), ", "))
 	})
 	t.Run("check with nothing up", func(t *testing.T) {
 		inst := testutils.Instance(t)

@@ -12,6 +12,7 @@ import (
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/internal/state"
 	"github.com/xdplab/xdplab/internal/testutils"
+	"github.com/xdplab/xdplab/labs/course"
 )
 
 // handmade makes a namespace the way a learner would, with `ip netns add`,
@@ -238,7 +239,7 @@ func TestDamagedState(t *testing.T) {
 			if ls.code != 2 {
 				t.Errorf("list exit %d, want 2", ls.code)
 			}
-			if !regexp.MustCompile(`(?m)^1\. packet_counter +damaged `).MatchString(ls.stdout) ||
+			if !regexp.MustCompile(fmt.Sprintf(`(?m)^%d\. packet_counter +damaged `, course.Registry().Number("packet_counter"))).MatchString(ls.stdout) ||
 				!strings.Contains(ls.stdout, "packet_counter: state damaged: ") || !strings.Contains(ls.stdout, "fix: "+fix) {
 				t.Errorf("list does not show packet_counter damaged with the fix:\n%s", ls)
 			}
@@ -252,7 +253,7 @@ func TestDamagedState(t *testing.T) {
 				t.Errorf("down left %v", left)
 			}
 			mustSucceed(t, xdplab(t, inst, "up", "packet_counter"))
-			if ls := mustSucceed(t, xdplab(t, inst, "list")); !regexp.MustCompile(`(?m)^1\. packet_counter +up `).MatchString(ls.stdout) {
+			if ls := mustSucceed(t, xdplab(t, inst, "list")); !regexp.MustCompile(fmt.Sprintf(`(?m)^%d\. packet_counter +up `, course.Registry().Number("packet_counter"))).MatchString(ls.stdout) {
 				t.Errorf("list after the fix:\n%s", ls.stdout)
 			}
 			mustSucceed(t, xdplab(t, inst, "status"))
@@ -282,7 +283,7 @@ func TestStatusWhileBusy(t *testing.T) {
 	if want := fmt.Sprintf("packet_counter (instance %s): another xdplab command (pid %d) is changing it", inst, os.Getpid()); !strings.Contains(st.stdout, want) {
 		t.Errorf("status while busy lacks %q:\n%s", want, st)
 	}
-	if ls := mustSucceed(t, xdplab(t, inst, "list")); !regexp.MustCompile(`(?m)^1\. packet_counter +busy `).MatchString(ls.stdout) {
+	if ls := mustSucceed(t, xdplab(t, inst, "list")); !regexp.MustCompile(fmt.Sprintf(`(?m)^%d\. packet_counter +busy `, course.Registry().Number("packet_counter"))).MatchString(ls.stdout) {
 		t.Errorf("list while busy:\n%s", ls)
 	}
 	lock.Unlock()

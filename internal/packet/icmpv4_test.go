@@ -9,11 +9,11 @@ import (
 	"github.com/google/gopacket/layers"
 )
 
-// TestICMPv4FrameAsGopacket: the ICMP builder writes the bytes gopacket
+// TestICMPv4Checksum: the ICMP builder writes the bytes gopacket
 // serializes for the same headers, checksums included, and Checksum says
 // 0 over the IP header and the message it wrote, and not once a byte
 // changed.
-func TestICMPv4FrameAsGopacket(t *testing.T) {
+func TestICMPv4Checksum(t *testing.T) {
 	src, dst := netip.MustParseAddr("192.168.0.3"), netip.MustParseAddr("192.168.0.2")
 	for _, c := range []struct {
 		typ, code uint8

@@ -25,6 +25,7 @@ type PingOptions struct {
 	Interval time.Duration // between requests; default 20ms: fast, yet one request at a time like a real ping
 	Timeout  time.Duration // how long to wait for replies after the last request; default 1s
 	ID       int           // echo identifier; 0 picks a random one so concurrent pings do not mix
+	Seq      int           // sequence number of the first request; default 1 (a long-running ping goes on where the last call ended)
 	Source   netip.Addr    // optional source address to bind
 }
 
@@ -47,6 +48,9 @@ func (o PingOptions) withDefaults() PingOptions {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.Seq <= 0 {
+		o.Seq = 1
 	}
 	if o.ID <= 0 {
 		o.ID = 1 + rand.IntN(0xffff)
@@ -96,7 +100,7 @@ func (r *PingResult) Loss() float64 {
 	return 1 - float64(r.Received)/float64(r.Sent)
 }
 
-// Ping sends opts.Count ICMP echo requests with sequence numbers 1..Count from
+// Ping sends opts.Count ICMP echo requests with sequence numbers Seq..Seq+Count-1 from
 // inside ns to dst over a raw socket, and collects what comes back. It returns
 // as soon as every request is answered, or opts.Timeout after the last
 // request. When ctx ends first, it returns what it saw with ctx's error.
@@ -106,8 +110,9 @@ func Ping(ctx context.Context, ns *namespace.NS, dst netip.Addr, opts PingOption
 		return nil, fmt.Errorf("ping: %w", err)
 	}
 	opts = opts.withDefaults()
-	if opts.Count > 0xffff {
-		return nil, fmt.Errorf("ping %s: count %d: sequence numbers are 16 bits", dst, opts.Count)
+	last := opts.Seq + opts.Count - 1
+	if last > 0xffff {
+		return nil, fmt.Errorf("ping %s: sequence numbers %d to %d: they are 16 bits", dst, opts.Seq, last)
 	}
 	bind := "0.0.0.0"
 	if opts.Source.IsValid() {
@@ -161,7 +166,7 @@ func Ping(ctx context.Context, ns *namespace.NS, dst netip.Addr, opts PingOption
 		<-readerDone
 	}()
 
-	p := &pinger{res: &PingResult{Dst: dst, ID: opts.ID}, sentAt: make([]time.Time, opts.Count+1)}
+	p := &pinger{res: &PingResult{Dst: dst, ID: opts.ID}, sentAt: make(map[int]time.Time, opts.Count)}
 	start := time.Now()
 	defer func() { p.res.Elapsed = time.Since(start) }()
 	payload := make([]byte, opts.Payload)
@@ -172,7 +177,7 @@ func Ping(ctx context.Context, ns *namespace.NS, dst netip.Addr, opts PingOption
 	next := time.NewTimer(0)
 	defer next.Stop()
 	var waitDone <-chan time.Time
-	seq := 0
+	seq := opts.Seq - 1
 	for {
 		select {
 		case <-ctx.Done():
@@ -182,14 +187,14 @@ func Ping(ctx context.Context, ns *namespace.NS, dst netip.Addr, opts PingOption
 			if err := p.send(conn, dst, opts.ID, seq, payload); err != nil {
 				return p.res, fmt.Errorf("ping %s from %s: %w", dst, ns.Name, err)
 			}
-			if seq < opts.Count {
+			if seq < last {
 				next.Reset(opts.Interval)
 			} else {
 				waitDone = time.After(opts.Timeout)
 			}
 		case pkt := <-packets:
 			p.handle(pkt.b, pkt.at)
-			if seq == opts.Count && p.res.Received == opts.Count {
+			if seq == last && p.res.Received == opts.Count {
 				return p.res, nil
 			}
 		case <-waitDone:
@@ -217,7 +222,7 @@ func readRaw(rc syscall.RawConn, buf []byte) (int, error) {
 
 type pinger struct {
 	res    *PingResult
-	sentAt []time.Time // by sequence number
+	sentAt map[int]time.Time // by sequence number
 }
 
 func (p *pinger) send(conn *net.IPConn, dst netip.Addr, id, seq int, payload []byte) error {
@@ -275,7 +280,7 @@ func (p *pinger) handle(b []byte, at time.Time) {
 			}
 			return
 		}
-		if e.From == res.Dst && e.Seq >= 1 && e.Seq < len(p.sentAt) && !p.sentAt[e.Seq].IsZero() && !p.answered(e.Seq) {
+		if e.From == res.Dst && !p.sentAt[e.Seq].IsZero() && !p.answered(e.Seq) {
 			res.Received++
 			res.Replies = append(res.Replies, e)
 			res.RTTs = append(res.RTTs, at.Sub(p.sentAt[e.Seq]))

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -112,12 +113,34 @@ func parseTarget(kind, to string) (netip.AddrPort, error) {
 }
 
 func runPing(ctx context.Context, ns *namespace.NS, dst netip.Addr, count int, w io.Writer) error {
-	fmt.Fprintf(w, "PING %s %d(%d) bytes of data.\n", dst, DefaultPayload, DefaultPayload+28)
+	fmt.Fprintln(w, PingHeader(dst))
 	res, err := Ping(ctx, ns, dst, PingOptions{Count: count})
 	if res == nil {
 		return err
 	}
-	// One line per message in arrival order, as ping(8) prints them.
+	for _, l := range PingLines(res) {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprint(w, "\n"+PingStatistics(res))
+	if err != nil {
+		return err
+	}
+	if res.Received == 0 {
+		return fmt.Errorf("ping %s: %w", dst, ErrNoReply)
+	}
+	return nil
+}
+
+// PingHeader is ping(8)'s first line for a ping of dst with the default
+// payload: "PING 127.0.0.1 56(84) bytes of data.".
+func PingHeader(dst netip.Addr) string {
+	return fmt.Sprintf("PING %s %d(%d) bytes of data.", dst, DefaultPayload, DefaultPayload+28)
+}
+
+// PingLines are ping(8)'s lines for what a ping saw, one per message, in
+// arrival order: replies with their round-trip times, requests of ours
+// that came back, duplicates and ICMP errors.
+func PingLines(res *PingResult) []string {
 	type line struct {
 		at   time.Time
 		text string
@@ -139,28 +162,29 @@ func runPing(ctx context.Context, ns *namespace.NS, dst netip.Addr, count int, w
 		lines = append(lines, line{e.At, text})
 	}
 	slices.SortStableFunc(lines, func(a, b line) int { return a.at.Compare(b.at) })
-	for _, l := range lines {
-		fmt.Fprintln(w, l.text)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l.text
 	}
+	return out
+}
 
-	fmt.Fprintf(w, "\n--- %s ping statistics ---\n", dst)
+// PingStatistics is ping(8)'s closing block for res: the statistics line
+// and, when something was answered, the round-trip times.
+func PingStatistics(res *PingResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "--- %s ping statistics ---\n", res.Dst)
 	errs := ""
 	if res.Errors > 0 {
 		errs = fmt.Sprintf(", +%d errors", res.Errors)
 	}
-	fmt.Fprintf(w, "%d packets transmitted, %d received%s, %.6g%% packet loss, time %dms\n",
+	fmt.Fprintf(&b, "%d packets transmitted, %d received%s, %.6g%% packet loss, time %dms\n",
 		res.Sent, res.Received, errs, 100*res.Loss(), res.Elapsed.Milliseconds())
 	if len(res.RTTs) > 0 {
 		lo, avg, hi, mdev := rttStats(res.RTTs)
-		fmt.Fprintf(w, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", ms(lo), ms(avg), ms(hi), ms(mdev))
+		fmt.Fprintf(&b, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", ms(lo), ms(avg), ms(hi), ms(mdev))
 	}
-	if err != nil {
-		return err
-	}
-	if res.Received == 0 {
-		return fmt.Errorf("ping %s: %w", dst, ErrNoReply)
-	}
-	return nil
+	return b.String()
 }
 
 func runTCP(ctx context.Context, ns *namespace.NS, dst netip.AddrPort, count int, w io.Writer) error {

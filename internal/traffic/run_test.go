@@ -80,7 +80,7 @@ func icmpPacket(t *testing.T, src, dst string, typ, code uint8, id, seq uint16, 
 func TestPingSortsWhatArrives(t *testing.T) {
 	const id = 4242
 	dst := netip.MustParseAddr("192.168.1.5")
-	p := &pinger{res: &PingResult{Dst: dst, ID: id}, sentAt: make([]time.Time, 3)}
+	p := &pinger{res: &PingResult{Dst: dst, ID: id}, sentAt: map[int]time.Time{}}
 	sent := time.Now()
 	p.sentAt[1], p.sentAt[2] = sent, sent
 	data := make([]byte, 56)

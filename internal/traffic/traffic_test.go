@@ -58,6 +58,22 @@ func TestLive(t *testing.T) {
 		}
 	})
 
+	t.Run("PingFromSeq", func(t *testing.T) {
+		// A ping that goes on where an earlier call ended, as watch's
+		// one-a-second ping does: its sequence numbers go on too.
+		res, err := traffic.Ping(ctx, host, node1Addr, traffic.PingOptions{Count: 2, Seq: 65534, ID: 77})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Received != 2 || res.Replies[0].Seq != 65534 || res.Replies[1].Seq != 65535 || res.Replies[0].ID != 77 {
+			t.Fatalf("replies %+v, want seq 65534 and 65535 of id 77", res.Replies)
+		}
+		if _, err := traffic.Ping(ctx, host, node1Addr, traffic.PingOptions{Count: 3, Seq: 65534}); err == nil ||
+			!strings.Contains(err.Error(), "sequence numbers 65534 to 65536: they are 16 bits") {
+			t.Errorf("a ping past seq 65535: %v", err)
+		}
+	})
+
 	t.Run("PingLoopback", func(t *testing.T) {
 		res, err := traffic.Ping(ctx, node1, netip.MustParseAddr("127.0.0.1"), traffic.PingOptions{Count: 3, Payload: 100})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"github.com/xdplab/xdplab/labs"
 	basicfirewall "github.com/xdplab/xdplab/labs/basic_firewall"
 	"github.com/xdplab/xdplab/labs/hello"
+	icmpdrop "github.com/xdplab/xdplab/labs/icmp_drop"
 	packetcounter "github.com/xdplab/xdplab/labs/packet_counter"
 	"github.com/xdplab/xdplab/labs/redirect"
 	"github.com/xdplab/xdplab/labs/sockex1"
@@ -17,6 +18,7 @@ import (
 func Registry() *labs.Registry {
 	r := labs.NewRegistry()
 	for _, l := range []labs.Lab{
+		icmpdrop.New(),
 		packetcounter.New(),
 		xdpdump.New(),
 		basicfirewall.New(),

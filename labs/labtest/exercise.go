@@ -87,7 +87,7 @@ func ExercisesGraded(t *testing.T, lab string) {
 			startObj := Compile(t, startDir, lab)
 			solDir, _ := Workspace(t, lab, step.Name, true)
 			solObj := Compile(t, solDir, lab)
-			modes := info.Modes
+			modes := info.ForStep(step.Name).Modes
 			if len(modes) == 0 {
 				modes = []labs.Mode{""} // a lab without XDP runs in none
 			}

@@ -122,7 +122,7 @@ func (m Mistake) Program(t *testing.T, lab string) string {
 }
 
 // MistakesCaught runs every mistake of a lab's suite through the runner, as
-// `xdplab run <lab> --obj mistake.o --step S` does, in the lab's default mode:
+// `xdplab run <lab> --obj mistake.o --step S` does, in the step's default mode:
 // the verdict is fail (exit 1, not an error), the expectation named by Fails
 // fails, and its hint contains the mistake's Hint word. It also requires the
 // suite's table (README.md next to it) to list every mistake with the
@@ -141,12 +141,12 @@ func MistakesCaught(t *testing.T, lab string, min int) {
 		}
 	}
 	checkTable(t, lab, mistakes)
-	mode := labs.Mode("")
-	if len(info.Modes) > 0 {
-		mode = info.Modes[0]
-	}
 	for _, m := range mistakes {
 		t.Run(m.Name(), func(t *testing.T) {
+			mode := labs.Mode("")
+			if modes := info.ForStep(m.step).Modes; len(modes) > 0 {
+				mode = modes[0]
+			}
 			obj := m.Program(t, lab)
 			rep := run(t, lab, labs.Options{Mode: mode, Obj: obj, Step: m.step})
 			_, _, text := rep.Describe()
@@ -201,15 +201,15 @@ func checkTable(t *testing.T, lab string, mistakes []Mistake) {
 // CorrectProgramsPass runs every object in labs/<lab>/testdata/correct/<step>/
 // (programs written in another style than the lab's own: the legacy maps
 // section, other parsing, load_byte helpers; built by `make generate`) in
-// every mode the lab supports, and requires every expectation to pass; at
+// every mode the step supports, and requires every expectation to pass; at
 // least min per step.
 func CorrectProgramsPass(t *testing.T, lab string, min int) {
 	info := labInfo(t, lab)
-	modes := info.Modes
-	if len(modes) == 0 {
-		modes = []labs.Mode{""}
-	}
 	for _, s := range info.Steps {
+		modes := info.ForStep(s.Name).Modes
+		if len(modes) == 0 {
+			modes = []labs.Mode{""}
+		}
 		dir := filepath.Join(labsDir(), lab, "testdata", "correct", s.Title())
 		objs, _ := filepath.Glob(filepath.Join(dir, "*.o"))
 		if len(objs) < min {
