@@ -67,7 +67,7 @@ demo: deps install
 
 # Privileged tests fail instead of skipping here: this target runs as root.
 test: deps
-	XDPLAB_REQUIRE_PRIVILEGED=1 $(GO) test -count=1 -timeout 20m $(PKGS)
+	XDPLAB_REQUIRE_PRIVILEGED=1 $(GO) test -count=1 -timeout 40m $(PKGS)
 
 # Benchmarks report, they never assert; the report goes to docs/benchmarks.md.
 bench: deps build
