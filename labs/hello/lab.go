@@ -63,6 +63,11 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 //go:embed guide.md
 var guide string
 
@@ -100,6 +105,7 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab exec node1{instance} -- true   # any new process calls clone(): watch prints a line for it",
 		},
 		Guide:  guide,
+		Guides: guides,
 		Steps:  steps(),
 		Object: _HelloBytes,
 	}

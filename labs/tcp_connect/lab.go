@@ -75,6 +75,11 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 //go:embed guide.md
 var guide string
 
@@ -111,6 +116,7 @@ func (*Lab) Info() labs.Info {
 			"sudo xdplab traffic tcp --from host --to {addr:dut}:8080{instance}   # refused (nobody listens there), yet watch shows its connect",
 		},
 		Guide:  guide,
+		Guides: guides,
 		Steps:  steps(),
 		Object: _TcpConnectBytes,
 	}
