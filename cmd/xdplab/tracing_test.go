@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -11,15 +12,31 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/internal/testutils"
 	"github.com/xdplab/xdplab/internal/tracing"
 )
 
 // tracingLinks are the ids of the links on the machine whose program is
-// named prog: a tracing lab's, whoever's instance.
+// named prog: a tracing lab's, whoever's instance. A link another process
+// is creating at that moment makes the kernel answer EAGAIN for its id:
+// the listing is then taken again.
 func tracingLinks(t *testing.T, prog string) []link.ID {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		ids, err := linksOf(prog)
+		if err == nil {
+			return ids
+		}
+		if !errors.Is(err, unix.EAGAIN) || attempt == 20 {
+			t.Fatalf("list links: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func linksOf(prog string) ([]link.ID, error) {
 	var ids []link.ID
 	it := new(link.Iterator)
 	defer it.Close()
@@ -40,10 +57,7 @@ func tracingLinks(t *testing.T, prog string) []link.ID {
 			ids = append(ids, info.ID)
 		}
 	}
-	if err := it.Err(); err != nil {
-		t.Fatalf("list links: %v", err)
-	}
-	return ids
+	return ids, it.Err()
 }
 
 // pinnedLink is the id of the link pinned at path, or 0.
