@@ -37,6 +37,11 @@ type Lab struct{}
 // New returns the lab.
 func New() *Lab { return &Lab{} }
 
+// guides are the guide's translations, guide.<lang>.md.
+//
+//go:embed guide.*.md
+var guides embed.FS
+
 //go:embed guide.md
 var guide string
 
@@ -98,6 +103,7 @@ func (*Lab) Info() labs.Info {
 		Guide:  guide,
 		Steps:  steps(),
 		Object: _IcmpDropBytes,
+		Guides: guides,
 	}
 }
 
