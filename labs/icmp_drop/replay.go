@@ -458,6 +458,9 @@ func (v *verdicts) diagnose(ex exercise, how string) diagnosis {
 		d.others = fmt.Sprintf("%s drops a packet of any protocol whose first byte after the IPv4 header is 8: test iph->protocol == IPPROTO_ICMP before taking that byte for an ICMP type%s", progName, ex.drop)
 	case all && !elsewhere:
 		d.others = d.of[udp]
+	case len(others) == 0:
+		// Only ICMP is stopped, by the wrong action: the request's hint says which.
+		d.others = d.of[request]
 	case elsewhere:
 		d.others = fmt.Sprintf("%s drops protocol %s in a frame otherwise like the echo request, and passes real UDP and TCP: decide on iph->protocol alone%s", progName, v.protoList(others), ex.drop)
 	default:
