@@ -14,30 +14,22 @@ import (
 	"github.com/xdplab/xdplab/topology"
 )
 
-// XDPAction is what an XDP program returns for a frame.
-type XDPAction uint32
+// XDPAction is what an XDP program returns for a frame: capture.Action's
+// numbers (enum xdp_action), named as C spells them.
+type XDPAction capture.Action
 
 // The XDP actions, as enum xdp_action numbers them.
 const (
-	XDPAborted XDPAction = iota
-	XDPDrop
-	XDPPass
-	XDPTx
-	XDPRedirect
+	XDPAborted  = XDPAction(capture.Aborted)
+	XDPDrop     = XDPAction(capture.Drop)
+	XDPPass     = XDPAction(capture.Pass)
+	XDPTx       = XDPAction(capture.TX)
+	XDPRedirect = XDPAction(capture.Redirect)
 )
 
 func (a XDPAction) String() string {
-	switch a {
-	case XDPAborted:
-		return "XDP_ABORTED"
-	case XDPDrop:
-		return "XDP_DROP"
-	case XDPPass:
-		return "XDP_PASS"
-	case XDPTx:
-		return "XDP_TX"
-	case XDPRedirect:
-		return "XDP_REDIRECT"
+	if slices.Contains(capture.XDPActions, capture.Action(a)) {
+		return ActionName(capture.Action(a))
 	}
 	return fmt.Sprintf("action %d", uint32(a))
 }
