@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
@@ -33,25 +32,10 @@ type swappedOut struct {
 	Iface string `json:"iface"`
 }
 
-// passProgram is xdp_pass, the stand-in: it returns XDP_PASS for every
-// frame, as if no program ran. A link takes a program only of the expected
-// attach type of the one it runs; a learner's object built from a section
-// name libbpf does not know has none.
-func passProgram(attach ebpf.AttachType) (*ebpf.Program, error) {
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name: "xdp_pass", Type: ebpf.XDP, AttachType: attach, License: "GPL",
-		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, int32(2) /* XDP_PASS */), asm.Return()},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load xdp_pass: %w", err)
-	}
-	return prog, nil
-}
-
 // standIn puts xdp_pass into l in the program's place.
 func standIn(l link.Link) error {
 	for _, attach := range []ebpf.AttachType{ebpf.AttachXDP, ebpf.AttachNone} {
-		pass, err := passProgram(attach)
+		pass, err := grade.PassProgram(attach)
 		if err != nil {
 			return err
 		}

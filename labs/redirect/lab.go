@@ -17,6 +17,7 @@ import (
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/internal/namespace"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 // Names the tutorial uses; an --obj must provide the program and if_redirect.
@@ -254,33 +255,10 @@ func onlyProgram(spec *ebpf.CollectionSpec, prog string) *ebpf.CollectionSpec {
 	return s
 }
 
-// passProgram loads xdp_pass from the lab's own object, whatever --obj says:
-// a learner's object has no reason to contain it.
-func passProgram() (*ebpf.Program, error) {
-	return passProgramFor(ebpf.AttachXDP)
-}
-
-// passProgramFor loads xdp_pass with an expected attach type: a bpf_link
-// only takes a new program whose type matches the old one's (an object
-// built from a section name libbpf does not know has none).
-func passProgramFor(attach ebpf.AttachType) (*ebpf.Program, error) {
-	spec, err := loadRedirect()
-	if err != nil {
-		return nil, fmt.Errorf("embedded program: %w", err)
-	}
-	ps := spec.Programs[passName].Copy()
-	ps.AttachType = attach
-	prog, err := ebpf.NewProgram(ps)
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", passName, err)
-	}
-	return prog, nil
-}
-
 // preparePeers readies host/veth0 and node2/veth3 to receive XDP-redirected
 // frames natively: software tx checksums, and xdp_pass attached and pinned.
 func preparePeers(env *labs.Env) error {
-	pass, err := passProgram()
+	pass, err := grade.PassProgram(ebpf.AttachXDP)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 // swapper swaps the program in node1's pinned links and back. Replacing the
@@ -34,7 +35,7 @@ func openSwapper(env *labs.Env) (*swapper, error) {
 		}
 		s.links = append(s.links, l)
 	}
-	if s.pass, err = passProgram(); err != nil {
+	if s.pass, err = grade.PassProgram(ebpf.AttachXDP); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (s *swapper) use(p *ebpf.Program) error {
 }
 
 func (s *swapper) passWithoutAttachType() error {
-	pass, err := passProgramFor(ebpf.AttachNone)
+	pass, err := grade.PassProgram(ebpf.AttachNone)
 	if err != nil {
 		return err
 	}

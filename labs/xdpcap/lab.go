@@ -13,11 +13,11 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 
 	"github.com/xdplab/xdplab/internal/capture"
 	"github.com/xdplab/xdplab/internal/loader"
 	"github.com/xdplab/xdplab/labs"
+	"github.com/xdplab/xdplab/labs/grade"
 )
 
 // Names of what the lab pins. The program may have any name (xdpcap's users
@@ -251,10 +251,7 @@ func chainUp(coll *ebpf.Collection, env *labs.Env) error {
 // attachPeerPass attaches a program that passes everything to the host's
 // veth0, natively, and pins its link.
 func attachPeerPass(env *labs.Env) error {
-	pass, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name: "xdp_pass", Type: ebpf.XDP, License: "GPL",
-		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, int32(capture.Pass)), asm.Return()},
-	})
+	pass, err := grade.PassProgram(ebpf.AttachNone)
 	if err != nil {
 		return fmt.Errorf("load xdp_pass for host/veth0: %w", err)
 	}
